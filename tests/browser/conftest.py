@@ -1,0 +1,128 @@
+"""Browser fixtures: a real Voila server (``nicc-twin serve``) and Debian chromium via Playwright.
+
+Without /usr/bin/chromium the browser tests skip with the reason, except under CI=true,
+where a missing browser is a failure (CI installs it; a skip there would hide one).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+RENDER_TIMEOUT_MS = 120_000
+
+pytestmark = pytest.mark.browser
+
+
+def _need_chromium():
+    if CHROMIUM:
+        return
+    if os.environ.get("CI"):
+        pytest.fail("chromium is not installed (apt-get install chromium); CI must run the browser tests")
+    pytest.skip("Debian chromium not found at /usr/bin/chromium: apt-get install chromium to run browser tests")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def voila_server(tmp_path_factory):
+    """``nicc-twin serve cluster-2023`` on a free loopback port; yields the base URL."""
+    _need_chromium()
+    port = _free_port()
+    log = tmp_path_factory.mktemp("voila") / "voila.log"
+    fh = open(log, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", "cluster-2023", "--port", str(port)],
+                            stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            fh.close()
+            pytest.fail(f"nicc-twin serve exited early:\n{log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url + "api/status" if False else url, timeout=2)  # noqa: S310 (loopback)
+            break
+        except Exception:
+            time.sleep(0.5)
+    else:
+        proc.terminate()
+        fh.close()
+        pytest.fail(f"Voila did not answer on {url} within 90 s:\n{log.read_text()[-3000:]}")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    fh.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def collect_errors():
+    """A list that app_page fills with page errors and console errors."""
+    return []
+
+
+# Offline, Voila's page asks a CDN for Font Awesome and MathJax: those failures are expected
+# in an air-gapped data centre and are not errors of the app.
+_IGNORED = ("font-awesome", "fontawesome", "mathjax", "cdn.jsdelivr", "unpkg.com", "cdnjs", "favicon",
+            "net::ERR_NAME_NOT_RESOLVED", "net::ERR_INTERNET_DISCONNECTED", "Failed to load resource")
+
+
+@pytest.fixture
+def app_page(browser, voila_server, collect_errors):
+    """A page of the served app with the default scenario rendered (a .bk-Canvas attached)."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = ctx.new_page()
+    page.on("pageerror", lambda exc: collect_errors.append(f"pageerror: {exc}"))
+
+    def on_console(msg):
+        if msg.type == "error" and not any(s.lower() in msg.text.lower() for s in _IGNORED):
+            collect_errors.append(f"console: {msg.text}")
+
+    page.on("console", on_console)
+    page.goto(voila_server, timeout=RENDER_TIMEOUT_MS)
+    page.wait_for_selector(".bk-Canvas", state="attached", timeout=RENDER_TIMEOUT_MS)
+    page.wait_for_selector(".nicc-scenario-name", timeout=RENDER_TIMEOUT_MS)
+    yield page
+    ctx.close()
+
+
+def _click_tab(page, title: str, timeout_ms: int = 60_000):
+    """Select the app tab ``title`` and return its panel (a Playwright locator)."""
+    tab = page.locator(".lm-TabBar-tab", has_text=title).first
+    tab.click(timeout=timeout_ms)
+    panel = page.locator(".lm-TabPanel > .lm-Widget:not(.lm-mod-hidden), .widget-tab-contents > .lm-Widget:not(.lm-mod-hidden)").first
+    panel.wait_for(state="visible", timeout=timeout_ms)
+    return panel
+
+
+@pytest.fixture
+def click_tab():
+    """``click_tab(page, "Fabric")`` selects a tab of the app and returns its visible panel."""
+    return _click_tab

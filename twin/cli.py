@@ -1,0 +1,175 @@
+"""``nicc-twin``: the command line, a thin layer over twin.
+
+    nicc-twin scenarios                     list presets
+    nicc-twin info SCENARIO                 headline figures
+    nicc-twin run SCENARIO -o FILE          evaluate the domain models, write .nc/.zarr
+    nicc-twin validate [--cases PATH ...] [--domain NAME] [--json]
+    nicc-twin bench [--quick] [--json] [NAME ...]
+    nicc-twin serve [SCENARIO] [--port N] [--ip ADDR]
+
+Errors print one line and exit non-zero; ``--debug`` shows the traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from .errors import TwinError
+
+
+def _bar(i: int, n: int, label: str, stream=sys.stderr) -> None:
+    if not stream.isatty() and os.environ.get("NICC_TWIN_PROGRESS") != "1":
+        if label:
+            print(f"[{i + 1}/{n}] {label}", file=stream, flush=True)
+        return
+    width = 30
+    done = int(width * i / max(n, 1))
+    stream.write(f"\r[{'#' * done}{'.' * (width - done)}] {i}/{n} {label:<30}")
+    if i >= n:
+        stream.write("\n")
+    stream.flush()
+
+
+def _table(rows: list[dict], cols: list[str]) -> str:
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) if rows else len(c) for c in cols}
+    line = "  ".join(c.ljust(widths[c]) for c in cols)
+    out = [line, "  ".join("-" * widths[c] for c in cols)]
+    for r in rows:
+        out.append("  ".join(str(r.get(c, "")).ljust(widths[c]) for c in cols))
+    return "\n".join(out)
+
+
+def cmd_scenarios(args) -> int:
+    from .scenario import list_presets, load_scenario
+
+    rows = []
+    for name in list_presets():
+        sc = load_scenario(name)
+        rows.append({"name": name, "era": sc.era, "cards": f"{sc.cards:,}", "accelerator": sc.compute.accelerator,
+                     "description": sc.description[:70] + ("..." if len(sc.description) > 70 else "")})
+    print(_table(rows, ["name", "era", "cards", "accelerator", "description"]))
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .scenario import load_scenario
+    from .summary import summary, format_value
+
+    sc = load_scenario(args.scenario)
+    print(f"{sc.name}: {sc.description}")
+    rows = [{"figure": f.label, "value": format_value(f.value), "how": f.formula} for f in summary(sc)]
+    print(_table(rows, ["figure", "value", "how"]))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .core import Twin
+
+    t = Twin(args.scenario)
+    t.run(progress=_bar)
+    path = t.save(args.output)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .validation import run_cases
+
+    results = run_cases(args.cases, args.domain)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=1))
+    else:
+        rows = []
+        for r in results:
+            rows.append({
+                "id": r.id, "domain": r.domain,
+                "expected": "" if r.expected is None else f"{r.expected:.4g}",
+                "predicted": "" if r.predicted is None else f"{r.predicted:.4g}",
+                "unit": r.unit,
+                "error": "" if r.rel_error is None else f"{100 * r.rel_error:+.1f}%",
+                "tol": r.tolerance, "cal": "yes" if r.calibrated else "",
+                "result": "pass" if r.passed else ("ERROR: " + r.error if r.error else "FAIL"),
+            })
+        print(_table(rows, ["id", "domain", "expected", "predicted", "unit", "error", "tol", "cal", "result"]))
+        n_fail = sum(not r.passed for r in results)
+        print(f"{len(results) - n_fail} passed, {n_fail} failed")
+    return 1 if any(not r.passed for r in results) else 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_benchmarks
+
+    res = run_benchmarks(args.names or None, quick=args.quick, progress=None if args.json else _bar)
+    if args.json:
+        print(json.dumps(res, indent=1))
+    else:
+        rows = [{"name": r["name"], "size": r["size"], "fast_s": f"{r['fast_s']:.4g}", "reference_s": f"{r['reference_s']:.4g}",
+                 "ratio": f"{r['ratio']:.1f}x", "goal": r["goal"]} for r in res]
+        print(_table(rows, ["name", "size", "fast_s", "reference_s", "ratio", "goal"]))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from .scenario import load_scenario
+    from .paths import notebooks_dir
+    import subprocess
+
+    sc = load_scenario(args.scenario)  # fail early, with a clear message, on a bad scenario
+    env = dict(os.environ, NICC_TWIN_SCENARIO=args.scenario)
+    nb = notebooks_dir() / "app.ipynb"
+    cmd = [sys.executable, "-m", "voila", str(nb), "--no-browser", f"--port={args.port}", f"--Voila.ip={args.ip}"]
+    print(f"NICC Twin app on http://{args.ip}:{args.port}/ (scenario {sc.name}); Ctrl-C stops it", file=sys.stderr)
+    try:
+        return subprocess.call(cmd, env=env, cwd=nb.parent)
+    except KeyboardInterrupt:
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="nicc-twin", description="NICC Twin: digital twin of an AI computing centre")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("scenarios", help="list the built-in presets").set_defaults(func=cmd_scenarios)
+    s = sub.add_parser("info", help="headline figures of a scenario")
+    s.add_argument("scenario", help="preset name or .toml path")
+    s.set_defaults(func=cmd_info)
+    s = sub.add_parser("run", help="evaluate the domain models and write the state")
+    s.add_argument("scenario")
+    s.add_argument("-o", "--output", required=True, help="output .nc or .zarr")
+    s.set_defaults(func=cmd_run)
+    s = sub.add_parser("validate", help="run validation cases against published measurements")
+    s.add_argument("--cases", nargs="*", default=[], help="extra case files or folders")
+    s.add_argument("--domain", help="only this domain")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_validate)
+    s = sub.add_parser("bench", help="time fast paths against their references")
+    s.add_argument("names", nargs="*")
+    s.add_argument("--quick", action="store_true")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_bench)
+    s = sub.add_parser("serve", help="serve the dashboards (Voila)")
+    s.add_argument("scenario", nargs="?", default="cluster-2023")
+    s.add_argument("--port", type=int, default=8866)
+    s.add_argument("--ip", default="127.0.0.1")
+    s.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (TwinError, FileNotFoundError) as exc:
+        if args.debug:
+            raise
+        print(f"nicc-twin: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

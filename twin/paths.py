@@ -1,0 +1,53 @@
+"""Where the bundled data lives, in a source checkout and in an installed wheel."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+
+
+def datasets_dir() -> Path:
+    """The datasets/ folder: $NICC_TWIN_DATASETS, the source checkout, or the wheel's share/ copy."""
+    env = os.environ.get("NICC_TWIN_DATASETS")
+    candidates = [Path(env)] if env else []
+    candidates += [
+        _HERE.parent / "datasets",
+        Path(sys.prefix) / "share" / "nicc-twin" / "datasets",
+        Path(sys.base_prefix) / "share" / "nicc-twin" / "datasets",
+    ]
+    for c in candidates:
+        if (c / "catalog").is_dir():
+            return c
+    raise FileNotFoundError(
+        "NICC Twin datasets not found; looked in " + ", ".join(str(c) for c in candidates)
+        + ". Set NICC_TWIN_DATASETS to the datasets/ folder of a checkout."
+    )
+
+
+def notebooks_dir() -> Path:
+    """The notebooks/ folder (source checkout first, then the wheel's share/ copy)."""
+    for c in (_HERE.parent / "notebooks", Path(sys.prefix) / "share" / "nicc-twin" / "notebooks"):
+        if (c / "app.ipynb").is_file():
+            return c
+    raise FileNotFoundError("NICC Twin notebooks not found (expected notebooks/app.ipynb)")
+
+
+def shared_dir() -> Path | None:
+    """The workplace's ../shared folder beside a checkout (public data sets), if present."""
+    env = os.environ.get("NICC_TWIN_SHARED")
+    for c in ([Path(env)] if env else []) + [_HERE.parent.parent / "shared", Path.cwd().parent / "shared"]:
+        if c.is_dir():
+            return c
+    return None
+
+
+def load_toml(path: Path) -> dict:
+    """Read a TOML file (tomllib on 3.11+, tomli before)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    with open(path, "rb") as f:
+        return tomllib.load(f)

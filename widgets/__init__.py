@@ -1,0 +1,1 @@
+"""ipywidgets + Bokeh dashboards of NICC Twin: the app shell and one tab per white-paper domain."""

@@ -1,0 +1,116 @@
+"""The NICC Twin app shell: era/scenario selector, summary panel, one tab per domain.
+
+Served by ``nicc-twin serve`` through notebooks/app.ipynb (Voila). Domain tabs come from
+``widgets.<domain>.Dashboard`` where that module exists; a tab appears only once its
+domain has landed.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import ipywidgets as W
+
+from twin import catalog
+from twin.scenario import list_presets, load_scenario
+from twin.summary import format_value, scale_up_bandwidth, summary
+
+from .common import bokeh_widget, error_box, table_html
+
+#: (tab title, module) in white-paper order.
+DOMAIN_TABS = (
+    ("Interconnect", "widgets.interconnect"),
+    ("Fabric", "widgets.fabric"),
+    ("Training", "widgets.training"),
+    ("Storage", "widgets.storage"),
+    ("Platform", "widgets.platform"),
+    ("Energy", "widgets.energy"),
+)
+
+
+def bandwidth_hierarchy(sc) -> dict:
+    """Per-card bandwidths of a scenario, memory to storage [GB/s] (the figure of the summary tab)."""
+    acc = catalog.accelerator(sc.compute.accelerator)
+    f = sc.fabric
+    per_card_out = (f.nics_per_node * f.nic_speed / sc.compute.cards_per_node).to("GB/s")
+    storage = (sc.storage.bandwidth / sc.cards).to("GB/s")
+    labels = ["HBM", "Scale-up (card-to-card)", "Scale-out (per card)", "Storage (per card)"]
+    values = [acc.hbm_bandwidth.to("GB/s").magnitude, scale_up_bandwidth(sc).magnitude,
+              per_card_out.magnitude, storage.magnitude]
+    return {"level": labels, "gbps": [float(v) for v in values],
+            "label": [f"{v:,.3g} GB/s" for v in values]}
+
+
+class SummaryPanel:
+    """Headline figures plus the per-card bandwidth hierarchy (log scale)."""
+
+    def __init__(self, sc):
+        from bokeh.models import ColumnDataSource, LabelSet, Range1d
+        from bokeh.plotting import figure
+
+        self.html = W.HTML()
+        self.source = ColumnDataSource(bandwidth_hierarchy(sc))
+        fig = figure(y_range=list(reversed(self.source.data["level"])), x_axis_type="log", height=230, width=560,
+                     x_range=Range1d(1e-2, 1e5),
+                     title="Bandwidth per card, memory to storage", x_axis_label="GB/s (log)",
+                     toolbar_location=None)
+        fig.hbar(y="level", right="gbps", left=1e-3, height=0.6, source=self.source, color="#2b6cb0")
+        fig.add_layout(LabelSet(x="gbps", y="level", text="label", source=self.source, x_offset=4, y_offset=-6,
+                                text_font_size="9pt"))
+        self.figure = fig
+        self.view = W.HBox([self.html, bokeh_widget(fig)])
+        self.set_scenario(sc)
+
+    def set_scenario(self, sc):
+        rows = [(f.label, format_value(f.value)) for f in summary(sc)]
+        self.html.value = f"<h3 class='nicc-scenario-name'>{sc.name}</h3><p>{sc.description}</p>" + table_html(rows, "nicc-summary")
+        self.source.data = bandwidth_hierarchy(sc)
+
+
+class App:
+    """The app: selector, summary, domain tabs. ``App(...).view`` is the widget to display."""
+
+    def __init__(self, scenario: str = "cluster-2023"):
+        sc = load_scenario(scenario)
+        presets = list_presets()
+        options = presets if sc.name in presets else presets + [sc.name]
+        self._custom = {} if sc.name in presets else {sc.name: sc}
+        self.selector = W.Dropdown(options=options, value=sc.name, description="Era / scenario",
+                                   style={"description_width": "initial"}, layout=W.Layout(width="420px"))
+        self.status = W.HTML()
+        self.summary = SummaryPanel(sc)
+        self.dashboards = {}
+        children, titles = [self.summary.view], ["Summary"]
+        for title, module in DOMAIN_TABS:
+            if importlib.util.find_spec(module) is None:
+                continue  # that domain has not landed: no tab rather than a placeholder
+            try:
+                dash = importlib.import_module(module).Dashboard(sc)
+                self.dashboards[title] = dash
+                children.append(dash.view)
+            except Exception as exc:  # a broken tab must not take the app down; show why
+                children.append(error_box(exc))
+            titles.append(title)
+        self.tabs = W.Tab(children=children, titles=tuple(titles))
+        self.selector.observe(self._on_select, names="value")
+        header = W.HTML("<h2 style='margin:0'>NICC Twin</h2><div>Digital twin of an AI computing centre, after "
+                        "China Mobile's NICC white paper: interconnect, compute, storage, platform, energy.</div>")
+        self.view = W.VBox([header, W.HBox([self.selector, self.status]), self.tabs])
+        self.scenario = sc
+
+    def _on_select(self, change):
+        name = change["new"]
+        try:
+            sc = self._custom.get(name) or load_scenario(name)
+        except Exception as exc:
+            self.status.value = error_box(exc).value
+            return
+        self.scenario = sc
+        self.summary.set_scenario(sc)
+        for title, dash in self.dashboards.items():
+            try:
+                dash.set_scenario(sc)
+            except Exception as exc:
+                self.status.value = f"{title}: " + error_box(exc).value
+                return
+        self.status.value = ""
