@@ -128,9 +128,13 @@ def cmd_serve(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nicc-twin", description="NICC Twin: digital twin of an AI computing centre")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+    p = argparse.ArgumentParser(prog="nicc-twin", description="NICC Twin: digital twin of an AI computing centre",
+                                parents=[common])
     sub = p.add_subparsers(dest="command", required=True)
+    _add = sub.add_parser
+    sub.add_parser = lambda *a, **k: _add(*a, parents=[common], **k)
     sub.add_parser("scenarios", help="list the built-in presets").set_defaults(func=cmd_scenarios)
     s = sub.add_parser("info", help="headline figures of a scenario")
     s.add_argument("scenario", help="preset name or .toml path")
@@ -160,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.debug = getattr(args, "debug", False)
     try:
         return args.func(args)
     except (TwinError, FileNotFoundError) as exc:

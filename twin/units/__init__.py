@@ -34,6 +34,7 @@ def _build_registry() -> pint.UnitRegistry:
     reg = pint.UnitRegistry(None, autoconvert_offset_to_baseunit=True, cache_folder=None)
     reg.load_definitions(here / "constants_en.txt")
     reg.load_definitions(text.splitlines())
+    reg.default_system = "mks"  # SI base units (kg, not g) for to_base_units
     reg.define("FLOP = [computation] = FLOP = flop")
     reg.define("FLOPS = FLOP / second")
     # integer operations (TOPS) are counted on the same axis as FLOP for peak-rate tables
