@@ -1,0 +1,379 @@
+"""New interconnect inside the node and the super-server (white paper 3.1).
+
+Topologies (PCIe tree, NVLink hybrid cube mesh, NVSwitch single- and two-level, OAM hybrid
+cube mesh and fully connected UBB, switched super-server S^2) are networkx graphs built from
+the catalog (:mod:`twin.interconnect.topology`); collectives run over their links with an
+alpha-beta model (:mod:`twin.interconnect.collectives`); Table 3-1's parallelism traffic is in
+:mod:`twin.interconnect.parallelism`.
+
+Public functions
+----------------
+build_topology(topology, accelerator, cards)        -> Topology (graph + arrays)
+collective_time(scenario, collective, message_size, group_size, *, stride=1, algorithm="auto")
+                                                    -> Quantity [s]   (cross-domain contract)
+sweep(topology, accelerator, cards, collective, sizes, *, algorithm="auto") -> xarray.Dataset
+busbw_factor(collective, n)                         -> float
+parallelism_traffic(...), topology_offer(...)       -> xarray.Dataset (Table 3-1)
+evaluate(scenario)                                  -> xarray.Dataset
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+import math
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError
+from ..units import Q_, as_quantity
+from . import _kernels
+from .collectives import (ALGORITHMS, COLLECTIVES, NVLS_EFFICIENCY, Phase, busbw_factor, canonical_collective,
+                          check_algorithm, intra_phases, phase_arrays)
+from .topology import EFFICIENCY, TOPOLOGIES, Topology, build_topology
+
+#: Payload share of a RoCEv2 frame at MTU 4096 on the wire: 4096 / (4096 + 82) with Ethernet
+#: (14 + 4 FCS + 8 preamble + 12 inter-frame gap), IPv4 20, UDP 8, BTH 12 and ICRC 4 bytes
+#: (IBTA RoCEv2 annex A17). Used for the inter-node hop until twin.fabric provides a model.
+NIC_EFFICIENCY = 4096.0 / (4096.0 + 82.0)
+
+INTRA_ALGORITHMS = ("ring", "tree", "direct", "nvls", "hierarchical")
+
+
+# --- message sizes and checks ----------------------------------------------------------------
+
+def _sizes(message_size, field: str = "message_size") -> tuple[np.ndarray, bool]:
+    """Message sizes in bytes: a Quantity, a string such as '1 MiB', or bare numbers (bytes)."""
+    if isinstance(message_size, (list, tuple, np.ndarray)) and not isinstance(message_size, str):
+        try:
+            arr = np.asarray(message_size, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(field, message_size, "message sizes in bytes or a data-size quantity") from None
+        if not np.all(np.isfinite(arr)):
+            raise InputError(field, message_size, "finite message sizes", "is not finite")
+        message_size = Q_(arr, "B")
+    q = as_quantity(message_size, "B", field, allow_bare=True)
+    m = np.atleast_1d(np.asarray(q.to("B").magnitude, dtype=float))
+    if m.size == 0:
+        raise InputError(field, message_size, "at least one message size")
+    if np.any(m <= 0):
+        bad = m[m <= 0][0]
+        raise InputError(field, f"{bad:g} B", "a message size > 0 B", "is not positive")
+    return m, np.ndim(q.magnitude) == 0
+
+
+def _int(value, field: str, lo: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise InputError(field, value, f"a whole number >= {lo}", f"is a {type(value).__name__}")
+    if value < lo:
+        raise InputError(field, value, f"a whole number >= {lo}", "is too small")
+    return int(value)
+
+
+# --- candidates (algorithm -> phases) ----------------------------------------------------------
+
+@functools.lru_cache(maxsize=512)
+def _intra_candidates(topo_key: tuple, collective: str, algorithm: str, members: tuple) -> tuple:
+    topo = build_topology(*topo_key)
+    names = INTRA_ALGORITHMS if algorithm == "auto" else (algorithm,)
+    if collective == "send-recv":
+        names = ("direct",) if algorithm in ("auto", "direct") else names
+    out = []
+    for a in names:
+        ph = intra_phases(topo, collective, a, list(members))
+        if ph is not None:
+            out.append((a, tuple(ph)))
+    if not out:
+        raise InputError("algorithm", algorithm, f"an algorithm available for {collective} on {topo.name}: "
+                         + ", ".join(a for a in INTRA_ALGORITHMS if intra_phases(topo, collective, a, list(members)) is not None),
+                         "is not available here")
+    return tuple(out)
+
+
+def _inter_candidates(topo: Topology, collective: str, algorithm: str, members: list[int], n_domains: int,
+                      card_bw: float, net_latency: float) -> list:
+    """Candidates for a group spanning ``n_domains`` domains with ``len(members)`` cards in each.
+
+    ``card_bw`` is each card's share of its node's scale-out bandwidth [B/s]; ``net_latency`` the
+    fabric's base latency [s] added per inter-node step.
+    """
+    m = len(members)
+    N = n_domains
+    n = m * N
+    c = collective
+    key = (topo.name, topo.accelerator, topo.cards)
+    out = []
+    names = ("hierarchical", "ring", "tree", "direct") if algorithm == "auto" else (algorithm,)
+
+    def best_intra(coll, scale):
+        if m == 1:
+            return []
+        cands = _intra_candidates(key, coll, "auto", tuple(members))
+        # bandwidth-optimal intra algorithm (what matters at scale); ring as the tie-break
+        a, ph = min(cands, key=lambda ap: sum(p.beta for p in ap[1]))
+        return [Phase(p.beta, p.steps, p.algorithm, p.hw, p.path_latency, scale * p.scale) for p in ph]
+
+    for a in names:
+        if a == "hierarchical":
+            if c == "all-reduce":
+                ph = best_intra("reduce-scatter", 1.0)
+                ph.append(Phase(2.0 * (N - 1) / N / card_bw, 2 * (N - 1), "ring", "net", net_latency, 1.0 / m))
+                ph += best_intra("all-gather", 1.0)
+            elif c in ("all-gather", "reduce-scatter"):
+                ph = [Phase((N - 1) / N / card_bw, N - 1, "ring", "net", net_latency, 1.0 / m)]
+                ph = (best_intra(c, 1.0) + ph) if c == "reduce-scatter" else (ph + best_intra(c, 1.0))
+            elif c == "broadcast":
+                ph = [Phase(1.0 / card_bw, N - 1, "ring", "net", net_latency, 1.0)] + best_intra("broadcast", 1.0)
+            elif c == "all-to-all":
+                # cross-domain share leaves over the NICs while the local share crosses the bus
+                ph = best_intra("all-to-all", m / n) + [Phase((n - m) / n / card_bw, N - 1, "direct", "net", net_latency, 1.0)]
+            else:
+                continue
+            out.append((a, tuple(ph)))
+        elif a == "ring" and c in ("all-reduce", "all-gather", "reduce-scatter", "broadcast"):
+            f = {"all-reduce": 2.0 * (n - 1) / n, "broadcast": 1.0}.get(c, (n - 1) / n)
+            steps = {"all-reduce": 2 * (n - 1), "broadcast": n - 1}.get(c, n - 1)
+            # one ring per card of the domain: every node boundary carries f*S/m per ring
+            beta_net = f / (m * card_bw)
+            intra = _intra_candidates(key, c, "ring", tuple(members)) if m > 1 else ()
+            f_m = {"all-reduce": 2.0 * (m - 1) / m, "broadcast": 1.0}.get(c, (m - 1) / m) if m > 1 else 1.0
+            beta_bus = intra[0][1][0].beta * f / f_m if intra else 0.0
+            out.append((a, (Phase(max(beta_net, beta_bus), steps, "ring", "net", net_latency),)))
+        elif a == "tree" and c in ("all-reduce", "broadcast"):
+            depth = max(1, math.ceil(math.log2(N + 1)) - 1)
+            # double binary tree: a node is inner in one tree and a leaf in the other; it sends and
+            # receives 2S per direction for all-reduce (reduce up + broadcast down), S for broadcast
+            beta_net = (2.0 if c == "all-reduce" else 1.0) / (m * card_bw)
+            steps = (2 if c == "all-reduce" else 1) * (depth + max(0, m - 1))
+            out.append((a, (Phase(beta_net, steps, "tree", "net", net_latency),)))
+        elif a == "direct" and c in ("all-to-all", "send-recv"):
+            if c == "send-recv":
+                ph = (Phase(1.0 / card_bw, 1, "direct", "net", net_latency),)
+            else:
+                # local share: S/n to each of m-1 peers = a local all-to-all of S m/n
+                beta_bus = sum(p.beta for p in best_intra("all-to-all", 1.0)) * m / n if m > 1 else 0.0
+                ph = (Phase(max((n - m) / n / card_bw, beta_bus), 1, "direct", "net", net_latency),)
+            out.append((a, ph))
+    if not out:
+        raise InputError("algorithm", algorithm, f"one of hierarchical, ring, tree, direct that fits {collective} across nodes",
+                         "is not available across nodes")
+    return out
+
+
+def _evaluate_candidates(cands, collective: str, sizes: np.ndarray):
+    """Times [C, M] and best index [M] of candidates for message sizes (numba kernel)."""
+    n_p = max(1, max(len(ph) for _, ph in cands))
+    C = len(cands)
+    lat = np.full((C, n_p, 3), np.inf)
+    inv = np.full((C, n_p, 3), np.inf)
+    scale = np.zeros((C, n_p))
+    for ci, (_, ph) in enumerate(cands):
+        if not ph:
+            lat[ci, 0, :] = 0.0
+            inv[ci, 0, :] = 0.0
+            scale[ci, 0] = 1.0
+            continue
+        l, v, s = phase_arrays(list(ph), collective)
+        lat[ci, :len(ph)] = l
+        inv[ci, :len(ph)] = v
+        scale[ci, :len(ph)] = s
+    return _kernels.sweep_times(np.ascontiguousarray(sizes, dtype=float), lat, inv, scale)
+
+
+# --- fabric hop ------------------------------------------------------------------------------
+
+def _fabric_hop(sc, n_nodes: int, pattern: str) -> tuple[float, float, str]:
+    """Per-node scale-out bandwidth [B/s], base latency [s] and where they came from."""
+    spec = importlib.util.find_spec("twin.fabric")
+    if spec is not None:
+        fab = importlib.import_module("twin.fabric")
+        if hasattr(fab, "node_bandwidth") and hasattr(fab, "base_latency"):
+            bw = fab.node_bandwidth(sc, n_nodes, pattern)
+            lat = fab.base_latency(sc, n_nodes)
+            return (float(as_quantity(bw, "B/s", "fabric.node_bandwidth").magnitude),
+                    float(as_quantity(lat, "s", "fabric.base_latency").magnitude), "twin.fabric")
+    rate = float(as_quantity(sc.fabric.nic_speed, "bit/s", "fabric.nic_speed").magnitude) / 8.0
+    return sc.fabric.nics_per_node * rate * NIC_EFFICIENCY, 0.0, "nic-rate"
+
+
+def _scenario(scenario):
+    from ..scenario import load_scenario
+
+    return load_scenario(scenario)
+
+
+def _group_layout(sc, group_size: int, stride: int):
+    """Members of rank 0's group inside its domain, domain count, nodes spanned."""
+    D = int(sc.compute.domain_size)
+    total = int(sc.compute.nodes * sc.compute.cards_per_node)
+    if (group_size - 1) * stride >= total:
+        raise InputError("group_size", group_size, f"group_size x stride within the {total} cards of the scenario "
+                         f"(stride {stride})", "needs more cards than the cluster has")
+    ranks = [i * stride for i in range(group_size)]
+    members = [r for r in ranks if r < D]
+    n_domains = len({r // D for r in ranks})
+    cpn = int(sc.compute.cards_per_node)
+    n_nodes = len({r // cpn for r in ranks})
+    return members, n_domains, n_nodes
+
+
+def _plan(sc, collective: str, group_size: int, stride: int, algorithm: str):
+    c = canonical_collective(collective)
+    a = check_algorithm(algorithm)
+    topo_key = (sc.compute.topology, sc.compute.accelerator, int(sc.compute.domain_size))
+    topo = build_topology(*topo_key)
+    members, N, n_nodes = _group_layout(sc, group_size, stride)
+    if group_size == 1:
+        return c, [("none", ())], topo
+    if N == 1:
+        return c, list(_intra_candidates(topo_key, c, a, tuple(members))), topo
+    pattern = "all-to-all" if c == "all-to-all" else "ring"
+    node_bw, base_lat, _ = _fabric_hop(sc, n_nodes, pattern)
+    card_bw = node_bw / int(sc.compute.cards_per_node)
+    return c, _inter_candidates(topo, c, a, members, N, card_bw, base_lat), topo
+
+
+def collective_time(scenario, collective, message_size, group_size, *, stride=1, algorithm="auto"):
+    """Time of one collective among ``group_size`` cards of a scenario [s].
+
+    Parameters
+    ----------
+    scenario : Scenario, preset name, path or dict
+    collective : str
+        all-reduce, all-gather, reduce-scatter, all-to-all, broadcast or send-recv.
+    message_size : Quantity, str or number [B]
+        nccl-tests convention: the buffer of all-reduce / broadcast / send-recv, the total
+        gathered (all-gather, reduce-scatter) or sent (all-to-all) bytes per rank. Arrays allowed.
+    group_size : int
+        Ranks in the group (ranks numbered node-major).
+    stride : int
+        Members are ``0, stride, 2 stride, ...``; a group spanning domains crosses the fabric.
+    algorithm : str
+        auto (fastest), ring, tree, direct, nvls, hierarchical.
+
+    Returns
+    -------
+    pint.Quantity [s]
+        Scalar or array like ``message_size``.
+
+    Notes
+    -----
+    Per phase ``T = lat0 + steps (hw + l_path) + S beta / eta_protocol`` minimised over the NCCL
+    protocols, summed over phases (see :mod:`twin.interconnect.collectives`). The inter-node hop
+    uses ``twin.fabric.node_bandwidth`` / ``base_latency`` when that package provides them, else
+    the scenario's NIC rate ``nics_per_node * nic_speed`` times :data:`NIC_EFFICIENCY`; each card
+    gets ``1/cards_per_node`` of its node's bandwidth (all groups of a parallel layout run at once).
+
+    References
+    ----------
+    NVIDIA nccl-tests doc/PERFORMANCE.md; NVIDIA/nccl src/graph/tuning.cc; Thakur, Rabenseifner
+    and Gropp, "Optimization of collective communication operations in MPICH" (IJHPCA 2005).
+    """
+    sc = _scenario(scenario)
+    sizes, scalar = _sizes(message_size)
+    group_size = _int(group_size, "group_size")
+    stride = _int(stride, "stride")
+    c, cands, _ = _plan(sc, collective, group_size, stride, algorithm)
+    if cands[0][0] == "none":
+        t = np.zeros_like(sizes)
+    else:
+        times, best = _evaluate_candidates(cands, c, sizes)
+        t = times[best, np.arange(len(sizes))]
+    return Q_(float(t[0]) if scalar else t, "s")
+
+
+def sweep(topology: str, accelerator: str, cards: int | None, collective: str, sizes, *, algorithm: str = "auto",
+          group_size: int | None = None) -> xr.Dataset:
+    """busbw and algbw against message size for one topology (one domain, no fabric).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``time`` [s], ``algbw`` and ``busbw`` [GB/s] over dimension ``message_size`` [B]; ``time_by_algorithm``
+        over (``algorithm``, ``message_size``); ``algorithm_used`` per size (auto picks the fastest).
+    """
+    c = canonical_collective(collective)
+    a = check_algorithm(algorithm)
+    s, _ = _sizes(sizes)
+    topo = build_topology(topology, accelerator, cards)
+    n = topo.cards if group_size is None else _int(group_size, "group_size")
+    if n > topo.cards:
+        raise InputError("group_size", n, f"at most the {topo.cards} cards of the topology", "is too large")
+    cands = _intra_candidates((topology, topo.accelerator, topo.cards), c, a, tuple(range(n)))
+    times, best = _evaluate_candidates(list(cands), c, s)
+    t = times[best, np.arange(len(s))]
+    algbw = s / t / 1e9
+    names = [nm for nm, _ in cands]
+    ds = xr.Dataset(
+        {"time": ("message_size", t, {"units": "s"}),
+         "algbw": ("message_size", algbw, {"units": "GB / s", "long_name": "algorithm bandwidth S/t"}),
+         "busbw": ("message_size", algbw * busbw_factor(c, n), {"units": "GB / s", "long_name": "bus bandwidth (nccl-tests)"}),
+         "algorithm_used": ("message_size", np.array([names[i] for i in best])),
+         "time_by_algorithm": (("algorithm", "message_size"), times, {"units": "s"})},
+        coords={"message_size": ("message_size", s, {"units": "B"}), "algorithm": names},
+        attrs={"topology": topology, "accelerator": topo.accelerator, "cards": n, "collective": c,
+               "description": topo.description})
+    return ds
+
+
+def large_message_busbw(topology: str, accelerator: str, cards: int | None, collective: str = "all-reduce",
+                        algorithm: str = "auto", size="1 GiB"):
+    """busbw of a large message (nccl-tests' plateau) [GB/s]."""
+    ds = sweep(topology, accelerator, cards, collective, size, algorithm=algorithm)
+    return Q_(float(ds.busbw.values[0]), "GB/s")
+
+
+def topology_aggregate_bandwidth(topology: str, accelerator: str, cards: int | None = None, *, bidirectional: bool = True):
+    """Card-to-card line bandwidth of one card of a topology, summed over its links [GB/s]."""
+    topo = build_topology(topology, accelerator, cards)
+    return Q_(topo.card_bandwidth(0, bidirectional=bidirectional) / 1e9, "GB/s")
+
+
+from .parallelism import parallelism_traffic, topology_offer  # noqa: E402
+
+
+def evaluate(scenario) -> xr.Dataset:
+    """The interconnect state of a scenario: busbw against message size for its topology and
+    every collective, the parallelism needs of its workload against what the topology offers.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``busbw`` [GB/s] over (``collective``, ``message_size``); ``time`` [s]; ``needed`` and
+        ``offered`` [GB/s] over ``strategy``; attrs topology, accelerator, domain cards.
+    """
+    sc = _scenario(scenario)
+    sizes = np.logspace(10, 33, 24, base=2.0)
+    topo = build_topology(sc.compute.topology, sc.compute.accelerator, int(sc.compute.domain_size))
+    n = min(topo.cards, int(sc.compute.cards_per_node)) if topo.cards > 1 else 1
+    colls = [c for c in COLLECTIVES]
+    bus = np.zeros((len(colls), len(sizes)))
+    tim = np.zeros_like(bus)
+    for i, c in enumerate(colls):
+        if n < 2:
+            continue
+        ds = sweep(sc.compute.topology, sc.compute.accelerator, topo.cards, c, sizes, group_size=n)
+        bus[i] = ds.busbw.values
+        tim[i] = ds.time.values
+    out = xr.Dataset(
+        {"busbw": (("collective", "message_size"), bus, {"units": "GB / s"}),
+         "time": (("collective", "message_size"), tim, {"units": "s"})},
+        coords={"collective": colls, "message_size": ("message_size", sizes, {"units": "B"})},
+        attrs={"topology": sc.compute.topology, "accelerator": sc.compute.accelerator,
+               "domain_cards": topo.cards, "group_cards": n, "description": topo.description,
+               "card_bandwidth_GBps": topo.card_bandwidth(0) / 1e9})
+    try:
+        need = topology_offer(sc)
+        out = out.merge(need[["needed", "offered", "meets"]])
+    except InputError:
+        pass
+    return out
+
+
+__all__ = ["build_topology", "collective_time", "sweep", "busbw_factor", "large_message_busbw",
+           "topology_aggregate_bandwidth", "parallelism_traffic", "topology_offer", "evaluate",
+           "TOPOLOGIES", "COLLECTIVES", "ALGORITHMS", "Topology", "EFFICIENCY", "NVLS_EFFICIENCY", "NIC_EFFICIENCY"]
