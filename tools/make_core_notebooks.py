@@ -71,6 +71,9 @@ write("validation.ipynb", [
     "p.ray(x=[1], y=[0], angle=1.5708, length=0, color='black', line_dash='dashed')\n"
     "p.add_tools(HoverTool(tooltips=[('case', '@id'), ('published', '@expected @unit'), ('predicted', '@predicted @unit'), ('source', '@source')]))\n"
     "show(p)",
-    "# NBVAL_CHECK_OUTPUT\nfailed = [r.id for r in results if not r.passed]\nprint('every case within tolerance:', not failed, failed)",
+    "md:## Known gaps\n\nA case marked `known_gap` is a measurement the twin is known to miss, with the reason. It is run and "
+    "reported with its error like any other; it does not fail the run, but if it starts to pass the run fails until the mark is removed.",
+    "for r in results:\n    if r.known_gap:\n        print(f'{r.id}: published {r.expected:.4g} {r.unit}, predicted {r.predicted:.4g} ({100 * r.rel_error:+.1f}%)\\n  {r.known_gap}')",
+    "# NBVAL_CHECK_OUTPUT\nfailed = [r.id for r in results if not r.ok]\nprint('every case within tolerance or a documented known gap:', not failed, failed)",
 ])
 print("written")

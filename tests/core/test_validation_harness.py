@@ -75,3 +75,20 @@ def test_cli_validate_json_and_exit_status(tmp_path, capsys):
                  'inputs = { link = "pcie4-x16" }\nexpected = "128 GB/s"\ntolerance = 0.01\n')
     assert cli.main(["validate", "--domain", "catalog", "--cases", str(f)]) == 1
     assert "1 failed" in capsys.readouterr().out
+
+
+def test_known_gap_is_reported_and_strict(tmp_path, capsys):
+    f = tmp_path / "gap.toml"
+    base = ('[[case]]\nid = "{id}"\ndomain = "catalog"\nquantity = "link-bandwidth"\nsource = "t"\n'
+            'inputs = {{ link = "pcie4-x16" }}\nexpected = "{exp}"\ntolerance = 0.01\nknown_gap = "model lacks X"\n')
+    f.write_text(base.format(id="gap-open", exp="128 GB/s"))
+    res = run_cases([f], domain="catalog")
+    gap = next(r for r in res if r.id == "gap-open")
+    assert gap.status == "known gap" and gap.ok and not gap.passed and gap.rel_error == pytest.approx(-0.5077, rel=1e-3)
+    assert cli.main(["validate", "--domain", "catalog", "--cases", str(f)]) == 0
+    assert "1 known gaps" in capsys.readouterr().out
+    # a known gap that now passes fails the run until the mark is removed
+    f.write_text(base.format(id="gap-closed", exp="63 GB/s"))
+    closed = next(r for r in run_cases([f], domain="catalog") if r.id == "gap-closed")
+    assert closed.status == "gap closed" and not closed.ok
+    assert cli.main(["validate", "--domain", "catalog", "--cases", str(f)]) == 1

@@ -1,0 +1,90 @@
+"""The numba kernels against the plain reference; search invariants."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from twin.scenario import load_scenario
+from twin.training import _kernels as K
+from twin.training import _reference as R
+from twin.training import search
+from twin.training.search import pareto_front, prepare, run_kernel
+
+SC21 = load_scenario("megatron-sc21-a100-3072")
+C23 = load_scenario("cluster-2023")
+
+
+@pytest.mark.parametrize("sc,model,cards", [(SC21, None, 96), (C23, "mixtral-8x7b", 64), (C23, "llama3-8b", 32),
+                                            (load_scenario("heterogeneous-2021"), None, None)])
+def test_kernel_search_equals_reference(sc, model, cards):
+    m, gb, n, mc, hw, lists, tabs, size = prepare(sc, model, max_cards=cards)
+    plans, step, mem, code = run_kernel(mc, hw, lists, tabs, size)
+    ref = R.search_plans(mc, hw, lists, tabs)
+    assert len(ref) == len(code)
+    assert np.array_equal(np.array([r[0] for r in ref]), plans)
+    assert np.array_equal(np.array([r[1] for r in ref]), code)
+    np.testing.assert_allclose(np.array([r[2] for r in ref]), step, rtol=1e-12)
+    np.testing.assert_allclose(np.array([r[3] for r in ref]), mem, rtol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 2, 4, 8]), dp=st.integers(1, 16),
+       mb=st.sampled_from([1, 2, 4]), v=st.sampled_from([1, 2]), rc=st.integers(0, 2), zero=st.integers(0, 3),
+       sp=st.integers(0, 1), ab=st.tuples(st.floats(0, 1e-4), st.floats(1e-12, 1e-9)))
+def test_single_plan_kernel_equals_reference(tp, pp, dp, mb, v, rc, zero, sp, ab):
+    m, gb, n, mc, hw, lists, tabs, size = prepare(C23, "gpt3-175b")
+    out = np.zeros(K.N_OUT)
+    code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp, *ab, *ab, *ab, *ab, out)
+    rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp,
+                                  {"tp": ab, "dp": ab, "pp": ab, "ep": ab})
+    assert code == rcode
+    if res is not None:
+        assert out[K.O_STEP] == pytest.approx(res["step"], rel=1e-12)
+        assert out[K.O_M_TOTAL] == pytest.approx(res["m_total"], rel=1e-12)
+
+
+def test_search_ranks_and_pareto():
+    ds = search(SC21, top=10)
+    st_ = ds.step_time.values
+    assert np.all(np.diff(st_) >= 0)
+    assert np.all(ds.cards.values == 3072)
+    assert np.all(ds.memory.values <= 80.0 + 1e-9)
+    pc, ps = ds.pareto_cards.values, ds.pareto_step_time.values
+    assert np.all(np.diff(pc) > 0) and np.all(np.diff(ps) < 0)
+    assert int(ds.rejected.sum()) == ds.attrs["candidates"]
+    assert int(ds.rejected.sel(reason="ok")) == ds.attrs["valid"]
+    # the best plan is at least as fast as the published one
+    from twin.training import estimate
+
+    assert st_[0] <= float(estimate(SC21).step_time) * (1 + 1e-9)
+
+
+def test_pareto_front_small():
+    cards = np.array([8, 8, 16, 32, 32, 64])
+    step = np.array([10.0, 9.0, 9.5, 4.0, 5.0, 4.0])
+    idx = pareto_front(cards, step)
+    assert list(idx) == [1, 3]
+
+
+def test_alpha_beta_fallback_is_physical():
+    from twin.training.hardware import alpha_beta, fallback_time
+
+    intra = fallback_time(SC21, "all_reduce", 1e8, 8, 1)
+    inter = fallback_time(SC21, "all_reduce", 1e8, 8, 8)
+    assert 0 < intra < inter  # NVLink inside the node beats the 25 GB/s per-card NIC share
+    assert fallback_time(SC21, "all_reduce", 2e8, 8, 1) > intra
+    assert fallback_time(SC21, "all_reduce", 1e8, 1, 1) == 0.0
+    a, b = alpha_beta(SC21, "all_reduce", 8, 1)
+    assert a >= 0 and b > 0
+
+
+def test_every_candidate_has_its_reason():
+    ds = search(C23, model="llama3-8b", max_cards=64, all_candidates=True)
+    reasons = ds.cand_reason.values
+    assert len(reasons) == ds.attrs["candidates"]
+    counts = dict(zip(ds.reason.values, ds.rejected.values))
+    for r, c in counts.items():
+        assert int((reasons == r).sum()) == int(c)
+    bad = ds.where(ds.cand_reason == "global batch not a multiple of dp x micro_batch", drop=True)
+    assert np.all(1536 % (bad.cand_dp.values * bad.cand_micro_batch.values) != 0)
+    mem = ds.where(ds.cand_reason == "memory per card exceeds HBM", drop=True)
+    assert np.all(mem.cand_memory.values > 80)

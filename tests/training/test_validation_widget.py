@@ -1,0 +1,53 @@
+"""Validation cases, calibration provenance, evaluate(), and the dashboard without a browser."""
+import pytest
+
+from twin.validation import run_cases
+
+
+def test_training_cases_pass_and_calibration_is_two_cases():
+    res = run_cases(domain="training")
+    ids = {r.id for r in res}
+    for need in ("megatron-sc21-params-145.6b", "megatron-sc21-1.7b", "megatron-sc21-18.4b",
+                 "megatron-sc21-145.6b", "megatron-sc21-1t"):
+        assert need in ids
+    bad = [(r.id, r.error, r.rel_error) for r in res if not r.passed]
+    assert not bad, bad
+    assert sorted(r.id for r in res if r.calibrated) == ["megatron-sc21-1.7b", "megatron-sc21-1t"]
+
+
+def test_constants_still_reproduce_the_two_calibration_rows():
+    """If the interconnect model changes, the calibration drifts: re-run calibration.fit() then."""
+    from twin.training import hardware
+    from twin.training.calibration import CALIBRATION_ROWS, _achieved, fit
+    from twin.training.models import get_model
+
+    for row in CALIBRATION_ROWS:
+        want = get_model(row).published["tflops"]
+        assert _achieved(row, hardware.ETA_MAX, hardware.N_HALF) == pytest.approx(want, rel=0.03)
+    eta, nh = fit((hardware.ETA_MAX, hardware.N_HALF))
+    for row in CALIBRATION_ROWS:
+        assert _achieved(row, eta, nh) == pytest.approx(get_model(row).published["tflops"], rel=1e-4)
+
+
+def test_evaluate_returns_training_group():
+    from twin.training import evaluate
+
+    ds = evaluate("cluster-2023")
+    for k in ("step_time", "mfu", "achieved_tflops", "gpu_utilisation", "breakdown", "goodput"):
+        assert k in ds
+
+
+def test_dashboard_redraws_on_controls():
+    from widgets.training import Dashboard
+
+    d = Dashboard("cluster-2023")
+    before = d.readout.value
+    assert "MFU" in before
+    d.tp.value = 4 if d.tp.value != 4 else 2
+    assert d.readout.value != before
+    d._run_search()
+    assert "valid of" in d.search_out.value
+    assert len(d.src_front.data["cards"]) >= 1
+    d.set_scenario("superpool-2025")
+    assert d.cluster.value == "superpool-2025"
+    assert d.model.value == "megatron-1t"

@@ -1,0 +1,205 @@
+"""New energy (white paper ch. 7): power, thermal network, cooling types, facility plant, PUE,
+throttling, reliability and cooling faults.
+
+Public functions take and return pint quantities (plain floats inside, SI in the kernels).
+
+* Power: :func:`server_power_q`, :func:`accelerator_power`, :func:`ups_efficiency`.
+* Thermal: :func:`plate_resistance`, :func:`coldplate_case`, :func:`ite_air_cooled`,
+  :func:`build_hall`, :func:`hall_steady`, :func:`hall_transient`, :func:`operator_time`.
+* Coolants: :func:`coolant_properties` (datasets/catalog/coolants.toml).
+* Facility: :func:`chiller_power`, :func:`facility_year` (annual and hourly PUE, WUE),
+  :func:`floor_plan`; climate: :func:`hourly_year`.
+* Reliability: :func:`arrhenius_factor`, :func:`chip_limits`, :func:`throughput_factor`.
+* :func:`evaluate` (scenario) -> xarray.Dataset, the /energy group of the twin state.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError
+from ..units import Q_, magnitude
+from .climate import cities, hourly_year
+from .coolants import coolant, coolant_properties
+from .facility import YORK_YT_1403, chiller_power, facility_year, floor_plan, instantaneous_pue, plant_power
+from .power import DEFAULT_SERVER, accelerator_power, server_power, server_power_q, ups_efficiency
+from .reliability import arrhenius_factor, chip_limits, clock_factor, throughput_factor
+from .thermal import (COOLING, Fault, Hall, build_hall, coldplate_case, cooling_kind, hall_steady, hall_transient,
+                      ite_air_cooled, operator_time, plate_resistance)
+
+__all__ = [
+    "arrhenius_factor", "chip_limits", "clock_factor", "throughput_factor", "server_power", "server_power_q",
+    "accelerator_power", "ups_efficiency", "plate_resistance", "coldplate_case", "ite_air_cooled", "build_hall",
+    "hall_steady", "hall_transient", "operator_time", "Fault", "Hall", "coolant_properties", "chiller_power",
+    "facility_year", "floor_plan", "instantaneous_pue", "plant_power", "hourly_year", "cities", "evaluate",
+    "hall_from_scenario", "COOLING",
+]
+
+
+def _get(section, name, default=None):
+    try:
+        v = getattr(section, name)
+    except AttributeError:
+        return default
+    return default if v is None else v
+
+
+def _degc(v, field):
+    return magnitude(v, "degC", field) if not isinstance(v, (int, float)) else float(v)
+
+
+def hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None):
+    """Build the :class:`Hall` of a scenario (its nodes in racks of energy.servers_per_rack).
+
+    ``air+cold-plate`` is a cold-plate hall with the scenario's liquid fraction (the rest by
+    air); ``cold-plate+immersion`` is modelled as a cold-plate hall with its (high) liquid
+    fraction; ``immersion`` uses the scenario coolant if dielectric, else Syltherm XLT.
+    Returns (hall, info dict).
+    """
+    sc = scenario
+    en = sc.energy
+    comp = sc.compute
+    cooling = str(_get(en, "cooling", "air"))
+    kind = cooling_kind(cooling)
+    spr = int(_get(en, "servers_per_rack", 4))
+    nodes = int(_get(comp, "nodes", 1))
+    n_racks = max(1, math.ceil(nodes / spr))
+    if max_racks is not None:
+        n_racks = min(n_racks, int(max_racks))
+    lf = float(_get(en, "liquid_fraction", 0.0))
+    cool_name = str(_get(en, "coolant", "air"))
+    info = {"cooling": cooling, "model": kind}
+    if kind == "air":
+        t_sup = _degc(_get(en, "air_supply_temperature", "24 degC"), "energy.air_supply_temperature")
+        cool_name = "air"
+        lf = 0.0
+    else:
+        t_sup = _degc(_get(en, "supply_temperature", "35 degC"), "energy.supply_temperature")
+        if kind == "immersion" and cooling == "immersion":
+            if coolant(cool_name).kind != "dielectric":
+                raise InputError("energy.coolant", cool_name, "a dielectric coolant for immersion such as 'Syltherm-XLT'",
+                                 "is not a dielectric")
+        if cooling == "cold-plate+immersion":
+            kind = "cold-plate"
+            info["model"] = "cold-plate (immersion share lumped with the liquid fraction)"
+        if coolant(cool_name).kind == "gas":
+            raise InputError("energy.coolant", cool_name, "a liquid coolant such as 'PG25' for liquid cooling", "is a gas")
+    h = build_hall(accelerator=str(comp.accelerator), cards=int(comp.cards_per_node), n_racks=n_racks,
+                   servers_per_rack=spr, cooling=kind, coolant_name=cool_name, supply_temperature=t_sup,
+                   utilisation=utilisation, liquid_fraction=lf if kind == "cold-plate" else None)
+    info.update(n_racks=n_racks, nodes=nodes, supply_temperature=t_sup, coolant=h.coolant)
+    return h, info
+
+
+def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
+    """The energy state of a scenario's hall.
+
+    Parameters
+    ----------
+    scenario : twin.scenario.Scenario
+        Uses compute.accelerator/nodes/cards_per_node and the energy section.
+    fault_minutes : float
+        Length of the CDU-pump-failure transient on loop 0 [min].
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``rack``, ``loop``, ``time`` (fault transient), ``hour`` (synthetic year), ``month``,
+        ``cooling_type``.
+        Variables (units in attrs): rack_power [kW], chip_temperature [degC] (hottest chip of
+        the rack), rack_outlet_temperature [degC], clock_factor, loop_supply_temperature,
+        loop_return_temperature [degC], loop_flow [m^3/s], pue (annual), pue_monthly, pue_hourly
+        (instantaneous, dim ``hour``), free_cooling_fraction, dry_bulb [degC], wue
+        [L/kWh], it_power [kW], facility_power [kW], failure_rate_factor, throughput_factor,
+        floor_area [m^2] and rack_density [kW] per cooling type, and the fault transient
+        fault_chip_temperature [degC] (time, rack), fault_rack_power [kW], fault_loop_supply
+        [degC]; attrs time_to_throttle, time_to_shutdown [s].
+
+    Notes
+    -----
+    Steady state of the hall network (:func:`hall_steady`), transient by the numba kernel, PUE
+    over a synthetic year of the scenario's climate (:func:`facility_year`).
+    """
+    h, info = hall_from_scenario(scenario)
+    st = hall_steady(h)
+    S = h.servers_per_rack
+    R = h.n_racks
+    dc = (st["p_acc"] + st["p_other"]).reshape(R, S)
+    wall = (dc + h.fan_w) / h.psu_eff
+    rack_kw = wall.sum(axis=1) / 1e3
+    tchip = st["t_chip"].reshape(R, S).max(axis=1)
+    tout = st["t_fluid"].reshape(R, S).mean(axis=1)
+    clock = st["clock"].reshape(R, S).mean(axis=1)
+    rho_cp = coolant(h.coolant).rho_cp(h.t_supply)
+    loop_flow = h.mcp_group / rho_cp
+    it_w = float(wall.sum())
+    kind = h.cooling
+    climate = str(_get(scenario.energy, "climate", "beijing"))
+    fy = facility_year(cooling=kind, climate=climate, it_load_w=it_w,
+                       liquid_fraction=(1.0 - (st["q_air"] + (h.fan_w * h.n_servers)) / max(it_w, 1.0)) if kind != "air" else 0.0,
+                       supply_temperature=h.t_supply if kind != "air" else None,
+                       air_supply_temperature=_degc(_get(scenario.energy, "air_supply_temperature", "24 degC"),
+                                                    "energy.air_supply_temperature"))
+    month_idx = np.repeat(np.arange(12), [31 * 24, 28 * 24, 31 * 24, 30 * 24, 31 * 24, 30 * 24, 31 * 24, 31 * 24,
+                                          30 * 24, 31 * 24, 30 * 24, 31 * 24])
+    tot = fy["pue_hourly"] * fy["it"]
+    pue_m = np.array([tot[month_idx == m].sum() / fy["it"][month_idx == m].sum() for m in range(12)])
+    # floor area and density per cooling type for the same servers
+    server_kw = float(wall.sum(axis=1).max() / S / 1e3)
+    types = ["air", "cold-plate", "immersion"]
+    plans = [floor_plan(n_servers=info["nodes"], server_kw=server_kw, cooling=t,
+                        servers_per_rack=int(_get(scenario.energy, "servers_per_rack", 4)) if t == kind else 8)
+             for t in types]
+    # reliability and throughput
+    af = arrhenius_factor(Q_(float(np.mean(st["t_chip"])), "degC"), Q_(65.0, "degC"))
+    thr, how = throughput_factor(scenario, float(np.min(st["clock"])))
+    # fault transient: CDU (or CRAH) of loop 0 fails after 60 s
+    dt = 2.0
+    dur = float(fault_minutes) * 60.0
+    fault = Fault("cdu-pump", time=60.0, group=0)
+    tr = hall_transient(h, duration=dur, dt=dt, record_every=5, faults=[fault], initial=st)
+    fs = float(np.min(tr["first_slowdown"]))
+    sd = float(np.min(tr["shutdown"]))
+    ds = xr.Dataset(
+        {
+            "rack_power": ("rack", rack_kw, {"units": "kW", "long_name": "rack wall power"}),
+            "chip_temperature": ("rack", tchip, {"units": "degC", "long_name": "hottest chip junction in the rack"}),
+            "rack_outlet_temperature": ("rack", tout, {"units": "degC"}),
+            "clock_factor": ("rack", clock, {"units": "", "long_name": "mean clock factor (throttling)"}),
+            "loop_supply_temperature": ("loop", st["t_supply"], {"units": "degC"}),
+            "loop_return_temperature": ("loop", st["t_return"], {"units": "degC"}),
+            "loop_flow": ("loop", loop_flow, {"units": "m^3/s"}),
+            "loop_heat": ("loop", st["q_group"] / 1e3, {"units": "kW"}),
+            "facility_temperature": ((), float(st["t_facility"]), {"units": "degC"}),
+            "it_power": ((), it_w / 1e3, {"units": "kW"}),
+            "facility_power": ((), float(fy["energy_kwh"] / 8760.0), {"units": "kW", "long_name": "annual mean facility power"}),
+            "pue": ((), fy["pue"], {"units": "", "long_name": "annual PUE"}),
+            "pue_monthly": ("month", pue_m, {"units": ""}),
+            "pue_hourly": ("hour", fy["pue_hourly"], {"units": "", "long_name": "instantaneous PUE, synthetic year"}),
+            "free_cooling_fraction": ("hour", fy["free_fraction"], {"units": "",
+                                                                    "long_name": "share of the heat removed without the chiller"}),
+            "dry_bulb": ("hour", fy["dry_bulb"], {"units": "degC"}),
+            "wue": ((), fy["wue"], {"units": "L/kWh"}),
+            "failure_rate_factor": ((), af, {"units": "", "long_name": "Arrhenius factor vs 65 degC, Ea 0.7 eV"}),
+            "throughput_factor": ((), thr, {"units": "", "how": how}),
+            "floor_area": ("cooling_type", [p["area_m2"] for p in plans], {"units": "m^2"}),
+            "rack_density": ("cooling_type", [p["rack_kw"] for p in plans], {"units": "kW"}),
+            "racks": ("cooling_type", [p["racks"] for p in plans], {"units": ""}),
+            "fault_chip_temperature": (("time", "rack"), tr["rack_tmax"], {"units": "degC"}),
+            "fault_rack_power": (("time", "rack"), tr["rack_power"] / h.psu_eff / 1e3, {"units": "kW"}),
+            "fault_loop_supply": (("time", "loop"), tr["group_tsup"], {"units": "degC"}),
+        },
+        coords={"rack": np.arange(R), "loop": np.arange(h.n_groups), "time": ("time", tr["time"], {"units": "s"}),
+                "month": np.arange(1, 13), "cooling_type": types, "hour": ("hour", np.arange(8760), {"units": "h"}),
+                "rack_loop": ("rack", h.rack_group)},
+        attrs={"cooling": info["cooling"], "model": info["model"], "coolant": h.coolant, "climate": fy["city"],
+               "accelerator": h.accelerator, "t_slowdown_degC": h.t_slow, "t_shutdown_degC": h.t_shut,
+               "overheats": int(bool(st["overheats"])), "overheat_reason": st["reason"],
+               "fault": "CDU pump (loop 0) fails at t = 60 s, no standby pump",
+               "time_to_throttle_s": fs - fault.time if math.isfinite(fs) else float("inf"),
+               "time_to_shutdown_s": sd - fault.time if math.isfinite(sd) else float("inf"),
+               "heat_rejection": fy["rejection"]},
+    )
+    return ds

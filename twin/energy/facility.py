@@ -1,0 +1,241 @@
+"""Facility plant: chiller (EnergyPlus EIR form), cooling tower / dry cooler free cooling,
+pumps and fans; PUE (instantaneous and annual), WUE, rack density and floor area.
+
+Model constants are engineering estimates unless a source is named.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError, unknown_name
+from ..units import Q_, check_range, magnitude
+from .climate import hourly_year
+from .power import DEFAULT_SERVER, server_power, ups_efficiency
+from .thermal import COOLING, cooling_kind
+
+
+@dataclass(frozen=True)
+class ChillerCurves:
+    """Chiller:Electric:EIR performance data (x = leaving chilled water, y = entering condenser, degC).
+
+    capft(x, y) and eirft(x, y) biquadratic a + b x + c x^2 + d y + e y^2 + f x y; eirfplr(p)
+    quadratic; inputs clamped to the curve ranges as EnergyPlus does.
+    """
+
+    name: str
+    capacity: float  # W
+    cop: float
+    cap: tuple
+    eir: tuple
+    plr: tuple
+    x_range: tuple
+    y_range: tuple
+    plr_min: float
+    source: str
+
+    def capft(self, x, y):
+        x = np.clip(x, *self.x_range)
+        y = np.clip(y, *self.y_range)
+        a, b, c, d, e, f = self.cap
+        return a + b * x + c * x * x + d * y + e * y * y + f * x * y
+
+    def eirft(self, x, y):
+        x = np.clip(x, *self.x_range)
+        y = np.clip(y, *self.y_range)
+        a, b, c, d, e, f = self.eir
+        return a + b * x + c * x * x + d * y + e * y * y + f * x * y
+
+    def eirfplr(self, p):
+        a, b, c = self.plr
+        return a + b * p + c * p * p
+
+
+#: York YT 1403 kW / COP 6.94 / VSD centrifugal chiller, EnergyPlus dataset curves as carried
+#: by the Modelica Buildings library (Buildings.Fluid.Chillers.Data.ElectricEIR). Capacity falls
+#: and EIR rises with condenser temperature (d capft / dy < 0 at rating): checked in the tests.
+YORK_YT_1403 = ChillerCurves(
+    name="York YT 1403kW/6.94COP/VSD", capacity=1403100.0, cop=6.94,
+    cap=(-3.447077e-02, 1.273138e-01, -9.716868e-03, 8.863546e-02, -3.165958e-03, 2.521351e-03),
+    eir=(3.983846e-01, 2.396665e-02, -6.601871e-03, 2.944077e-02, -4.570885e-04, 1.873209e-03),
+    plr=(3.272242e-02, 3.873540e-01, 5.789579e-01),
+    x_range=(4.44, 8.89), y_range=(12.78, 29.44), plr_min=0.10,
+    source="EnergyPlus chiller dataset, ElectricEIRChiller York YT 1403kW/6.94COP/VSD (via Modelica Buildings "
+           "library Buildings.Fluid.Chillers.Data.ElectricEIR)")
+
+
+def chiller_power(load_w, t_chw_leaving_c, t_cond_entering_c, n_units=None, curves: ChillerCurves = YORK_YT_1403):
+    """Electric power [W] of a chiller plant of identical units meeting ``load_w``.
+
+    Notes
+    -----
+    Available capacity Q_a = Q_ref capft(x, y); PLR = Q / (n Q_a); P = n (Q_a / COP_ref)
+    eirft(x, y) eirfplr(PLR) (EnergyPlus Chiller:Electric:EIR; below PLR_min the unit cycles
+    at PLR_min). Units are staged: n = ceil(Q / Q_a) unless given. Loads beyond the available
+    capacity are capped (the caller sees the unmet part).
+    """
+    q = np.asarray(load_w, dtype=float)
+    capa = curves.capacity * curves.capft(t_chw_leaving_c, t_cond_entering_c)
+    n = np.maximum(np.ceil(q / capa), 1.0) if n_units is None else np.full_like(q, float(n_units))
+    plr = np.clip(q / (n * capa), 0.0, 1.0)
+    plr_eff = np.maximum(plr, curves.plr_min)
+    p = n * capa / curves.cop * curves.eirft(t_chw_leaving_c, t_cond_entering_c) * curves.eirfplr(plr_eff)
+    p = np.where(q > 0, p * np.where(plr < curves.plr_min, plr / curves.plr_min, 1.0), 0.0)
+    return p
+
+
+#: Heat rejection and distribution constants (estimates): approaches [K], fan power per heat
+#: rejected at design [W/W], pump heads [Pa] and efficiencies, CRAH fan pressure [Pa].
+PLANT = dict(tower_approach=4.0, dry_approach=8.0, hx_approach=1.5, tower_fan=0.008, dry_fan=0.02,
+             chw_dt=6.0, cw_dt=5.0, fac_head=250e3, cdu_head=200e3, pump_eff=0.7, crah_dp=350.0,
+             crah_fan_eff=0.65, crah_dt=12.0, coil_approach=8.0, h_fg=2.43e6, cycles=4.0, misc=0.02)
+
+
+def plant_power(q_w, t_supply_c, t_db, t_wb, rejection="tower", dt_loop=6.0):
+    """Hourly plant power [W] to remove ``q_w`` at facility supply ``t_supply_c``.
+
+    Waterside economiser: the tower (wet bulb + approach) or dry cooler (dry bulb + approach)
+    precools the return water through a plate exchanger; the chiller trims the rest with its
+    condenser fed at the heat rejection's leaving temperature. Returns dict of arrays: chiller,
+    rejection_fans, free_fraction, water [kg per hour].
+    """
+    t_db = np.asarray(t_db, dtype=float)
+    t_wb = np.asarray(t_wb, dtype=float)
+    q = np.broadcast_to(np.asarray(q_w, dtype=float), t_db.shape)
+    if rejection == "tower":
+        t_rej = t_wb + PLANT["tower_approach"]
+        fan_design = PLANT["tower_fan"]
+    elif rejection == "dry-cooler":
+        t_rej = t_db + PLANT["dry_approach"]
+        fan_design = PLANT["dry_fan"]
+    else:
+        raise unknown_name("energy.heat_rejection", rejection, ["tower", "dry-cooler"], "heat rejection")
+    t_ret = t_supply_c + dt_loop
+    t_free = t_rej + PLANT["hx_approach"]
+    free = np.clip((t_ret - t_free) / dt_loop, 0.0, 1.0)
+    q_ch = q * (1.0 - free)
+    w_ch = chiller_power(q_ch, t_supply_c, np.maximum(t_rej, 12.78))
+    q_rej = q + w_ch
+    # fans: affinity law, speed ~ heat share of design, at least 30 % speed when running
+    design = np.max(q) * 1.15 if np.max(q) > 0 else 1.0
+    speed = np.clip(q_rej / design, 0.3, 1.0)
+    fans = fan_design * design * speed ** 3
+    # evaporation plus blowdown at the cycles of concentration, per hour [kg]
+    water = (q_rej / PLANT["h_fg"] * (1.0 + 1.0 / (PLANT["cycles"] - 1.0)) * 3600.0 if rejection == "tower"
+             else np.zeros_like(q))
+    return {"chiller": w_ch, "rejection_fans": fans, "free_fraction": free, "water": water}
+
+
+def _pump_power(q_w, coolant_rho_cp, dt, head):
+    return q_w / (coolant_rho_cp * dt) * head / PLANT["pump_eff"]
+
+
+def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liquid_fraction=None,
+                  supply_temperature=None, air_supply_temperature=24.0, rejection=None, eco_ups=None,
+                  utilisation=1.0) -> dict:
+    """Hourly facility energy over a synthetic year and the annual PUE and WUE.
+
+    Parameters (plain numbers: W, degC): ``it_load_w`` is the IT wall power at full load.
+    The liquid share is rejected at the liquid loop's facility supply (CDU approach 3 K below
+    ``supply_temperature``); the air share through CRAHs fed with chilled water
+    ``coil_approach`` below ``air_supply_temperature``. Cold plate and immersion default to a
+    dry cooler when the liquid loop is warm (>= 30 degC facility supply), else a tower.
+
+    Returns dict with hourly arrays (``pue``, ``it``, ``cooling``, ``chain_loss``, ``free_fraction``)
+    and annual ``pue``, ``wue`` [L/kWh], ``energy`` [kWh], ``water`` [m^3].
+    """
+    kind = cooling_kind(cooling)
+    w = hourly_year(climate)
+    check_range(it_load_w, "it_load", lo=0.0, lo_open=True, unit="W")
+    if liquid_fraction is None:
+        liquid_fraction = {"air": 0.0, "cold-plate": 0.8, "immersion": 1.0}[kind]
+    if kind == "air":
+        liquid_fraction = 0.0
+    check_range(liquid_fraction, "energy.liquid_fraction", lo=0.0, hi=1.0)
+    if supply_temperature is None:
+        supply_temperature = {"air": 24.0, "cold-plate": 40.0, "immersion": 35.0}[kind]
+    it = it_load_w * (0.3 + 0.7 * utilisation) * np.ones(8760)
+    q_liq = it * liquid_fraction
+    q_air = it - q_liq
+    water_rc = 4.18e6
+    t_fac_liq = supply_temperature - 3.0
+    t_chw = air_supply_temperature - PLANT["coil_approach"]
+    if rejection is None:
+        rejection = "dry-cooler" if (liquid_fraction >= 0.5 and t_fac_liq >= 30.0) else "tower"
+    cooling_w = np.zeros(8760)
+    free = np.zeros(8760)
+    water = np.zeros(8760)
+    parts = {}
+    if np.any(q_liq > 0):
+        pl = plant_power(q_liq, t_fac_liq, w["dry_bulb"], w["wet_bulb"], rejection, dt_loop=10.0)
+        cdu_pumps = _pump_power(q_liq, 4.0e6, 10.0, PLANT["cdu_head"])
+        fac_pumps = _pump_power(q_liq, water_rc, 10.0, PLANT["fac_head"])
+        parts["liquid"] = pl["chiller"] + pl["rejection_fans"] + cdu_pumps + fac_pumps
+        cooling_w += parts["liquid"]
+        free += pl["free_fraction"] * liquid_fraction
+        water += pl["water"]
+    if np.any(q_air > 0):
+        pa = plant_power(q_air, t_chw, w["dry_bulb"], w["wet_bulb"], "tower", dt_loop=PLANT["chw_dt"])
+        chw_pumps = _pump_power(q_air, water_rc, PLANT["chw_dt"], PLANT["fac_head"])
+        cw_pumps = _pump_power(q_air, water_rc, PLANT["cw_dt"], PLANT["fac_head"])
+        crah = q_air / (1.2 * 1006.0 * PLANT["crah_dt"]) * PLANT["crah_dp"] / PLANT["crah_fan_eff"]
+        parts["air"] = pa["chiller"] + pa["rejection_fans"] + chw_pumps + cw_pumps + crah
+        cooling_w += parts["air"]
+        free += pa["free_fraction"] * (1 - liquid_fraction)
+        water += pa["water"]
+    if eco_ups is None:
+        eco_ups = False
+    eta = ups_efficiency(0.3 + 0.7 * utilisation, eco=eco_ups)
+    chain = it * (1.0 / eta - 1.0)
+    misc = PLANT["misc"] * it
+    total = it + cooling_w + chain + misc
+    pue_h = total / it
+    e_it = it.sum() / 1e3
+    wue = water.sum() / e_it  # kg = L of make-up water per kWh of IT energy
+    return {"city": w["city"], "cooling": kind, "rejection": rejection, "pue_hourly": pue_h, "it": it,
+            "cooling_power": cooling_w, "chain_loss": chain, "misc": misc, "free_fraction": free,
+            "pue": float(total.sum() / it.sum()), "wue": float(wue), "energy_kwh": float(total.sum() / 1e3),
+            "water_m3": float(water.sum() / 1000.0), "dry_bulb": w["dry_bulb"], "wet_bulb": w["wet_bulb"]}
+
+
+def instantaneous_pue(it_w, cooling_w, chain_w, misc_w=0.0) -> float:
+    """PUE = (IT + cooling + power-chain losses + misc) / IT at one instant."""
+    if not it_w > 0:
+        raise InputError("it_power", it_w, "a positive IT power")
+    return float((it_w + cooling_w + chain_w + misc_w) / it_w)
+
+
+def floor_plan(*, n_servers=1000, server_kw=6.5, cooling="air", servers_per_rack=8, liquid_fraction=None) -> dict:
+    """Racks, rack density [kW] and floor area [m^2] of a hall per cooling type.
+
+    Servers per rack = min(requested, floor(limit / server_kw)) with the rack limit of the
+    cooling type: air about 15 kW (:data:`~twin.energy.thermal.AIR_RACK_KW`); cold plate the
+    smaller of its liquid-side limit (150 kW) and 15 kW / (1 - liquid fraction) for the
+    residual air heat (default liquid fraction 0.8); immersion 100 kW per tank. Area = racks x
+    area per rack (aisles and the cooling type's share of CRAH / CDU space).
+    """
+    from .thermal import AIR_RACK_KW
+
+    kind = cooling_kind(cooling)
+    spec = COOLING[kind]
+    if n_servers < 1:
+        raise InputError("compute.nodes", n_servers, "a positive number of servers")
+    if not server_kw > 0:
+        raise InputError("server_kw", server_kw, "a positive server power")
+    limit = spec["max_rack_kw"]
+    if kind == "cold-plate":
+        lf = 0.8 if liquid_fraction is None else float(liquid_fraction)
+        check_range(lf, "energy.liquid_fraction", lo=0.0, hi=1.0)
+        if lf < 1.0:
+            limit = min(limit, AIR_RACK_KW / (1.0 - lf))
+    per_rack = min(int(servers_per_rack), int(limit // server_kw))
+    if per_rack < 1:
+        art = "an" if kind[0] in "aeiou" else "a"
+        return {"cooling": kind, "servers_per_rack": 0, "racks": math.inf, "rack_kw": server_kw, "area_m2": math.inf,
+                "overheats": True, "reason": f"one {server_kw:.1f} kW server exceeds the {limit:g} kW "
+                                            f"{art} {kind} rack can remove"}
+    racks = math.ceil(n_servers / per_rack)
+    return {"cooling": kind, "servers_per_rack": per_rack, "racks": racks, "rack_kw": per_rack * server_kw,
+            "area_m2": racks * spec["rack_area"], "overheats": False, "reason": ""}

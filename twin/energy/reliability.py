@@ -1,0 +1,104 @@
+"""Chip thermal limits, throttling and Arrhenius failure-rate acceleration."""
+from __future__ import annotations
+
+import importlib
+import math
+
+from ..errors import InputError
+from ..units import Q_, magnitude
+
+BOLTZMANN_EV = 8.617333262e-5  # eV/K, CODATA 2018
+
+#: White paper ch. 7: "the chip's limit temperature is 85 degC". Used for accelerators whose
+#: catalog entry has no thermal limits; slowdown and shutdown then follow the H100 brief's
+#: offsets (87 -> 89 -> 92 degC, i.e. +2 K and +5 K).
+WHITE_PAPER_LIMIT_C = 85.0
+
+#: Clock factor reached at the shutdown temperature when the hardware slowdown acts (the
+#: slowdown halves clocks; engineering estimate, NVIDIA documents "HW slowdown" without a factor).
+F_MIN = 0.5
+
+
+def arrhenius_factor(t_use, t_ref, activation_energy=Q_(0.7, "eV")) -> float:
+    """Failure-rate multiplier of running at ``t_use`` instead of ``t_ref``.
+
+    Parameters
+    ----------
+    t_use, t_ref : Quantity or str
+        Junction temperatures [degC or K].
+    activation_energy : Quantity or str, optional
+        Ea [eV]; 0.7 eV reproduces the white paper's "reliability halves per +10 degC".
+
+    Returns
+    -------
+    float
+        AF = lambda(t_use) / lambda(t_ref) (> 1 when hotter).
+
+    Notes
+    -----
+    AF = exp[(Ea / k_B) (1/T_ref - 1/T_use)], T in kelvin, k_B = 8.617e-5 eV/K.
+
+    References
+    ----------
+    NIST/SEMATECH e-Handbook of Statistical Methods, 8.1.5.1 (Arrhenius): 25 -> 125 degC at
+    Ea = 0.5 eV gives AF = 133.
+    """
+    tu = magnitude(t_use, "K", "t_use")
+    tr = magnitude(t_ref, "K", "t_ref")
+    ea = magnitude(activation_energy, "eV", "activation_energy")
+    if tu <= 0 or tr <= 0:
+        raise InputError("t_use" if tu <= 0 else "t_ref", min(tu, tr), "a temperature above absolute zero")
+    if ea < 0:
+        raise InputError("activation_energy", ea, "a non-negative energy such as '0.7 eV'", "is negative")
+    return math.exp(ea / BOLTZMANN_EV * (1.0 / tr - 1.0 / tu))
+
+
+def chip_limits(accelerator: str) -> dict:
+    """Thermal limits [degC] of an accelerator: t_max_operating, t_slowdown, t_shutdown, source."""
+    from . import _catalog
+
+    e = _catalog.accelerator(accelerator)
+    out = {}
+    try:
+        out = {"t_max_operating": float(e.t_max_operating.to("degC").magnitude),
+               "t_slowdown": float(e.t_slowdown.to("degC").magnitude),
+               "t_shutdown": float(e.t_shutdown.to("degC").magnitude),
+               "source": f"catalog {accelerator}: {e.source}"}
+    except (AttributeError, KeyError):
+        out = {"t_max_operating": WHITE_PAPER_LIMIT_C, "t_slowdown": WHITE_PAPER_LIMIT_C + 2.0,
+               "t_shutdown": WHITE_PAPER_LIMIT_C + 5.0,
+               "source": "white paper ch. 7 chip limit 85 degC; slowdown/shutdown offsets as H100 product brief"}
+    return out
+
+
+def clock_factor(t_chip_c: float, t_slowdown_c: float, t_shutdown_c: float, f_min: float = F_MIN) -> float:
+    """Clock factor: 1 below slowdown, linear to ``f_min`` at shutdown, 0 at/after shutdown."""
+    if t_chip_c >= t_shutdown_c:
+        return 0.0
+    if t_chip_c <= t_slowdown_c:
+        return 1.0
+    return 1.0 - (t_chip_c - t_slowdown_c) / (t_shutdown_c - t_slowdown_c) * (1.0 - f_min)
+
+
+def throughput_factor(scenario, clock: float):
+    """Training throughput at a clock factor: twin.training.estimate when it exists.
+
+    Returns (factor, how): the ratio of achieved TFLOP/s at ``clock`` to that at clock 1 and a
+    string saying how it was obtained. Without the training domain the factor is the clock
+    factor itself (compute-bound upper bound on the slowdown).
+    """
+    if clock <= 0:
+        return 0.0, "shut down"
+    if importlib.util.find_spec("twin.training") is not None:
+        try:
+            from .. import training
+
+            if hasattr(training, "estimate"):
+                a = training.estimate(scenario, clock_factor=1.0)
+                b = training.estimate(scenario, clock_factor=float(clock))
+                ta = float(a["step_time"].values)
+                tb = float(b["step_time"].values)
+                return ta / tb, "twin.training.estimate step-time ratio"
+        except Exception as exc:  # the training model may reject a scenario; say so
+            return float(clock), f"clock factor (twin.training.estimate failed: {type(exc).__name__})"
+    return float(clock), "clock factor (twin.training not available)"

@@ -1,0 +1,177 @@
+"""Large-model training on the twin (white paper 3.1.1 and 6.3).
+
+FLOPs, parameters and memory per card of a model under a parallel plan; step time from the
+accelerator's peak with a per-operation efficiency model and communication from
+:mod:`twin.interconnect` (alpha-beta fallback while absent); the 1F1B / interleaved pipeline
+bubble; a search over every DP x TP x PP (x EP) x micro-batch plan; goodput with failures
+and checkpoints.
+
+Public functions: :func:`estimate`, :func:`search`, :func:`goodput`, :func:`evaluate`,
+:func:`parameter_count`, :func:`flops_per_iteration`, :func:`memory_per_card`,
+:func:`get_model`, :func:`model_names`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError
+from ..scenario import load_scenario
+from ..units import Q_
+from . import _kernels as K
+from . import formulas as _f
+from .goodput import goodput
+from .hardware import comm_tables, hardware_vector, interconnect_available
+from .models import ModelSpec, get_model, model_names
+from .plan import REASONS, Plan, resolve
+from .search import search
+
+COMPONENTS = ("compute", "tp_comm", "pp_comm", "bubble", "dp_comm", "ep_comm", "optimizer")
+MEMORY_PARTS = ("weights", "gradients", "optimizer", "activations", "other")
+_O_COMP = (K.O_COMPUTE, K.O_TP, K.O_PP, K.O_BUBBLE, K.O_DP, K.O_EP, K.O_OPT)
+_O_MEM = (K.O_M_WEIGHTS, K.O_M_GRADS, K.O_M_OPT, K.O_M_ACT, K.O_M_OTHER)
+
+
+def parameter_count(model) -> "Q_":
+    """Parameters of a zoo model [1] (see :func:`twin.training.formulas.parameter_count`)."""
+    return Q_(_f.parameter_count(get_model(model, "model")), "")
+
+
+def flops_per_iteration(model, global_batch: int, recompute: str = "full") -> "Q_":
+    """Hardware FLOPs of one iteration [FLOP]; ``full`` reproduces the SC'21 96 B s l h^2 (...) formula.
+
+    Notes
+    -----
+    F = B (3 F_fwd + F_recompute), F_fwd = 2 s P_matmul + 4 s^2 h l + 2 s h V (Narayanan et al., SC'21).
+    """
+    if recompute not in _f.RECOMPUTE:
+        raise InputError("recompute", recompute, "'none', 'selective' or 'full'")
+    return Q_(_f.flops_per_iteration(get_model(model, "model"), int(global_batch), recompute), "FLOP")
+
+
+def _eval(sc, m: ModelSpec, p: Plan, clock_factor: float = 1.0):
+    mc = _f.model_constants(m, p.global_batch, attention=p.attention, dp_overlap=p.dp_overlap)
+    hw = hardware_vector(sc, clock_factor)
+    tp_ab, dp_ab, pp_ab, ep_ab = comm_tables(sc, [p.tp], [p.dp], [p.ep])
+    out = np.zeros(K.N_OUT)
+    code = K.evaluate_plan(mc, hw, p.tp, p.pp, p.dp, p.ep, p.micro_batch, p.virtual_stages,
+                           _f.RECOMPUTE[p.recompute], p.zero_stage, int(p.sequence_parallel),
+                           tp_ab[0, 0], tp_ab[0, 1], dp_ab[0, 0, 0], dp_ab[0, 0, 1],
+                           pp_ab[0, 0, 0], pp_ab[0, 0, 1], ep_ab[0, 0, 0], ep_ab[0, 0, 1], out)
+    return code, out, hw
+
+
+def estimate(scenario, *, model=None, clock_factor: float = 1.0, **plan) -> xr.Dataset:
+    """Step time, MFU and memory of one training plan on a scenario.
+
+    Parameters
+    ----------
+    scenario : Scenario, preset name, path or dict
+    model : str, optional
+        Zoo name (default ``scenario.workload.model``).
+    clock_factor : float
+        Multiplier of the accelerator's peak rate (power capping / thermal throttling) [1].
+    **plan
+        Overrides of ``scenario.workload``: tp, pp, dp (0 = all remaining cards), ep,
+        micro_batch, global_batch, sequence_length, virtual_stages, recompute
+        ("none" | "selective" | "full"), sequence_parallel, zero_stage (0-3), attention
+        ("flash" | "unfused"), dp_overlap.
+
+    Returns
+    -------
+    xarray.Dataset
+        step_time [s]; breakdown [s] over ``component`` (compute, tp_comm, pp_comm, bubble,
+        dp_comm, ep_comm, optimizer; they sum to step_time); achieved_tflops [TFLOP/s] per
+        GPU counting recomputation as SC'21 does; mfu (model FLOPs, no recomputation, over
+        peak); gpu_utilisation (compute share of the step); memory [GB] over ``memory_part``
+        and memory_total, hbm_capacity [GB], fits; parameters, flops_per_iteration [FLOP],
+        tokens_per_second [1/s]; the plan in attrs.
+
+    Notes
+    -----
+    Per layer and micro-batch of b sequences on one card (t = tp): matrix multiplies
+    t = F / (peak eta(n)), eta(n) = eta_max n / (n + n_half) with n the narrowest per-card
+    GEMM dimension (h/t, f/t, head dimension for QK^T and AV); element-wise traffic
+    C_MEM x activation bytes (Korthikanti et al.) at ETA_MEM x HBM bandwidth; backward =
+    2 x forward; recomputation adds a forward (full) or the attention core (selective).
+    TP: 4 all-reduces of 2 b s h bytes per layer (+2 with full recomputation), not overlapped.
+    PP: 2 v sends of 2 b s h / t bytes per micro-batch (scatter-gather). EP: as TP with
+    all-to-all of 2 b s k h bytes. Pipeline (Narayanan et al. 2021, eq. 1-2):
+    T = (m + (p - 1)/v) t_mb with m = B / (dp b) micro-batches and v virtual stages; the
+    bubble is (p - 1)/v t_mb. DP: all-reduce of 2 bytes per local parameter, exposed beyond
+    the last backward when overlapped; ZeRO-3 adds parameter all-gathers before the forward and
+    backward of every micro-batch ((0.5 + m) x the all-reduce volume). Optimizer: 36 B per local parameter through HBM.
+    Constants and calibration: :mod:`twin.training.hardware`.
+
+    References
+    ----------
+    D. Narayanan et al., SC'21; V. Korthikanti et al., MLSys 2023; S. Rajbhandari et al., SC'20.
+    """
+    sc = load_scenario(scenario)
+    if not isinstance(clock_factor, (int, float)) or isinstance(clock_factor, bool) or not (0 < clock_factor <= 2):
+        raise InputError("clock_factor", clock_factor, "a number in (0, 2]", "is out of range")
+    m, p = resolve(sc, model, **plan)
+    code, out, hw = _eval(sc, m, p, float(clock_factor))
+    if code not in (K.OK, K.R_MEMORY):
+        field, words = REASONS[code]
+        val = getattr(p, field.split(".")[-1], None) if "." in field else None
+        raise InputError(field, val, f"a plan the model {m.name} allows", words)
+    return _dataset(sc, m, p, out, hw, code, clock_factor)
+
+
+def _dataset(sc, m, p, out, hw, code, clock_factor):
+    step = out[K.O_STEP]
+    n = p.cards
+    peak = hw[K.HW_PEAK]
+    f_hw = _f.flops_per_iteration(m, p.global_batch, p.recompute if m.kind == "transformer" else "none")
+    f_model = _f.model_flops_per_iteration(m, p.global_batch)
+    achieved = f_hw / (step * n)
+    comp = [out[i] for i in _O_COMP]
+    mem = [out[i] / 1e9 for i in _O_MEM]
+    tokens = p.global_batch * (p.sequence_length if m.kind == "transformer" else 1)
+    ds = xr.Dataset(
+        {
+            "step_time": xr.DataArray(step, attrs={"units": "s", "long_name": "time of one training iteration"}),
+            "breakdown": xr.DataArray(np.array(comp), dims="component", coords={"component": list(COMPONENTS)},
+                                      attrs={"units": "s", "long_name": "step-time breakdown (sums to step_time)"}),
+            "achieved_tflops": xr.DataArray(achieved / 1e12, attrs={"units": "TFLOP / s", "long_name": "achieved FLOP rate per GPU (recomputation counted, as SC'21)"}),
+            "mfu": xr.DataArray(f_model / (step * n * peak), attrs={"units": "", "long_name": "model FLOPs utilisation"}),
+            "hfu": xr.DataArray(f_hw / (step * n * peak), attrs={"units": "", "long_name": "hardware FLOPs utilisation"}),
+            "gpu_utilisation": xr.DataArray(out[K.O_COMPUTE] / step, attrs={"units": "", "long_name": "share of the step the GPU computes"}),
+            "memory": xr.DataArray(np.array(mem), dims="memory_part", coords={"memory_part": list(MEMORY_PARTS)},
+                                   attrs={"units": "GB", "long_name": "memory per card (most loaded pipeline stage)"}),
+            "memory_total": xr.DataArray(out[K.O_M_TOTAL] / 1e9, attrs={"units": "GB"}),
+            "hbm_capacity": xr.DataArray(hw[K.HW_HBM_CAP] / 1e9, attrs={"units": "GB"}),
+            "fits": xr.DataArray(code == K.OK, attrs={"units": "", "long_name": "memory per card within HBM"}),
+            "parameters": xr.DataArray(_f.parameter_count(m), attrs={"units": "", "long_name": "model parameters"}),
+            "flops_per_iteration": xr.DataArray(f_hw, attrs={"units": "FLOP"}),
+            "model_flops_per_iteration": xr.DataArray(f_model, attrs={"units": "FLOP"}),
+            "tokens_per_second": xr.DataArray(tokens / step, attrs={"units": "1 / s"}),
+            "micro_batches": xr.DataArray(int(out[K.O_MICRO]), attrs={"units": ""}),
+            "dp_comm_total": xr.DataArray(out[K.O_DP_TOTAL], attrs={"units": "s", "long_name": "DP reduction before overlap"}),
+        },
+        attrs={"model": m.name, "scenario": sc.name, "cards": n, "clock_factor": float(clock_factor),
+               "communication": "twin.interconnect" if interconnect_available() else "alpha-beta fallback",
+               **{f"plan_{k}": (int(v) if isinstance(v, bool) else v) for k, v in p.as_dict().items()}},
+    )
+    return ds
+
+
+def memory_per_card(scenario, *, model=None, **plan) -> xr.DataArray:
+    """Memory per card [GB] by part (weights, gradients, optimizer, activations, other)."""
+    return estimate(scenario, model=model, **plan)["memory"]
+
+
+def evaluate(scenario) -> xr.Dataset:
+    """The scenario's workload as configured (``estimate``) plus its goodput; stored by Twin.run() as /training."""
+    sc = load_scenario(scenario)
+    ds = estimate(sc)
+    g = goodput(sc)
+    for k in ("goodput", "checkpoint_interval", "checkpoint_size", "checkpoint_write_time", "mtbf"):
+        if k in g:
+            ds[k] = g[k]
+    return ds
+
+
+__all__ = ["estimate", "search", "goodput", "evaluate", "parameter_count", "flops_per_iteration",
+           "memory_per_card", "get_model", "model_names", "ModelSpec", "COMPONENTS", "MEMORY_PARTS"]

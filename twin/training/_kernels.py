@@ -1,0 +1,286 @@
+"""numba kernels of the training model: one plan's step time and memory, and the plan search.
+
+Plain float64/int64 arrays in SI units (s, B, FLOP/s, B/s). Imports only numpy, numba, math.
+The equations are documented in :mod:`twin.training` (``estimate``) and mirrored without numba
+in :mod:`twin.training._reference`.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+# --- model constants vector (built by twin.training.formulas.model_constants) ---------------
+MC_L, MC_H, MC_A, MC_KV, MC_F, MC_V, MC_S, MC_E, MC_K, MC_MATS = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
+MC_P_ATTN, MC_P_MLP, MC_P_NORM, MC_P_ROUTER, MC_P_EMB, MC_P_OUT, MC_P_FINAL = 10, 11, 12, 13, 14, 15, 16
+MC_CU, MC_CT, MC_CS2, MC_B, MC_FLASH, MC_OVERLAP, MC_KIND, MC_CNN_FLOPS, MC_CNN_ACT = 17, 18, 19, 20, 21, 22, 23, 24, 25
+MC_SIZE = 26
+
+# --- hardware / efficiency vector ----------------------------------------------------------
+HW_PEAK, HW_HBM_BW, HW_HBM_CAP, HW_DOMAIN, HW_CPN, HW_N = 0, 1, 2, 3, 4, 5
+HW_ETA_MAX, HW_N_HALF, HW_ETA_MEM, HW_C_MEM, HW_T_LAUNCH, HW_RESERVE, HW_CLOCK = 6, 7, 8, 9, 10, 11, 12
+HW_KERNELS = 13
+HW_SIZE = 14
+
+# --- outputs of one plan --------------------------------------------------------------------
+O_STEP, O_COMPUTE, O_TP, O_PP, O_BUBBLE, O_DP, O_EP, O_OPT = 0, 1, 2, 3, 4, 5, 6, 7
+O_M_WEIGHTS, O_M_GRADS, O_M_OPT, O_M_ACT, O_M_OTHER, O_M_TOTAL = 8, 9, 10, 11, 12, 13
+O_DP_TOTAL, O_MICRO, O_PARAMS_GPU, O_T_MB = 14, 15, 16, 17
+N_OUT = 18
+
+# --- plan columns ---------------------------------------------------------------------------
+P_TP, P_PP, P_DP, P_EP, P_MB, P_V, P_RC, P_ZERO, P_SP = 0, 1, 2, 3, 4, 5, 6, 7, 8
+N_PLAN = 9
+
+# --- rejection codes ------------------------------------------------------------------------
+OK, R_TP_HEADS, R_TP_DOMAIN, R_PP_LAYERS, R_INTERLEAVE, R_EP, R_BATCH, R_SP, R_MEMORY, R_CARDS, R_CNN = range(11)
+
+
+@njit(cache=True)
+def _eta(n, eta_max, n_half):
+    return eta_max * n / (n + n_half)
+
+
+@njit(cache=True)
+def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
+                  tpa, tpb, dpa, dpb, ppa, ppb, epa, epb, out):
+    """Step-time breakdown [s] and memory [B] of one plan into ``out``; returns a rejection code."""
+    for i in range(N_OUT):
+        out[i] = 0.0
+    L = mc[MC_L]
+    h = mc[MC_H]
+    a = mc[MC_A]
+    kv = mc[MC_KV]
+    f = mc[MC_F]
+    V = mc[MC_V]
+    s = mc[MC_S]
+    E = mc[MC_E]
+    k = mc[MC_K]
+    B = mc[MC_B]
+    cnn = mc[MC_KIND] > 0.5
+    N = hw[HW_N]
+    code = OK
+    # ---- structural validity (first failing reason wins) ----
+    if tp * pp * dp > N:
+        code = R_CARDS
+    elif cnn and (tp > 1 or pp > 1 or ep > 1 or v > 1 or sp > 0):
+        code = R_CNN
+    elif (not cnn) and (int(a) % tp != 0 or (int(kv) >= tp and int(kv) % tp != 0)):
+        code = R_TP_HEADS
+    elif tp > hw[HW_DOMAIN]:
+        code = R_TP_DOMAIN
+    elif (not cnn) and int(L) % (pp * v) != 0:
+        code = R_PP_LAYERS
+    elif int(E) % ep != 0 or dp % ep != 0:
+        code = R_EP
+    elif int(B) % (dp * mb) != 0:
+        code = R_BATCH
+    elif sp > 0 and tp == 1:
+        code = R_SP
+    m_micro = int(B) // (dp * mb) if dp * mb > 0 else 0
+    if code == OK and v > 1 and (pp == 1 or m_micro % pp != 0):
+        code = R_INTERLEAVE
+    if code != OK:
+        return code
+
+    peak = hw[HW_PEAK] * hw[HW_CLOCK]
+    hbm = hw[HW_HBM_BW] * hw[HW_ETA_MEM]
+    emax = hw[HW_ETA_MAX]
+    nh = hw[HW_N_HALF]
+    cmem = hw[HW_C_MEM]
+    tl = hw[HW_T_LAUNCH] * hw[HW_KERNELS]
+    flash = mc[MC_FLASH] > 0.5
+    sp_div = tp if sp > 0 else 1
+    T = mb * s  # tokens per micro-batch
+
+    # ---- parameters per card (bottleneck stage) ----
+    if cnn:
+        p_dense = mc[MC_P_MLP]
+        p_exp = 0.0
+    else:
+        p_layer_dense = mc[MC_P_ATTN] + mc[MC_P_NORM] + mc[MC_P_ROUTER]
+        if E > 1.5:
+            p_layer_exp = E * mc[MC_P_MLP]
+        else:
+            p_layer_dense += mc[MC_P_MLP]
+            p_layer_exp = 0.0
+        lps = L / pp
+        p_dense = lps * p_layer_dense / tp
+        p_exp = lps * p_layer_exp / (tp * ep)
+        first = mc[MC_P_EMB] / tp
+        last = (mc[MC_P_OUT] if mc[MC_P_OUT] > 0 else mc[MC_P_EMB]) / tp + mc[MC_P_FINAL]
+        if pp == 1:
+            p_dense += mc[MC_P_EMB] / tp + mc[MC_P_OUT] / tp + mc[MC_P_FINAL]
+        else:
+            p_dense += max(first, last)
+    P = p_dense + p_exp
+    out[O_PARAMS_GPU] = P
+    dp_exp = dp / ep
+    w = 2.0 * p_dense
+    g = 2.0 * p_dense
+    o = 12.0 * p_dense
+    if zero >= 1:
+        o = o / dp
+    if zero >= 2:
+        g = g / dp
+    if zero >= 3:
+        w = w / dp
+    we = 2.0 * p_exp
+    ge = 2.0 * p_exp
+    oe = 12.0 * p_exp
+    if zero >= 1:
+        oe = oe / dp_exp
+    if zero >= 2:
+        ge = ge / dp_exp
+    if zero >= 3:
+        we = we / dp_exp
+    out[O_M_WEIGHTS] = w + we
+    out[O_M_GRADS] = g + ge
+    out[O_M_OPT] = o + oe
+
+    # ---- time of one micro-batch on the bottleneck stage ----
+    if cnn:
+        t_fwd = mb * mc[MC_CNN_FLOPS] / (peak * emax) + tl
+        t_core = 0.0
+        act = mb * mc[MC_CNN_ACT]
+        out[O_M_ACT] = act
+        t_c = 3.0 * t_fwd
+        t_bwd_stage = 2.0 * t_fwd
+        t_tp = 0.0
+        t_ep = 0.0
+        t_pp = 0.0
+        logit_mem = 0.0
+    else:
+        d = h / a
+        qkv_out = (h + 2.0 * kv * d) / tp
+        mats = mc[MC_MATS]
+        t_g = 2.0 * T * h * qkv_out / (peak * _eta(min(h, qkv_out), emax, nh))
+        t_g += 2.0 * T * h * (h / tp) / (peak * _eta(min(h / tp, h), emax, nh))
+        t_g += 2.0 * T * h * (f / tp) * (mats - 1.0) * k / (peak * _eta(min(h, f / tp), emax, nh))
+        t_g += 2.0 * T * (f / tp) * h * k / (peak * _eta(min(f / tp, h), emax, nh))
+        if E > 1.5:
+            t_g += 2.0 * T * h * E / (peak * _eta(min(h, E), emax, nh))
+        cu = mc[MC_CU]
+        ct = mc[MC_CT]
+        act_hs = T * h * (cu / sp_div + ct / tp)          # bytes of the s b h activations
+        act_s2 = 0.0 if flash else mc[MC_CS2] * a * s * T / tp
+        t_core = 4.0 * T * s * h / tp / (peak * _eta(d, emax, nh)) + cmem * act_s2 / hbm
+        t_fwd = t_g + t_core + cmem * act_hs / hbm + tl
+        if rc == 2:
+            t_rc = t_fwd
+        elif rc == 1:
+            t_rc = t_core
+        else:
+            t_rc = 0.0
+        lps = L / pp
+        t_layer = 3.0 * t_fwd + t_rc
+        # logits on the last stage: forward + backward matmuls and the fp32 cross-entropy traffic
+        t_logit = 3.0 * 2.0 * T * h * (V / tp) / (peak * _eta(min(h, V / tp), emax, nh)) + 3.0 * cmem * 4.0 * T * V / tp / hbm
+        t_c = lps * t_layer + t_logit
+        t_bwd_stage = lps * (2.0 * t_fwd + t_rc)
+        # tensor-parallel all-reduces (or all-gather + reduce-scatter under SP, same volume)
+        n_ar = 4.0 + (2.0 if rc == 2 else 0.0)
+        t_tp = 0.0
+        if tp > 1:
+            t_tp = lps * n_ar * (tpa + tpb * 2.0 * T * h)
+        # expert all-to-all: dispatch and combine, forward and backward (+ recompute)
+        t_ep = 0.0
+        if ep > 1:
+            t_ep = lps * n_ar * (epa + epb * 2.0 * T * k * h / sp_div)
+        # pipeline point-to-point: activations forward, gradients backward, per model chunk
+        t_pp = 0.0
+        if pp > 1:
+            t_pp = 2.0 * v * (ppa + ppb * 2.0 * T * h / tp)
+        # activation memory of the first stage: p micro-batches in flight (Korthikanti et al.)
+        if rc == 2:
+            act_layer = 2.0 * T * h / sp_div
+        else:
+            act_layer = act_hs + (act_s2 if rc == 0 else 0.0)
+        inflight = min(pp, m_micro)
+        if v > 1:
+            inflight_f = inflight * (1.0 + (pp - 1.0) / (pp * v))
+        else:
+            inflight_f = float(inflight)
+        act = act_layer * lps * inflight_f
+        if rc == 2:
+            act += act_hs + act_s2  # working set of the layer being recomputed
+        logit_mem = 2.0 * 4.0 * T * V / tp
+        out[O_M_ACT] = act
+    out[O_M_OTHER] = logit_mem + hw[HW_RESERVE]
+    total = out[O_M_WEIGHTS] + out[O_M_GRADS] + out[O_M_OPT] + out[O_M_ACT] + out[O_M_OTHER]
+    out[O_M_TOTAL] = total
+
+    t_mb = t_c + t_tp + t_ep + t_pp
+    out[O_T_MB] = t_mb
+    mm = float(m_micro)
+    out[O_MICRO] = mm
+    out[O_COMPUTE] = mm * t_c
+    out[O_TP] = mm * t_tp
+    out[O_EP] = mm * t_ep
+    out[O_PP] = mm * t_pp
+    out[O_BUBBLE] = (pp - 1.0) / v * t_mb
+    # data-parallel gradient reduction (ZeRO-3 adds the parameter all-gathers: 1.5x volume)
+    t_dp = 0.0
+    if dp > 1:
+        vol = 2.0 * p_dense + (2.0 * p_exp if dp_exp > 1 else 0.0)
+        if zero >= 3:
+            # reduce-scatter of gradients (half an all-reduce) + parameter all-gathers before the
+            # forward and the backward of every micro-batch (half an all-reduce each)
+            vol *= 0.5 + m_micro
+        t_dp = dpa + dpb * vol
+    out[O_DP_TOTAL] = t_dp
+    if mc[MC_OVERLAP] > 0.5:
+        out[O_DP] = max(0.0, t_dp - t_bwd_stage)
+    else:
+        out[O_DP] = t_dp
+    # optimizer step: memory-bound, ~36 B per local parameter (read/write master, m, v; grads; weights)
+    p_local = p_dense / (dp if zero >= 1 else 1) + p_exp / (dp_exp if zero >= 1 else 1)
+    out[O_OPT] = 36.0 * p_local / hbm
+    out[O_STEP] = out[O_COMPUTE] + out[O_TP] + out[O_EP] + out[O_PP] + out[O_BUBBLE] + out[O_DP] + out[O_OPT]
+    if total > hw[HW_HBM_CAP]:
+        return R_MEMORY
+    return OK
+
+
+@njit(cache=True)
+def search_plans(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps,
+                 tp_ab, dp_ab, pp_ab, ep_ab, plans, step, mem, code):
+    """Enumerate every plan of the lists (cards <= N) into ``plans``; fill step [s], mem [B], code.
+
+    Returns the number of plans written. ``tp_ab[i]``, ``dp_ab[i, j]``, ``pp_ab[i, j]`` and
+    ``ep_ab[i, e]`` hold (alpha [s], beta [s/B]) of the collectives for tps[i], dps[j], eps[e].
+    """
+    out = np.zeros(N_OUT)
+    n = 0
+    N = hw[HW_N]
+    for i in range(tps.shape[0]):
+        tp = tps[i]
+        for ip in range(pps.shape[0]):
+            pp = pps[ip]
+            for j in range(dps.shape[0]):
+                dp = dps[j]
+                if tp * pp * dp > N:
+                    continue
+                for e in range(eps.shape[0]):
+                    ep = eps[e]
+                    for ib in range(mbs.shape[0]):
+                        for iv in range(vs.shape[0]):
+                            for ir in range(rcs.shape[0]):
+                                for iz in range(zeros.shape[0]):
+                                    for isp in range(sps.shape[0]):
+                                        c = evaluate_plan(mc, hw, tp, pp, dp, ep, mbs[ib], vs[iv], rcs[ir], zeros[iz], sps[isp],
+                                                          tp_ab[i, 0], tp_ab[i, 1], dp_ab[i, j, 0], dp_ab[i, j, 1],
+                                                          pp_ab[i, j, 0], pp_ab[i, j, 1], ep_ab[i, e, 0], ep_ab[i, e, 1], out)
+                                        plans[n, P_TP] = tp
+                                        plans[n, P_PP] = pp
+                                        plans[n, P_DP] = dp
+                                        plans[n, P_EP] = ep
+                                        plans[n, P_MB] = mbs[ib]
+                                        plans[n, P_V] = vs[iv]
+                                        plans[n, P_RC] = rcs[ir]
+                                        plans[n, P_ZERO] = zeros[iz]
+                                        plans[n, P_SP] = sps[isp]
+                                        step[n] = out[O_STEP]
+                                        mem[n] = out[O_M_TOTAL]
+                                        code[n] = c
+                                        n += 1
+    return n

@@ -1,0 +1,168 @@
+"""Plain-Python reference of the training kernels (no numba): one plan, and the plain enumeration.
+
+Written from the equations in :func:`twin.training.estimate` independently of ``_kernels`` (dicts
+and named quantities instead of index vectors); tests compare the two, and the
+``parallel-search-1t-3072`` benchmark times :func:`search_plans` against the kernel.
+"""
+from __future__ import annotations
+
+import itertools
+
+from . import _kernels as K  # index constants only
+
+REJECT_ORDER = ("cards", "cnn", "heads", "domain", "layers", "experts", "batch", "sp", "interleave")
+CODES = {"cards": K.R_CARDS, "cnn": K.R_CNN, "heads": K.R_TP_HEADS, "domain": K.R_TP_DOMAIN, "layers": K.R_PP_LAYERS,
+         "experts": K.R_EP, "batch": K.R_BATCH, "sp": K.R_SP, "interleave": K.R_INTERLEAVE}
+
+
+def _model(mc):
+    names = {"L": K.MC_L, "h": K.MC_H, "a": K.MC_A, "kv": K.MC_KV, "f": K.MC_F, "V": K.MC_V, "s": K.MC_S,
+             "E": K.MC_E, "k": K.MC_K, "mats": K.MC_MATS, "p_attn": K.MC_P_ATTN, "p_mlp": K.MC_P_MLP,
+             "p_norm": K.MC_P_NORM, "p_router": K.MC_P_ROUTER, "p_emb": K.MC_P_EMB, "p_out": K.MC_P_OUT,
+             "p_final": K.MC_P_FINAL, "cu": K.MC_CU, "ct": K.MC_CT, "cs2": K.MC_CS2, "B": K.MC_B}
+    d = {k: float(mc[i]) for k, i in names.items()}
+    d["flash"] = mc[K.MC_FLASH] > 0.5
+    d["overlap"] = mc[K.MC_OVERLAP] > 0.5
+    d["cnn"] = mc[K.MC_KIND] > 0.5
+    d["cnn_flops"] = float(mc[K.MC_CNN_FLOPS])
+    d["cnn_act"] = float(mc[K.MC_CNN_ACT])
+    return d
+
+
+def _hw(hw):
+    return {"peak": hw[K.HW_PEAK] * hw[K.HW_CLOCK], "hbm": hw[K.HW_HBM_BW] * hw[K.HW_ETA_MEM], "cap": hw[K.HW_HBM_CAP],
+            "domain": hw[K.HW_DOMAIN], "N": hw[K.HW_N], "eta_max": hw[K.HW_ETA_MAX], "n_half": hw[K.HW_N_HALF],
+            "c_mem": hw[K.HW_C_MEM], "launch": hw[K.HW_T_LAUNCH] * hw[K.HW_KERNELS], "reserve": hw[K.HW_RESERVE]}
+
+
+def _why_invalid(M, H, tp, pp, dp, ep, mb, v, sp):
+    checks = {
+        "cards": tp * pp * dp > H["N"],
+        "cnn": M["cnn"] and (tp > 1 or pp > 1 or ep > 1 or v > 1 or sp > 0),
+        "heads": (not M["cnn"]) and (int(M["a"]) % tp != 0 or (int(M["kv"]) >= tp and int(M["kv"]) % tp != 0)),
+        "domain": tp > H["domain"],
+        "layers": (not M["cnn"]) and int(M["L"]) % (pp * v) != 0,
+        "experts": int(M["E"]) % ep != 0 or dp % ep != 0,
+        "batch": int(M["B"]) % (dp * mb) != 0,
+        "sp": sp > 0 and tp == 1,
+    }
+    for name in REJECT_ORDER[:-1]:
+        if checks[name]:
+            return CODES[name]
+    micro = int(M["B"]) // (dp * mb)
+    if v > 1 and (pp == 1 or micro % pp != 0):
+        return K.R_INTERLEAVE
+    return K.OK
+
+
+def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm):
+    """One plan: (code, dict of step-time parts [s] and memory parts [B]).
+
+    ``comm`` = {"tp": (alpha, beta), "dp": ..., "pp": ..., "ep": ...}.
+    """
+    M, H = _model(mc), _hw(hw)
+    code = _why_invalid(M, H, tp, pp, dp, ep, mb, v, sp)
+    if code != K.OK:
+        return code, None
+    eta = lambda n: H["eta_max"] * n / (n + H["n_half"])  # noqa: E731
+    peak, hbm, cmem = H["peak"], H["hbm"], H["c_mem"]
+    micro = int(M["B"]) // (dp * mb)
+    tokens = mb * M["s"]
+    spd = tp if sp else 1
+    res = {}
+    # parameters on the most loaded stage
+    if M["cnn"]:
+        dense, expert = M["p_mlp"], 0.0
+    else:
+        per_layer = M["p_attn"] + M["p_norm"] + M["p_router"]
+        moe = M["E"] > 1.5
+        if not moe:
+            per_layer += M["p_mlp"]
+        layers = M["L"] / pp
+        dense = layers * per_layer / tp
+        expert = layers * (M["E"] * M["p_mlp"] if moe else 0.0) / (tp * ep)
+        if pp == 1:
+            dense += (M["p_emb"] + M["p_out"]) / tp + M["p_final"]
+        else:
+            out_w = M["p_out"] if M["p_out"] > 0 else M["p_emb"]
+            dense += max(M["p_emb"] / tp, out_w / tp + M["p_final"])
+    dp_e = dp / ep
+    shard = lambda stage, div: (div if zero >= stage else 1)  # noqa: E731
+    res["m_weights"] = 2 * dense / shard(3, dp) + 2 * expert / shard(3, dp_e)
+    res["m_grads"] = 2 * dense / shard(2, dp) + 2 * expert / shard(2, dp_e)
+    res["m_opt"] = 12 * dense / shard(1, dp) + 12 * expert / shard(1, dp_e)
+    if M["cnn"]:
+        fwd = mb * M["cnn_flops"] / (peak * H["eta_max"]) + H["launch"]
+        res.update(compute_mb=3 * fwd, bwd_stage=2 * fwd, tp_mb=0.0, ep_mb=0.0, pp_mb=0.0)
+        res["m_act"] = mb * M["cnn_act"]
+        logits_mem = 0.0
+    else:
+        h, a, kv, f, s, V, k, E = M["h"], M["a"], M["kv"], M["f"], M["s"], M["V"], M["k"], M["E"]
+        hd = h / a
+        qkv = (h + 2 * kv * hd) / tp
+        gemms = [(2 * tokens * h * qkv, min(h, qkv)),
+                 (2 * tokens * h * h / tp, min(h / tp, h)),
+                 (2 * tokens * h * f / tp * (M["mats"] - 1) * k, min(h, f / tp)),
+                 (2 * tokens * f / tp * h * k, min(f / tp, h))]
+        if E > 1.5:
+            gemms.append((2 * tokens * h * E, min(h, E)))
+        t_gemm = sum(F / (peak * eta(n)) for F, n in gemms)
+        act_hs = tokens * h * (M["cu"] / spd + M["ct"] / tp)
+        act_s2 = 0.0 if M["flash"] else M["cs2"] * a * s * tokens / tp
+        t_core = 4 * tokens * s * h / tp / (peak * eta(hd)) + cmem * act_s2 / hbm
+        fwd = t_gemm + t_core + cmem * act_hs / hbm + H["launch"]
+        recompute = {0: 0.0, 1: t_core, 2: fwd}[rc]
+        layers = M["L"] / pp
+        logits = 3 * 2 * tokens * h * (V / tp) / (peak * eta(min(h, V / tp))) + 3 * cmem * 4 * tokens * V / tp / hbm
+        res["compute_mb"] = layers * (3 * fwd + recompute) + logits
+        res["bwd_stage"] = layers * (2 * fwd + recompute)
+        n_coll = 6 if rc == 2 else 4
+        a_tp, b_tp = comm["tp"]
+        res["tp_mb"] = layers * n_coll * (a_tp + b_tp * 2 * tokens * h) if tp > 1 else 0.0
+        a_ep, b_ep = comm["ep"]
+        res["ep_mb"] = layers * n_coll * (a_ep + b_ep * 2 * tokens * k * h / spd) if ep > 1 else 0.0
+        a_pp, b_pp = comm["pp"]
+        res["pp_mb"] = 2 * v * (a_pp + b_pp * 2 * tokens * h / tp) if pp > 1 else 0.0
+        stored = 2 * tokens * h / spd if rc == 2 else act_hs + (act_s2 if rc == 0 else 0.0)
+        inflight = min(pp, micro) * ((1 + (pp - 1) / (pp * v)) if v > 1 else 1)
+        res["m_act"] = stored * layers * inflight + ((act_hs + act_s2) if rc == 2 else 0.0)
+        logits_mem = 2 * 4 * tokens * V / tp
+    res["m_other"] = logits_mem + H["reserve"]
+    res["m_total"] = res["m_weights"] + res["m_grads"] + res["m_opt"] + res["m_act"] + res["m_other"]
+    t_mb = res["compute_mb"] + res["tp_mb"] + res["ep_mb"] + res["pp_mb"]
+    res["compute"] = micro * res["compute_mb"]
+    res["tp"] = micro * res["tp_mb"]
+    res["ep"] = micro * res["ep_mb"]
+    res["pp"] = micro * res["pp_mb"]
+    res["bubble"] = (pp - 1) / v * t_mb
+    if dp > 1:
+        volume = 2 * dense + (2 * expert if dp_e > 1 else 0.0)
+        volume *= (0.5 + micro) if zero >= 3 else 1.0  # ZeRO-3: grad RS + param AG per micro-batch (fwd, bwd)
+        a_dp, b_dp = comm["dp"]
+        t_dp = a_dp + b_dp * volume
+    else:
+        t_dp = 0.0
+    res["dp_total"] = t_dp
+    res["dp"] = max(0.0, t_dp - res["bwd_stage"]) if M["overlap"] else t_dp
+    local = dense / (dp if zero >= 1 else 1) + expert / (dp_e if zero >= 1 else 1)
+    res["opt"] = 36 * local / hbm
+    res["step"] = res["compute"] + res["tp"] + res["ep"] + res["pp"] + res["bubble"] + res["dp"] + res["opt"]
+    return (K.R_MEMORY if res["m_total"] > H["cap"] else K.OK), res
+
+
+def search_plans(mc, hw, lists, tabs):
+    """The plain enumeration: list of (plan tuple, code, step [s], memory [B]) in the kernel's order."""
+    tp_ab, dp_ab, pp_ab, ep_ab = tabs
+    out = []
+    N = hw[K.HW_N]
+    for (i, tp), (_, pp), (j, dp) in itertools.product(enumerate(lists["tps"]), enumerate(lists["pps"]), enumerate(lists["dps"])):
+        tp, pp, dp = int(tp), int(pp), int(dp)
+        if tp * pp * dp > N:
+            continue
+        for (e, ep), mb, v, rc, zero, sp in itertools.product(enumerate(lists["eps"]), lists["mbs"], lists["vs"],
+                                                                lists["rcs"], lists["zeros"], lists["sps"]):
+            comm = {"tp": tuple(tp_ab[i]), "dp": tuple(dp_ab[i, j]), "pp": tuple(pp_ab[i, j]), "ep": tuple(ep_ab[i, e])}
+            plan = (tp, pp, dp, int(ep), int(mb), int(v), int(rc), int(zero), int(sp))
+            code, res = plan_reference(mc, hw, *plan, comm)
+            out.append((plan, code, res["step"] if res else 0.0, res["m_total"] if res else 0.0))
+    return out

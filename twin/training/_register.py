@@ -1,0 +1,69 @@
+"""Training validation quantities and the plan-search benchmark (loaded lazily by twin.registry)."""
+from __future__ import annotations
+
+from ..bench import Benchmark, register_benchmark
+from ..units import Q_
+from ..validation import register_quantity
+
+
+@register_quantity("training-parameters", domain="training", unit="")
+def _parameters(model: str):
+    """Parameter count of a zoo model from the closed-form layer counts."""
+    from .formulas import parameter_count
+    from .models import get_model
+
+    return Q_(parameter_count(get_model(model, "inputs.model")), "")
+
+
+@register_quantity("training-achieved-tflops", domain="training", unit="TFLOP/s")
+def _achieved(model: str, preset: str = "megatron-sc21-a100-3072"):
+    """Achieved TFLOP/s per GPU (recomputation counted) of a zoo model's published run on its cluster preset."""
+    from . import estimate
+    from .published import published_run
+
+    sc, _ = published_run(model, preset)
+    return Q_(float(estimate(sc)["achieved_tflops"]), "TFLOP/s")
+
+
+@register_quantity("training-checkpoint-size", domain="training", unit="GB")
+def _checkpoint(model: str):
+    """Checkpoint size at 14 bytes per parameter (bf16 weights + fp32 master, momentum, variance)."""
+    from .formulas import BYTES_CHECKPOINT, parameter_count
+    from .models import get_model
+
+    return Q_(BYTES_CHECKPOINT * parameter_count(get_model(model, "inputs.model")) / 1e9, "GB")
+
+
+@register_benchmark("parallel-search-1t-3072", domain="training", goal="< 2 s and >= 10x over the plain enumeration")
+def _bench_search(quick: bool):
+    """Full plan search for the 1T model on the SC'21 cluster (3,072 A100)."""
+    from ..scenario import load_scenario
+    from . import _reference as R
+    from .search import prepare, run_kernel, summarise
+
+    sc = load_scenario("megatron-sc21-a100-3072")
+    kw = {"max_cards": 384} if quick else {}
+    prep = prepare(sc, **kw)  # fills the communication-table cache shared by both paths
+    m, gb, n, mc, hw, lists, tabs, size = prep
+
+    def fast():
+        m, gb, n, mc, hw, lists, tabs, size = prepare(sc, **kw)
+        plans, step, mem, code = run_kernel(mc, hw, lists, tabs, size)
+        return summarise(sc, m, gb, n, hw, plans, step, mem, code)
+
+    def reference():
+        import numpy as np
+
+        m, gb, n, mc, hw, lists, tabs, size = prepare(sc, **kw)
+        rows = R.search_plans(mc, hw, lists, tabs)
+        plans = np.array([r[0] for r in rows], dtype=np.int64)
+        code = np.array([r[1] for r in rows], dtype=np.int64)
+        step = np.array([r[2] for r in rows])
+        mem = np.array([r[3] for r in rows])
+        return summarise(sc, m, gb, n, hw, plans, step, mem, code)
+
+    count = int(fast().attrs["candidates"])
+    return Benchmark(size=f"{count} candidate plans (1T model, {n} GPUs)", fast=fast, reference=reference,
+                     repeats=5, reference_repeats=1,
+                     note="fast: numba kernel over all plans; reference: plain-Python enumeration of the same "
+                          "plans (twin.training._reference); both share the cached collective alpha-beta tables")

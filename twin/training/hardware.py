@@ -1,0 +1,228 @@
+"""Hardware and communication inputs of the training model, taken from a Scenario.
+
+Efficiency model (per operation, see :func:`twin.training.estimate`)
+---------------------------------------------------------------------
+A matrix multiply of F FLOPs whose narrowest per-card dimension is n runs at
+
+    t = F / (peak * eta(n)),   eta(n) = ETA_MAX * n / (n + N_HALF)
+
+(a saturating fit of cuBLAS efficiency against GEMM width: narrow GEMMs, e.g. attention's
+head dimension or h/t at large tensor parallelism, under-fill the tensor cores). Memory-bound
+element-wise work (LayerNorm, GeLU, dropout, softmax, residuals) moves C_MEM times the
+layer's activation bytes (Korthikanti et al.) through HBM at ETA_MEM of its bandwidth, and each
+layer pays KERNELS_PER_LAYER launches of T_LAUNCH.
+
+Calibration: ETA_MAX and N_HALF are the only fitted constants; they were fitted by
+:func:`twin.training.calibration.fit` to exactly two published configurations, the SC'21
+Table 1 rows ``megatron-sc21-1.7b`` and ``megatron-sc21-1t`` (validation cases marked
+``calibrated = true``); every other row and paper is a prediction. ETA_MEM, C_MEM, T_LAUNCH
+and the link efficiencies are fixed from the literature below, not fitted.
+"""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+
+from .. import catalog
+from ..units import Q_, magnitude
+from . import _kernels as K
+
+#: fitted on megatron-sc21-1.7b and megatron-sc21-1t (twin.training.calibration.fit) with
+#: twin.interconnect.collective_time providing the communication times (the alpha-beta fallback
+#: alone gives 0.7205 / 16.56; re-run fit() when the interconnect model changes)
+ETA_MAX = 0.7161
+N_HALF = 12.74
+#: fraction of HBM bandwidth element-wise kernels reach (STREAM-like copies on A100/H100 reach
+#: 80-90 % of the datasheet bandwidth; Jia et al., "Dissecting the Ampere GPU architecture", 2021)
+ETA_MEM = 0.8
+#: HBM traffic of element-wise work per stored activation byte (written once, read once)
+C_MEM = 2.0
+#: kernel launch / framework overhead per kernel and kernels per layer forward (order of
+#: magnitude of PyTorch eager launch cost, ~4 us, times ~20 kernels in a Megatron layer)
+T_LAUNCH = 4e-6
+KERNELS_PER_LAYER = 20
+#: memory not available to the model: CUDA context, NCCL buffers, allocator fragmentation
+RESERVE_BYTES = 3e9
+#: all-reduce bus bandwidth over the nominal link bandwidth: 232.5 GB/s measured on 8x A100
+#: NVLink3 / NVSwitch (nccl-tests issue #175) over 300 GB/s per direction = 0.775
+ETA_LINK = 0.775
+#: scale-out efficiency of RDMA collectives over the NIC line rate (NCCL over HDR IB reaches
+#: about 85-92 % of 25 GB/s per NIC in nccl-tests all-reduce; 0.85 assumed)
+ETA_NIC = 0.85
+ALPHA_INTRA = 5e-6   # s per algorithm step inside a high-speed domain (NCCL launch + hop)
+ALPHA_INTER = 10e-6  # s per step over the scale-out fabric
+
+
+def peak_rate(acc) -> float:
+    """Dense 16-bit tensor peak [FLOP/s]: BF16, or FP16 where the card has no BF16."""
+    for key in ("peak_bf16", "peak_fp16", "peak_fp32"):
+        if key in acc:
+            v = magnitude(acc[key], "FLOP/s", f"accelerators.{acc.name}.{key}")
+            if v > 0:
+                return v
+    return 0.0
+
+
+def hardware_vector(sc, clock_factor: float = 1.0) -> np.ndarray:
+    """The float64 vector the kernels read (indices HW_* in :mod:`._kernels`)."""
+    acc = catalog.accelerator(sc.compute.accelerator)
+    hw = np.zeros(K.HW_SIZE)
+    hw[K.HW_PEAK] = peak_rate(acc)
+    hw[K.HW_HBM_BW] = magnitude(acc.hbm_bandwidth, "B/s", "hbm_bandwidth")
+    hw[K.HW_HBM_CAP] = magnitude(acc.hbm_capacity, "B", "hbm_capacity")
+    hw[K.HW_DOMAIN] = sc.compute.domain_size
+    hw[K.HW_CPN] = sc.compute.cards_per_node
+    hw[K.HW_N] = sc.cards
+    hw[K.HW_ETA_MAX] = ETA_MAX
+    hw[K.HW_N_HALF] = N_HALF
+    hw[K.HW_ETA_MEM] = ETA_MEM
+    hw[K.HW_C_MEM] = C_MEM
+    hw[K.HW_T_LAUNCH] = T_LAUNCH
+    hw[K.HW_KERNELS] = KERNELS_PER_LAYER
+    hw[K.HW_RESERVE] = RESERVE_BYTES
+    hw[K.HW_CLOCK] = clock_factor
+    return hw
+
+
+# --- communication ---------------------------------------------------------------------------
+
+def interconnect_available() -> bool:
+    """True when twin.interconnect provides collective_time (else the alpha-beta fallback)."""
+    try:
+        if importlib.util.find_spec("twin.interconnect") is None:
+            return False
+        import twin.interconnect as ic
+    except Exception:
+        return False
+    return hasattr(ic, "collective_time")
+
+
+_NAMES = {"all_reduce": ("all-reduce", "all_reduce", "allreduce"),
+          "all_to_all": ("all-to-all", "all_to_all", "alltoall"),
+          "send_recv": ("send-recv", "send_recv", "sendrecv")}
+
+
+def _ic_time(sc, coll: str, size: float, group: int, stride: int) -> float:
+    import twin.interconnect as ic
+    from ..errors import InputError
+
+    last = None
+    for name in _NAMES[coll]:
+        try:
+            q = ic.collective_time(sc, name, Q_(size, "B"), group, stride=stride)
+            return float(q.to("s").magnitude)
+        except InputError as exc:
+            last = exc
+            if "collective" not in exc.field:
+                raise
+    raise last
+
+
+def _scale_up_bandwidth(sc) -> float:
+    """Per-card, per-direction bandwidth inside the high-speed domain [B/s]."""
+    acc = catalog.accelerator(sc.compute.accelerator)
+    fam = str(acc.link_family)
+    bw = catalog.link_bandwidth(fam).to("B/s").magnitude * int(acc.get("link_count", 1))
+    return float(bw)
+
+
+def _nic_bandwidth(sc) -> float:
+    """Per-card share of the node's scale-out NICs [B/s]."""
+    rate = magnitude(sc.fabric.nic_speed, "bit/s", "fabric.nic_speed") / 8.0
+    return rate * sc.fabric.nics_per_node / sc.compute.cards_per_node
+
+
+def fallback_time(sc, coll: str, size: float, group: int, stride: int) -> float:
+    """Alpha-beta time of a collective [s] when twin.interconnect is absent.
+
+    Notes
+    -----
+    A group whose span ``stride (n - 1) + 1`` fits in ``compute.domain_size`` runs on the
+    scale-up links at ``ETA_LINK`` of the per-card link bandwidth (catalog), else on the
+    per-card NIC share (``nic_speed x nics_per_node / cards_per_node``) at ``ETA_NIC``.
+    Ring all-reduce: t = 2 (n-1) alpha + 2 (n-1)/n S / bw; all-to-all: (n-1) alpha + (n-1)/n S / bw;
+    send/recv: alpha + S / bw (nccl-tests bus-bandwidth conventions).
+    """
+    if group <= 1 and coll != "send_recv":
+        return 0.0
+    span = stride * (max(group, 2) - 1) + 1
+    if span <= sc.compute.domain_size:
+        bw, alpha = ETA_LINK * _scale_up_bandwidth(sc), ALPHA_INTRA
+    else:
+        bw, alpha = ETA_NIC * min(_nic_bandwidth(sc), _scale_up_bandwidth(sc)), ALPHA_INTER
+    n = float(group)
+    if coll == "all_reduce":
+        return 2 * (n - 1) * alpha + 2 * (n - 1) / n * size / bw
+    if coll == "all_to_all":
+        return (n - 1) * alpha + (n - 1) / n * size / bw
+    return alpha + size / bw
+
+
+def collective_time(sc, coll: str, size: float, group: int, stride: int) -> float:
+    """Time of one collective [s]: twin.interconnect.collective_time when present, else the fallback."""
+    if coll != "send_recv" and group <= 1:
+        return 0.0
+    if interconnect_available():
+        return _ic_time(sc, coll, size, group, stride)
+    return fallback_time(sc, coll, size, group, stride)
+
+
+def alpha_beta(sc, coll: str, group: int, stride: int) -> tuple[float, float]:
+    """Affine fit t = alpha + beta S of a collective [s, s/B] from two message sizes (1 MB, 256 MB)."""
+    if coll != "send_recv" and group <= 1:
+        return 0.0, 0.0
+    s1, s2 = 1e6, 256e6
+    t1 = collective_time(sc, coll, s1, group, stride)
+    t2 = collective_time(sc, coll, s2, group, stride)
+    beta = max((t2 - t1) / (s2 - s1), 0.0)
+    return max(t1 - beta * s1, 0.0), beta
+
+
+def comm_tables(sc, tps, dps, eps):
+    """alpha/beta tables for every tp (TP all-reduce), (tp, dp) (DP all-reduce, PP send/recv)
+    and (tp, ep) (EP all-to-all), with Megatron's rank order (tp fastest, then dp, then pp)."""
+    skey = _scenario_key(sc)
+    key = (skey, tuple(int(x) for x in tps), tuple(int(x) for x in dps), tuple(int(x) for x in eps))
+    hit = _TABLE_CACHE.get(key)
+    if hit is not None:
+        return hit
+    cache = _AB_CACHE.setdefault(skey, {})
+    if len(_AB_CACHE) > 32:
+        _AB_CACHE.clear()
+        cache = _AB_CACHE.setdefault(skey, {})
+
+    def ab(coll, g, st):
+        k = (coll, int(g), int(st))
+        if k not in cache:
+            cache[k] = alpha_beta(sc, coll, int(g), int(st))
+        return cache[k]
+
+    tp_ab = np.zeros((len(tps), 2))
+    dp_ab = np.zeros((len(tps), len(dps), 2))
+    pp_ab = np.zeros((len(tps), len(dps), 2))
+    ep_ab = np.zeros((len(tps), len(eps), 2))
+    n_cards = sc.cards
+    for i, tp in enumerate(tps):
+        tp_ab[i] = ab("all_reduce", tp, 1)
+        for j, dp in enumerate(dps):
+            if tp * dp > n_cards:
+                continue
+            dp_ab[i, j] = ab("all_reduce", dp, tp)
+            pp_ab[i, j] = ab("send_recv", 2, min(tp * dp, n_cards - 1) if n_cards > 1 else 1)
+        for e, ep in enumerate(eps):
+            ep_ab[i, e] = ab("all_to_all", ep, tp)
+    res = (tp_ab, dp_ab, pp_ab, ep_ab)
+    if len(_TABLE_CACHE) > 64:
+        _TABLE_CACHE.clear()
+    _TABLE_CACHE[key] = res
+    return res
+
+
+def _scenario_key(sc) -> str:
+    """Content key of a scenario's compute and fabric (what the collectives depend on)."""
+    return repr((sc.compute, sc.fabric, sc.cards, interconnect_available()))
+
+
+_TABLE_CACHE: dict = {}
+_AB_CACHE: dict = {}

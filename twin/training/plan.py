@@ -1,0 +1,118 @@
+"""A parallel plan: reading it from keyword arguments and the scenario, checking it."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..errors import InputError
+from . import _kernels as K
+from .formulas import ATTENTION, RECOMPUTE
+from .models import ModelSpec, get_model
+
+PLAN_KEYS = ("tp", "pp", "dp", "ep", "micro_batch", "global_batch", "sequence_length", "virtual_stages",
+             "recompute", "sequence_parallel", "zero_stage", "attention", "dp_overlap")
+
+
+@dataclass(frozen=True)
+class Plan:
+    tp: int
+    pp: int
+    dp: int
+    ep: int
+    micro_batch: int
+    global_batch: int
+    sequence_length: int
+    virtual_stages: int
+    recompute: str
+    sequence_parallel: bool
+    zero_stage: int
+    attention: str
+    dp_overlap: bool
+
+    @property
+    def cards(self) -> int:
+        return self.tp * self.pp * self.dp
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _int(v, field, lo=1):
+    if isinstance(v, bool) or not isinstance(v, (int,)) and not (isinstance(v, float) and float(v).is_integer()):
+        raise InputError(field, v, f"an integer >= {lo}", f"is a {type(v).__name__}")
+    v = int(v)
+    if v < lo:
+        raise InputError(field, v, f"an integer >= {lo}", "is out of range")
+    return v
+
+
+def resolve(sc, model=None, **plan) -> tuple[ModelSpec, Plan]:
+    """Model and plan from keyword arguments, defaulting to ``sc.workload``; checks types and the split.
+
+    Raises
+    ------
+    InputError
+        Unknown keys or model names, a split that does not divide the card count, a batch that
+        is not a multiple of dp x micro_batch, more cards than the cluster has.
+    """
+    for k in plan:
+        if k not in PLAN_KEYS:
+            from ..errors import unknown_name
+
+            raise unknown_name(f"workload.{k}", k, PLAN_KEYS, "plan field")
+    w = sc.workload
+    get = lambda k: plan[k] if plan.get(k) is not None else getattr(w, k)  # noqa: E731
+    m = get_model(model if model is not None else w.model, "workload.model" if model is None else "model")
+    seq = _int(get("sequence_length"), "workload.sequence_length")
+    if m.kind == "transformer" and seq != m.sequence_length:
+        m = m.with_sequence_length(seq)
+    tp = _int(get("tp"), "workload.tp")
+    pp = _int(get("pp"), "workload.pp")
+    ep = _int(get("ep"), "workload.ep")
+    mb = _int(get("micro_batch"), "workload.micro_batch")
+    gb = _int(get("global_batch"), "workload.global_batch")
+    v = _int(get("virtual_stages"), "workload.virtual_stages")
+    z = _int(get("zero_stage"), "workload.zero_stage", lo=0)
+    if z > 3:
+        raise InputError("workload.zero_stage", z, "0, 1, 2 or 3", "is out of range")
+    rc = get("recompute")
+    if rc not in RECOMPUTE:
+        raise InputError("workload.recompute", rc, "'none', 'selective' or 'full'", "is not a recomputation mode")
+    att = get("attention")
+    if att not in ATTENTION:
+        raise InputError("workload.attention", att, "'flash' or 'unfused'", "is not an attention kernel")
+    sp = bool(get("sequence_parallel")) and tp > 1
+    ov = bool(get("dp_overlap"))
+    n = sc.cards
+    if m.kind == "cnn":
+        tp = pp = v = 1
+        sp = False
+    if n % (tp * pp):
+        field = "workload.pp" if pp > 1 and n % tp == 0 else "workload.tp"
+        raise InputError(field, tp if field.endswith("tp") else pp,
+                         f"tp x pp dividing the card count {n}", f"gives tp x pp = {tp * pp}, which does not divide the cluster")
+    dp_raw = get("dp")
+    dp = _int(dp_raw, "workload.dp", lo=0)
+    if dp == 0:
+        dp = n // (tp * pp)
+    if tp * pp * dp > n:
+        raise InputError("workload.dp", dp, f"tp x pp x dp <= {n} cards (tp x pp = {tp * pp})", "needs more cards than the cluster has")
+    if gb < dp * mb:
+        raise InputError("workload.global_batch", gb, f"at least dp x micro_batch = {dp} x {mb} = {dp * mb}", "is smaller than dp x micro_batch")
+    if gb % (dp * mb):
+        raise InputError("workload.global_batch", gb, f"a multiple of dp x micro_batch = {dp * mb}", "is not a multiple of dp x micro_batch")
+    return m, Plan(tp, pp, dp, ep, mb, gb, seq, v, rc, sp, z, att, ov)
+
+
+#: field and words for each rejection code of the kernels
+REASONS = {
+    K.R_TP_HEADS: ("workload.tp", "tensor-parallel degree does not divide the attention heads"),
+    K.R_TP_DOMAIN: ("workload.tp", "tensor parallelism larger than the high-speed domain"),
+    K.R_PP_LAYERS: ("workload.pp", "pipeline stages x virtual stages do not divide the layers"),
+    K.R_INTERLEAVE: ("workload.virtual_stages", "interleaving needs pp > 1 and micro-batches a multiple of pp"),
+    K.R_EP: ("workload.ep", "expert-parallel degree does not divide the experts or dp"),
+    K.R_BATCH: ("workload.global_batch", "global batch not a multiple of dp x micro_batch"),
+    K.R_SP: ("workload.sequence_parallel", "sequence parallelism needs tp > 1"),
+    K.R_MEMORY: ("workload", "memory per card exceeds HBM"),
+    K.R_CARDS: ("workload.dp", "more cards than the cluster"),
+    K.R_CNN: ("workload.tp", "a CNN is trained data-parallel only"),
+}

@@ -1,0 +1,200 @@
+"""Parallel-plan search: every DP x TP x PP (x EP) x micro-batch plan, ranked; the Pareto front."""
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from ..errors import InputError
+from ..scenario import load_scenario
+from . import _kernels as K
+from . import formulas as _f
+from .hardware import comm_tables, hardware_vector
+from .models import get_model
+from .plan import REASONS, _int
+
+RC_NAMES = ("none", "selective", "full")
+
+
+def _divisors(n: int, limit: int) -> list[int]:
+    return [d for d in range(1, min(n, limit) + 1) if n % d == 0]
+
+
+def _pow2(limit: int) -> list[int]:
+    out, x = [], 1
+    while x <= limit:
+        out.append(x)
+        x *= 2
+    return out
+
+
+def candidate_lists(sc, m, global_batch: int, max_cards: int, *, max_micro_batch: int | None = None) -> dict:
+    """The value lists the search enumerates (their product, cut at max_cards, is the candidate set).
+
+    tp: powers of two up to 2 x domain_size (beyond the domain they are listed and rejected);
+    pp: divisors of the layer count; dp: divisors of the global batch; ep: divisors of the
+    experts; micro-batch: powers of two up to 16 (512 for a CNN); virtual stages 1, 2, 4;
+    recomputation none/selective/full; ZeRO 0-3; sequence parallelism off/on.
+    """
+    cnn = m.kind == "cnn"
+    dom = sc.compute.domain_size
+    tps = [1] if cnn else _pow2(min(max_cards, 2 * dom, 64))
+    pps = [1] if cnn else _divisors(m.layers, max_cards)
+    dps = _divisors(global_batch, max_cards)
+    eps = _divisors(m.experts, max_cards) if m.experts > 1 else [1]
+    mbmax = max_micro_batch or (512 if cnn else 16)
+    mbs = _pow2(min(mbmax, global_batch))
+    return dict(
+        tps=np.array(tps, dtype=np.int64), pps=np.array(pps, dtype=np.int64), dps=np.array(dps, dtype=np.int64),
+        eps=np.array(eps, dtype=np.int64), mbs=np.array(mbs, dtype=np.int64),
+        vs=np.array([1] if cnn else [1, 2, 4], dtype=np.int64),
+        rcs=np.array([0] if cnn else [0, 1, 2], dtype=np.int64),
+        zeros=np.array([0, 1, 2, 3], dtype=np.int64),
+        sps=np.array([0] if cnn else [0, 1], dtype=np.int64),
+    )
+
+
+def prepare(sc, model=None, *, global_batch=None, sequence_length=None, max_cards=None, attention=None,
+            dp_overlap=None, clock_factor: float = 1.0, max_micro_batch=None):
+    """Inputs of the search kernel (also used by the benchmark and the reference)."""
+    w = sc.workload
+    m = get_model(model if model is not None else w.model, "model" if model is not None else "workload.model")
+    gb = _int(global_batch if global_batch is not None else w.global_batch, "global_batch")
+    seq = _int(sequence_length if sequence_length is not None else w.sequence_length, "sequence_length")
+    if m.kind == "transformer" and seq != m.sequence_length:
+        m = m.with_sequence_length(seq)
+    n = _int(max_cards if max_cards is not None else sc.cards, "max_cards")
+    if n > sc.cards:
+        raise InputError("max_cards", n, f"at most the cluster's {sc.cards} cards", "is too many")
+    att = attention if attention is not None else w.attention
+    ov = dp_overlap if dp_overlap is not None else w.dp_overlap
+    mc = _f.model_constants(m, gb, attention=att, dp_overlap=bool(ov))
+    hw = hardware_vector(sc, clock_factor)
+    hw[K.HW_N] = n
+    lists = candidate_lists(sc, m, gb, n, max_micro_batch=max_micro_batch)
+    tabs = comm_tables(sc, lists["tps"], lists["dps"], lists["eps"])
+    size = int(np.prod([len(v) for v in lists.values()]))
+    return m, gb, n, mc, hw, lists, tabs, size
+
+
+def run_kernel(mc, hw, lists, tabs, size):
+    plans = np.zeros((size, K.N_PLAN), dtype=np.int64)
+    step = np.zeros(size)
+    mem = np.zeros(size)
+    code = np.zeros(size, dtype=np.int64)
+    l = lists
+    n = K.search_plans(mc, hw, l["tps"], l["pps"], l["dps"], l["eps"], l["mbs"], l["vs"], l["rcs"], l["zeros"], l["sps"],
+                       tabs[0], tabs[1], tabs[2], tabs[3], plans, step, mem, code)
+    return plans[:n], step[:n], mem[:n], code[:n]
+
+
+def pareto_front(cards: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """Indices of the plans on the Pareto front of (cards, step time): no plan is both smaller and faster."""
+    order = np.lexsort((step, cards))
+    best = np.inf
+    keep = []
+    for i in order:
+        if step[i] < best * (1 - 1e-12):
+            keep.append(i)
+            best = step[i]
+    return np.array(keep, dtype=np.int64)
+
+
+def search(scenario, *, model=None, global_batch=None, sequence_length=None, max_cards=None, top: int = 20,
+           attention=None, dp_overlap=None, clock_factor: float = 1.0, all_candidates: bool = False) -> xr.Dataset:
+    """Every DP x TP x PP (x EP) x micro-batch plan (with interleaving, recomputation, ZeRO and
+    sequence parallelism) on up to ``max_cards`` cards, ranked by step time.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``rank`` dim: the ``top`` fastest valid plans using all ``max_cards`` cards (tp, pp, dp,
+        ep, micro_batch, virtual_stages, recompute, zero_stage, sequence_parallel, cards,
+        step_time [s], memory [GB], mfu); ``pareto`` dim: the front of step time against card
+        count; ``reason`` dim: how many candidates each rejection reason removed ("ok" = valid).
+        With ``all_candidates=True`` also every candidate over dim ``candidate`` (``cand_*``
+        plan columns, ``cand_step_time`` [s], ``cand_memory`` [GB], ``cand_reason``: the
+        rejection reason of each candidate, "ok" when valid). attrs: candidates, valid.
+
+    Notes
+    -----
+    Candidates: tp in powers of two up to 2 x domain_size, pp | layers, dp | global batch,
+    ep | experts (and ep | dp), micro-batch in powers of two up to 16, virtual stages 1/2/4,
+    recomputation none/selective/full, ZeRO 0-3, sequence parallelism off/on, with
+    tp x pp x dp <= max_cards. Each is evaluated by the same kernel as :func:`estimate`
+    (numba, ``_kernels.search_plans``) and rejected with the first failing reason: heads not
+    divisible by tp, tp beyond the high-speed domain, layers not divisible by pp x v,
+    interleaving without m % pp == 0, experts, batch not a multiple of dp x micro-batch,
+    SP without TP, memory above HBM. The Pareto front keeps the plans no other plan beats on
+    both card count and step time.
+
+    References
+    ----------
+    D. Narayanan et al., SC'21 (PTD-P plan space and its rules); V. Korthikanti et al., MLSys 2023.
+
+    Raises
+    ------
+    InputError
+        When no candidate is valid (e.g. the model cannot fit in memory anywhere): the field is
+        ``workload.model`` and the message gives the commonest reasons.
+    """
+    sc = load_scenario(scenario)
+    m, gb, n, mc, hw, lists, tabs, size = prepare(sc, model, global_batch=global_batch, sequence_length=sequence_length,
+                                                   max_cards=max_cards, attention=attention, dp_overlap=dp_overlap,
+                                                   clock_factor=clock_factor)
+    plans, step, mem, code = run_kernel(mc, hw, lists, tabs, size)
+    ds = summarise(sc, m, gb, n, hw, plans, step, mem, code, top)
+    if all_candidates:
+        names = np.array(ds.reason.values, dtype=object)
+        cols = {"tp": K.P_TP, "pp": K.P_PP, "dp": K.P_DP, "ep": K.P_EP, "micro_batch": K.P_MB,
+                "virtual_stages": K.P_V, "zero_stage": K.P_ZERO}
+        for k, c in cols.items():
+            ds[f"cand_{k}"] = ("candidate", plans[:, c])
+        ds["cand_recompute"] = ("candidate", np.array(RC_NAMES, dtype=object)[plans[:, K.P_RC]])
+        ds["cand_sequence_parallel"] = ("candidate", plans[:, K.P_SP].astype(bool))
+        valid_or_mem = (code == K.OK) | (code == K.R_MEMORY)
+        ds["cand_step_time"] = ("candidate", np.where(valid_or_mem, step, np.nan), {"units": "s"})
+        ds["cand_memory"] = ("candidate", np.where(valid_or_mem, mem / 1e9, np.nan), {"units": "GB"})
+        ds["cand_reason"] = ("candidate", names[code])
+    return ds
+
+
+def summarise(sc, m, gb, n, hw, plans, step, mem, code, top=20) -> xr.Dataset:
+    counts = np.bincount(code, minlength=11)
+    valid = np.nonzero(code == K.OK)[0]
+    if valid.size == 0:
+        worst = sorted(((c, r) for r, c in enumerate(counts) if r != K.OK and c), reverse=True)[:3]
+        words = "; ".join(f"{REASONS[r][1]} ({c})" for c, r in worst)
+        raise InputError("workload.model", m.name, f"a model that fits some plan on {n} x {sc.compute.accelerator}",
+                         f"cannot be trained with any of {len(code)} plans: {words}")
+    cards = plans[:, K.P_TP] * plans[:, K.P_PP] * plans[:, K.P_DP]
+    full = valid[cards[valid] == n]
+    pool = full if full.size else valid
+    ranked = pool[np.argsort(step[pool], kind="stable")][:top]
+    front = valid[pareto_front(cards[valid], step[valid])]
+    f_model = _f.model_flops_per_iteration(m, gb)
+    peak = hw[K.HW_PEAK]
+
+    def table(idx, dim):
+        p = plans[idx]
+        return {
+            "tp": (dim, p[:, K.P_TP]), "pp": (dim, p[:, K.P_PP]), "dp": (dim, p[:, K.P_DP]), "ep": (dim, p[:, K.P_EP]),
+            "micro_batch": (dim, p[:, K.P_MB]), "virtual_stages": (dim, p[:, K.P_V]),
+            "recompute": (dim, np.array([RC_NAMES[r] for r in p[:, K.P_RC]], dtype=object)),
+            "zero_stage": (dim, p[:, K.P_ZERO]), "sequence_parallel": (dim, p[:, K.P_SP].astype(bool)),
+            "cards": (dim, cards[idx]), "step_time": (dim, step[idx], {"units": "s"}),
+            "memory": (dim, mem[idx] / 1e9, {"units": "GB"}),
+            "mfu": (dim, f_model / (step[idx] * cards[idx] * peak), {"units": ""}),
+        }
+
+    data = {}
+    for k, v in table(ranked, "rank").items():
+        data[k] = v
+    for k, v in table(front, "pareto").items():
+        data[f"pareto_{k}"] = v
+    names = ["ok"] + [REASONS[r][1] for r in range(1, 11)]
+    data["rejected"] = ("reason", counts, {"units": "", "long_name": "candidates per outcome"})
+    ds = xr.Dataset({k: xr.DataArray(v[1], dims=v[0], attrs=(v[2] if len(v) > 2 else {})) for k, v in data.items()},
+                    coords={"rank": np.arange(len(ranked)), "pareto": np.arange(len(front)), "reason": names})
+    ds.attrs.update({"model": m.name, "scenario": sc.name, "max_cards": n, "global_batch": gb,
+                     "candidates": int(len(code)), "valid": int(valid.size)})
+    return ds
