@@ -59,18 +59,14 @@ def bisection_bandwidth(sc: Scenario) -> pint.Quantity:
 
 
 def it_power(sc: Scenario) -> pint.Quantity:
-    """IT power at full load [kW], servers only (network and storage excluded).
+    """IT power at full load [kW], servers only: the energy domain's server model.
 
-    Notes
-    -----
-    ``P = nodes * (cards * TDP + cpus * cpu_TDP + host_other)``. The white paper (ch. 7)
-    puts an 8 x A800 server at about 6.5 kW; the energy domain refines this with
-    utilisation, temperature and the power chain.
+    See :func:`twin.energy.it_power` (accelerators, CPUs, memory, NVSwitches, NICs, fans by
+    the affinity laws, PSU loss; checked against the white paper's 6.5 kW 8 x A800 server).
     """
-    c = sc.compute
-    acc = catalog.accelerator(c.accelerator)
-    per_node = c.cards_per_node * acc.tdp + c.cpus_per_node * c.cpu_tdp + c.host_other_power
-    return (c.nodes * per_node).to("kW")
+    from .energy import it_power as _energy_it_power
+
+    return _energy_it_power(sc, utilisation=1.0).to("kW")
 
 
 def summary(sc: Scenario) -> list[Figure]:
@@ -100,7 +96,7 @@ def summary(sc: Scenario) -> list[Figure]:
         Figure("storage_usable", "Storage usable", (s.capacity * usable_fraction(s.redundancy)).to("PB"), f"raw x usable fraction of {s.redundancy}"),
         Figure("storage_bw", "Storage bandwidth", s.bandwidth.to("GB/s"), f"{s.architecture}"),
         Figure("cooling", "Cooling", f"{e.cooling} ({e.liquid_fraction:.0%} liquid)", "scenario"),
-        Figure("it_power", "IT power (servers)", it_power(sc), "nodes x (cards x TDP + CPUs + other)"),
+        Figure("it_power", "IT power (servers)", it_power(sc), "energy model: nodes x server wall power at full load"),
     ]
     return out
 

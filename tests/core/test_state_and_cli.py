@@ -22,9 +22,13 @@ def test_state_groups_and_units():
     assert ds.sizes["node"] == 128
     assert quantity_of(ds["peak_bf16_per_card"]).to("TFLOP/s").magnitude == pytest.approx(312)
     e = t.state["energy"].to_dataset()
-    # full-load server power: 8 x 400 W + 2 x 270 W + 2900 W, four servers per rack
+    # racks hold energy.servers_per_rack servers at the energy model's full-load server power
+    from twin.energy import it_power
+
     assert e["rack_it_power"].attrs["units"] == "kW"
-    assert float(e["rack_it_power"][0]) == pytest.approx(4 * 6.64, rel=1e-3)
+    per_server = it_power(t.scenario).to("kW").magnitude / 128
+    assert float(e["rack_it_power"][0]) == pytest.approx(4 * per_server, rel=1e-9)
+    assert float(e["rack_it_power"].sum()) == pytest.approx(it_power(t.scenario).to("kW").magnitude, rel=1e-9)
 
 
 @pytest.mark.parametrize("suffix", [".nc", ".zarr"])

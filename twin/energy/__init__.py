@@ -3,7 +3,7 @@ throttling, reliability and cooling faults.
 
 Public functions take and return pint quantities (plain floats inside, SI in the kernels).
 
-* Power: :func:`server_power_q`, :func:`accelerator_power`, :func:`ups_efficiency`.
+* Power: :func:`it_power` (scenario), :func:`server_power_q`, :func:`accelerator_power`, :func:`ups_efficiency`.
 * Thermal: :func:`plate_resistance`, :func:`coldplate_case`, :func:`ite_air_cooled`,
   :func:`build_hall`, :func:`hall_steady`, :func:`hall_transient`, :func:`operator_time`.
 * Coolants: :func:`coolant_properties` (datasets/catalog/coolants.toml).
@@ -24,13 +24,14 @@ from ..units import Q_, magnitude
 from .climate import cities, hourly_year
 from .coolants import coolant, coolant_properties
 from .facility import YORK_YT_1403, chiller_power, facility_year, floor_plan, instantaneous_pue, plant_power
-from .power import DEFAULT_SERVER, accelerator_power, server_power, server_power_q, ups_efficiency
+from .power import DEFAULT_SERVER, accelerator_power, it_power, server_power, server_power_q, server_spec, ups_efficiency
 from .reliability import arrhenius_factor, chip_limits, clock_factor, throughput_factor
 from .thermal import (COOLING, Fault, Hall, build_hall, coldplate_case, cooling_kind, hall_steady, hall_transient,
                       ite_air_cooled, operator_time, plate_resistance)
 
 __all__ = [
     "arrhenius_factor", "chip_limits", "clock_factor", "throughput_factor", "server_power", "server_power_q",
+    "server_spec", "it_power",
     "accelerator_power", "ups_efficiency", "plate_resistance", "coldplate_case", "ite_air_cooled", "build_hall",
     "hall_steady", "hall_transient", "operator_time", "Fault", "Hall", "coolant_properties", "chiller_power",
     "facility_year", "floor_plan", "instantaneous_pue", "plant_power", "hourly_year", "cities", "evaluate",

@@ -151,3 +151,36 @@ def ups_efficiency(load_fraction: float, eco: bool = False) -> float:
     x = min(max(load_fraction, 1e-3), 1.2)
     a, b, c = (0.004, 0.010, 0.006) if eco else (0.010, 0.020, 0.010)
     return x / (x + a + b * x + c * x * x)
+
+
+def server_spec(scenario) -> ServerSpec:
+    """The server parts of a scenario: its CPUs (compute.cpus_per_node x compute.cpu_tdp), no
+    NVSwitches in a PCIe server, the rest as :data:`DEFAULT_SERVER` (HGX-class estimates with
+    their sources above)."""
+    import dataclasses
+
+    c = scenario.compute
+    return dataclasses.replace(DEFAULT_SERVER, cpu=float(c.cpus_per_node * c.cpu_tdp.to("W").magnitude),
+                               nvswitch=0.0 if c.topology == "pcie" else DEFAULT_SERVER.nvswitch)
+
+
+def it_power(scenario, utilisation: float = 1.0) -> Q_:
+    """Wall power of all servers of a scenario [kW] (network and storage excluded).
+
+    Each server as :func:`server_power` with the scenario's accelerator, cards, CPUs, cooling,
+    liquid fraction and inlet air temperature; at ``utilisation = 1`` this is the full-load
+    figure the summary quotes (white paper ch. 7: an 8 x A800 server about 6.5 kW).
+
+    Notes
+    -----
+    ``P_IT = nodes * (P_acc + P_other + P_fans) / eta_PSU``
+    """
+    from .thermal import cooling_kind
+
+    c, e = scenario.compute, scenario.energy
+    kind = cooling_kind(e.cooling)
+    lf = 0.0 if kind == "air" else float(e.liquid_fraction)
+    p = server_power(c.accelerator, int(c.cards_per_node), float(utilisation),
+                     t_inlet_c=float(e.air_supply_temperature.to("degC").magnitude), liquid_fraction=lf,
+                     spec=server_spec(scenario), cooling="immersion" if kind == "immersion" else "air")
+    return Q_(c.nodes * p["wall"] / 1e3, "kW")

@@ -46,7 +46,6 @@ FIELDS: list[Field] = [
     Field("compute", "domain_size", "int", 8, "Cards in one high-speed-bus domain (8 per node, or 64-256 for S^2)", lo=1, hi=100_000),
     Field("compute", "cpus_per_node", "int", 2, "Host CPU sockets per node", lo=0, hi=8),
     Field("compute", "cpu_tdp", "quantity", "300 W", "TDP of one host CPU (white paper ch. 7: 150-300 W)", unit="W", lo=0, hi=1000),
-    Field("compute", "host_other_power", "quantity", "1200 W", "Node power besides accelerators and CPUs at full load: memory, NICs, storage, fans, PSU losses", unit="W", lo=0, hi=20000),
     # --- fabric (ch. 3.2) ---------------------------------------------------------------
     Field("fabric", "protocol", "choice", "roce", "Scale-out network protocol", choices=("ethernet", "roce", "infiniband", "gse")),
     Field("fabric", "topology", "choice", "fat-tree-2tier", "Scale-out topology",

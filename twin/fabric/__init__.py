@@ -1,0 +1,486 @@
+"""Inter-node fabric (white paper 3.2): fat-tree/Clos, rail-optimized and dual-plane fabrics,
+ECMP / packet spraying / GSE packet containers / adaptive routing, max-min flow rates, incast
+congestion control (PFC, DCQCN, HPCC, receiver credits, GSE DGSQ), FEC, encryption and optics.
+
+Public functions take and return pint quantities (or xarray objects with ``units`` attrs);
+the numba kernels in ``_kernels.py`` see plain SI floats.
+
+References
+----------
+- China Mobile, NICC (new intelligent computing centre) white paper, section 3.2.
+- Y. Zhu et al., "ECN or Delay: Lessons Learnt from Analysis of DCQCN and TIMELY", CoNEXT 2016.
+- Y. Li et al., "HPCC: High Precision Congestion Control", SIGCOMM 2019.
+- B. Montazeri et al., "Homa: A Receiver-Driven Low-Latency Transport Protocol", SIGCOMM 2018.
+- A. Gangidi et al., "RDMA over Ethernet for Distributed AI Training at Meta Scale", SIGCOMM 2024.
+- K. Qian et al., "Alibaba HPN: A Data Center Network for Large Language Model Training", SIGCOMM 2024.
+- IEEE 802.3 clause 91 (RS(528,514), RS(544,514) FEC); IEEE 802.1AE (MACsec).
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ..errors import InputError
+from ..units import Q_, as_quantity, check_range, magnitude, si
+from . import linklayer as _ll
+from . import routing as _rt
+from . import topology as _topo
+from .congestion import SCHEMES, run_incast
+from .routing import LOAD_BALANCING, PATTERNS, FlowSolution, Routing, route, solve, traffic, transfer_times
+from .topology import TOPOLOGIES, Fabric, check_connectivity
+
+__all__ = [
+    "Fabric", "Routing", "FlowSolution", "TOPOLOGIES", "LOAD_BALANCING", "PATTERNS", "SCHEMES",
+    "build_fabric", "fabric_from_scenario", "traffic", "route", "solve", "transfer_times", "flow_rates",
+    "allreduce_time", "incast", "ecmp_path_usage", "dcqcn_fixed_point", "fec_latency", "flexible_fec",
+    "encryption_efficiency", "protocol_efficiency", "optics_power", "node_bandwidth", "base_latency", "evaluate", "check_connectivity",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Building
+
+
+def build_fabric(n_nodes: int, nics_per_node: int, nic_speed, spine_link_speed=None, radix: int = 64,
+                 oversubscription: float = 1.0, topology: str = "fat-tree-2tier", switch: str | None = None) -> Fabric:
+    """Build a fabric (see :mod:`twin.fabric.topology`).
+
+    Parameters
+    ----------
+    n_nodes : int
+        Servers.
+    nics_per_node : int
+        Scale-out NIC ports (rails) per server.
+    nic_speed, spine_link_speed : Quantity or str [Gbit/s]
+        NIC line rate; switch-to-switch link rate (default: nic_speed).
+    radix : int
+        Switch ports at ``spine_link_speed``.
+    oversubscription : float
+        Leaf downlink:uplink bandwidth ratio (>= 1).
+    topology : str
+        fat-tree-2tier | fat-tree-3tier | rail-optimized | dual-plane.
+    switch : str, optional
+        Catalog switch name; checks radix x spine_link_speed fits the chip.
+
+    Returns
+    -------
+    Fabric
+
+    Notes
+    -----
+    A leaf of radix k gives k o / (1 + o) ports to NICs and the rest to uplinks; two tiers
+    serve at most k x (NIC ports per leaf) NIC ports, three tiers k x k/2 x (NIC ports per leaf).
+    """
+    nic = si(nic_speed, "Gbit/s", "fabric.nic_speed")
+    spine = si(spine_link_speed if spine_link_speed is not None else nic_speed, "Gbit/s", "fabric.spine_link_speed")
+    cap = None
+    if switch is not None:
+        from .. import catalog
+
+        sw = catalog.get("switches", switch, "fabric.switch")
+        cap = float((sw.ports * sw.port_speed).to("bit/s").magnitude)
+    return _topo.build_fabric(int(n_nodes), int(nics_per_node), nic, spine, int(radix), float(oversubscription),
+                              topology, switch_capacity=cap)
+
+
+@functools.lru_cache(maxsize=32)
+def _fabric_cached(n_nodes, rails, nic, spine, radix, over, topology, cap):
+    return _topo.build_fabric(n_nodes, rails, nic, spine, radix, over, topology, switch_capacity=cap)
+
+
+def _fab_params(scenario):
+    f = scenario.fabric
+    nic = si(f.nic_speed, "Gbit/s", "fabric.nic_speed")
+    spine = si(getattr(f, "spine_link_speed", f.nic_speed), "Gbit/s", "fabric.spine_link_speed")
+    from .. import catalog
+
+    sw = catalog.get("switches", f.switch, "fabric.switch")
+    cap = float((sw.ports * sw.port_speed).to("bit/s").magnitude)
+    return nic, spine, cap
+
+
+def fabric_from_scenario(scenario, n_nodes: int | None = None) -> Fabric:
+    """The scenario's fabric (all ``compute.nodes``, or ``n_nodes`` if larger)."""
+    f = scenario.fabric
+    nic, spine, cap = _fab_params(scenario)
+    n = int(scenario.compute.nodes)
+    if n_nodes is not None:
+        n = max(n, int(n_nodes))
+    return _fabric_cached(n, int(f.nics_per_node), nic, spine, int(f.radix), float(f.oversubscription),
+                          str(f.topology), cap)
+
+
+# ---------------------------------------------------------------------------------------------
+# Flows
+
+
+def flow_rates(fab: Fabric, src, dst, load_balancing: str = "ecmp", flows_per_pair: int = 1, seed: int = 0):
+    """Max-min fair rates of flows src -> dst (endpoint indices) as an xarray.Dataset.
+
+    Variables: ``rate`` [Gbit/s] per flow, ``utilisation`` per link, ``link_load`` [Gbit/s].
+
+    Notes
+    -----
+    Progressive filling: all unfrozen rates rise together; when a link's load
+    sum_f w_fl r_f reaches its capacity c_l, the flows on it freeze (max-min fairness).
+    """
+    import xarray as xr
+
+    rt = route(fab, src, dst, load_balancing, flows_per_pair, seed)
+    sol = solve(fab, rt)
+    s, d = _topo.check_flows(fab, src, dst)
+    return xr.Dataset(
+        {"rate": ("flow", sol.rate / 1e9, {"units": "Gbit / s", "long_name": "max-min fair flow rate"}),
+         "utilisation": ("link", sol.utilisation, {"units": "", "long_name": "link utilisation"}),
+         "link_load": ("link", sol.link_load / 1e9, {"units": "Gbit / s"})},
+        coords={"src": ("flow", s), "dst": ("flow", d),
+                "link_tier": ("link", np.asarray(_topo.LINK_TIERS)[fab.tier])},
+        attrs={"load_balancing": load_balancing, "flows_per_pair": int(flows_per_pair), "seed": int(seed)})
+
+
+def allreduce_time(scenario, n_nodes: int, message_size, *, load_balancing: str | None = None,
+                   flows_per_pair: int | None = None, seed: int = 0) -> dict:
+    """Inter-node ring all-reduce time of ``message_size`` per GPU over ``n_nodes`` nodes.
+
+    Returns dict of Quantities: ``time`` [s], ``busbw`` [GB/s], ``step_time`` [s].
+
+    Notes
+    -----
+    One ring per rail on S/R of the data (hierarchical all-reduce); T = 2(n-1)(t_step + t_lat)
+    with t_step from event-driven max-min completion of the step's transfers and t_lat the
+    path latency (:func:`base_latency`); busbw = (S/T) 2(n-1)/n (nccl-tests convention).
+    """
+    f = scenario.fabric
+    lb = load_balancing or f.load_balancing
+    q = int(flows_per_pair or f.flows_per_pair)
+    S = si(message_size, "GB", "message_size")
+    check_range(S, "message_size", lo=0.0, lo_open=True, unit="bit")
+    fab = fabric_from_scenario(scenario, n_nodes)
+    lat = base_latency(scenario, n_nodes).to("s").magnitude
+    r = _rt.ring_allreduce_time(fab, int(n_nodes), S, load_balancing=lb, flows_per_pair=q, seed=seed, hop_latency=lat)
+    return {"time": Q_(r["time"], "s"), "step_time": Q_(r["step_time"], "s"),
+            "busbw": Q_(r["busbw"], "bit/s").to("GB/s"), "algbw": Q_(r["algbw"], "bit/s").to("GB/s")}
+
+
+def ecmp_path_usage(n_flows: int = 8, n_paths: int = 8, n_seeds: int = 2000) -> float:
+    """Mean fraction of ``n_paths`` equal paths used by ``n_flows`` flows under the twin's ECMP
+    hash, Monte Carlo over ``n_seeds`` hash seeds (and flows with distinct 5-tuples).
+
+    Notes
+    -----
+    Balls into bins: E[used]/N = 1 - (1 - 1/N)^N for N flows on N paths if the hash is uniform.
+    """
+    from . import _kernels as K
+
+    n_flows, n_paths, n_seeds = int(n_flows), int(n_paths), int(n_seeds)
+    for name, v in (("n_flows", n_flows), ("n_paths", n_paths), ("n_seeds", n_seeds)):
+        if v < 1:
+            raise InputError(f"ecmp.{name}", v, "a positive integer")
+    src = np.arange(n_flows, dtype=np.int64) * 8 + 3
+    dst = src + 100_003
+    qp = np.zeros(n_flows, np.int64)
+    npth = np.full(n_flows, n_paths, np.int64)
+    out = np.empty(n_flows, np.int64)
+    used = 0
+    for s in range(n_seeds):
+        K.ecmp_hash(src, dst, qp, s, npth, out)
+        used += len(np.unique(out))
+    return used / (n_seeds * n_paths)
+
+
+def dcqcn_fixed_point(n_flows: int, capacity="40 Gbit/s", *, rai="40 Mbit/s", tau_prime="55 us", timer="55 us",
+                      byte_counter="10 MB", packet="1 kB", kmin="5 kB", kmax="200 kB", pmax: float = 0.01) -> dict:
+    """Analytical DCQCN fixed point (Zhu et al. CoNEXT 2016).
+
+    p* = cbrt( R_AI N^2 / (tau' C^2) (1/B + N/(T C))^2 ), rates in packets/s, B in packets;
+    q* = (p*/Pmax)(Kmax - Kmin) + Kmin. Returns {"p": float, "queue": Quantity [KB]}.
+    """
+    pkt = magnitude(packet, "byte", "dcqcn.packet")
+    C = magnitude(capacity, "byte/s", "dcqcn.capacity") / pkt
+    R = magnitude(rai, "byte/s", "dcqcn.rai") / pkt
+    tp = magnitude(tau_prime, "s", "dcqcn.tau_prime")
+    T = magnitude(timer, "s", "dcqcn.timer")
+    B = magnitude(byte_counter, "byte", "dcqcn.byte_counter") / pkt
+    N = int(n_flows)
+    p = (R * N**2 / (tp * C**2) * (1 / B + N / (T * C)) ** 2) ** (1 / 3)
+    k0, k1 = magnitude(kmin, "byte", "dcqcn.kmin"), magnitude(kmax, "byte", "dcqcn.kmax")
+    return {"p": p, "queue": Q_(p / pmax * (k1 - k0) + k0, "byte").to("kB")}
+
+
+def incast(scheme: str = "dcqcn", n_senders: int = 64, capacity="100 Gbit/s", line_rate=None,
+           duration="2 ms", message_size="0 MB", *, step="1 us", rtt="4 us", pfc: bool | None = None, **params):
+    """N-to-1 incast through one egress port, fluid model at ``step`` resolution.
+
+    Parameters
+    ----------
+    scheme : str
+        pfc | dcqcn | hpcc | credits | dgsq | tcp.
+    n_senders : int
+    capacity, line_rate : [Gbit/s]
+        Bottleneck egress rate; sender line rate (default: capacity).
+    duration, step, rtt : [s]
+    message_size : [MB]
+        Bytes per sender (0: unlimited backlog).
+    params : further kernel parameters in SI (see :mod:`twin.fabric.congestion`), e.g.
+        ``kmin=5e3`` [byte], ``pmax=0.01``, ``xoff=256e3`` [byte].
+
+    Returns
+    -------
+    xarray.Dataset
+        ``queue`` [KB] and ``rate_total`` [Gbit/s] over ``time`` [us]; attrs: PFC pause time,
+        drops, peak queue, completion time, p99 queueing delay, tail latency.
+
+    Notes
+    -----
+    dq/dt = sum_i r_i - C (q >= 0); ECN marking p(q) = Pmax (q - Kmin)/(Kmax - Kmin) between
+    the thresholds; PFC pauses the senders one response delay after q > Xoff.
+    """
+    import xarray as xr
+
+    C = magnitude(capacity, "byte/s", "congestion.capacity")
+    line = magnitude(line_rate if line_rate is not None else capacity, "byte/s", "congestion.line_rate")
+    dur = magnitude(duration, "s", "congestion.duration")
+    size = magnitude(message_size, "byte", "congestion.message_size")
+    dt = magnitude(step, "s", "congestion.dt")
+    r = magnitude(rtt, "s", "congestion.rtt")
+    out = run_incast(scheme, int(n_senders), C, line, dur, size, pfc=pfc, dt=dt, rtt=r, **params)
+    st = out["stats"]
+    attrs = {"scheme": scheme, "n_senders": int(n_senders),
+             "pause_time_us": st["pause_time"] * 1e6, "pause_fraction": st["pause_fraction"],
+             "drops_kB": st["drops"] / 1e3, "queue_max_kB": st["queue_max"] / 1e3,
+             "completion_time_us": st["completion_time"] * 1e6 if math.isfinite(st["completion_time"]) else -1.0,
+             "p99_queueing_delay_us": st["p99_queueing_delay"] * 1e6, "tail_latency_us": st["tail_latency"] * 1e6}
+    return xr.Dataset(
+        {"queue": ("time", out["queue"] / 1e3, {"units": "kB"}),
+         "rate_total": ("time", out["rate_total"] * 8 / 1e9, {"units": "Gbit / s"}),
+         "rate": (("time", "sender"), out["rates"] * 8 / 1e9, {"units": "Gbit / s"})},
+        coords={"time": ("time", out["t"] * 1e6, {"units": "us"})}, attrs=attrs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Link layer
+
+
+def fec_latency(rate, code: str = "rs544", *, bypass: bool = False, ber: float = 0.0, part: str = "total"):
+    """FEC latency [ns] of one link end at aggregate FEC rate ``rate`` (e.g. '106.25 Gbit/s').
+
+    Notes
+    -----
+    Accumulation t_acc = n m / R (RS(544,514): 5440 bits); decode t_dec = (2t + 20) cycles at
+    1 GHz (model assumption); with detect-then-correct bypass (white paper 3.2.3)
+    t = P0 t_det + (1 - P0)(t_acc + t_dec), P0 = (1 - BER)^(n m).
+    ``part``: "total" | "accumulation" | "decode".
+    """
+    R = si(rate, "Gbit/s", "fec.rate")
+    if part == "accumulation":
+        v = _ll.fec_accumulation_time(code, R)
+    elif part == "decode":
+        v = _ll.fec_decode_time(code)
+    elif part == "total":
+        v = _ll.fec_latency(code, R, bypass=bypass, ber=ber)
+    else:
+        raise InputError("fec.part", part, "'total', 'accumulation' or 'decode'")
+    return Q_(v, "s").to("ns")
+
+
+def flexible_fec(ber: float, target: float = 1e-10) -> str:
+    """Flexible FEC: the lightest code meeting a codeword error ratio ``target`` at pre-FEC ``ber``."""
+    return _ll.flexible_fec(float(ber), float(target))
+
+
+def encryption_efficiency(mode: str = "macsec", payload="4096 B") -> float:
+    """Goodput fraction with MACsec (32 B per frame) or PHYSec (none) for a payload size."""
+    return _ll.encryption_efficiency(mode, magnitude(payload, "byte", "fabric.mtu"))
+
+
+def protocol_efficiency(protocol: str) -> float:
+    """Payload fraction of the line rate for full-MTU packets of ``protocol`` (ethernet | roce | gse |
+    infiniband); eta = payload / (payload + per-packet headers and framing)."""
+    return _ll.protocol_efficiency(protocol)
+
+
+def optics_power(speed, technology: str = "dsp"):
+    """Optics power per port [W] from the catalog for a speed and technology (dsp | lpo | cpo)."""
+    from .. import catalog
+
+    s = magnitude(speed, "Gbit/s", "optics.speed")
+    techs = ("dsp", "lpo", "cpo")
+    if technology not in techs:
+        raise InputError("optics.technology", technology, "one of dsp, lpo, cpo")
+    for name in catalog.names("optics"):
+        e = catalog.get("optics", name)
+        if e.technology == technology and abs(e.speed.to("Gbit/s").magnitude - s) < 1e-6:
+            return e.power.to("W")
+    have = sorted({f"{catalog.get('optics', n).speed.to('Gbit/s').magnitude:g}G-{catalog.get('optics', n).technology}"
+                   for n in catalog.names("optics")})
+    raise InputError("optics.speed", f"{s:g} Gbit/s {technology}", "a catalog combination: " + ", ".join(have),
+                     "has no catalog entry")
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-domain functions
+
+#: Cable lengths per tier (assumption: in-rack DAC/AOC to the leaf, row-scale to spines,
+#: hall-scale to cores) and the fibre delay 5 ns/m.
+CABLE_M = {"access": 3.0, "spine": 30.0, "core": 100.0}
+FIBRE_S_PER_M = 5e-9
+
+
+def _hops(fab: Fabric, n_nodes: int) -> int:
+    e = np.arange(int(n_nodes) * fab.rails)
+    leaves = fab.leaf_of(e)
+    if np.unique(leaves).size <= 1:
+        return 1
+    if fab.tiers == 2 or np.unique(fab.pod_of_leaf(leaves)).size <= 1:
+        return 3
+    return 5
+
+
+def _nic_latency(scenario) -> float:
+    from .. import catalog
+
+    speed = magnitude(scenario.fabric.nic_speed, "Gbit/s", "fabric.nic_speed")
+    best = None
+    for n in catalog.names("nics"):
+        e = catalog.get("nics", n)
+        if abs(e.speed.to("Gbit/s").magnitude - speed) < 1e-6:
+            best = e
+            break
+    if best is None:
+        best = catalog.get("nics", catalog.names("nics")[0])
+    return float(best.latency.to("s").magnitude)
+
+
+def base_latency(scenario, n_nodes: int):
+    """Zero-load one-way latency [s] across the fabric between the farthest nodes of a job.
+
+    Notes
+    -----
+    t = t_NIC + h t_switch + (h + 1) t_FEC + sum of cable delays, h = 1, 3 or 5 switch hops
+    (same leaf, same pod / 2 tiers, across pods); t_FEC = RS(544,514) accumulation + decode at
+    the link rate (Ethernet and InfiniBand HDR/NDR both run RS-FEC on PAM4 lanes); cables
+    3 m / 30 m / 100 m at 5 ns/m (assumption). Switch and NIC latencies from the catalog.
+    """
+    from .. import catalog
+
+    n = int(n_nodes)
+    if n < 1:
+        raise InputError("n_nodes", n_nodes, "at least 1 node")
+    fab = fabric_from_scenario(scenario, n)
+    sw = catalog.get("switches", scenario.fabric.switch, "fabric.switch")
+    t_sw = float(sw.latency.to("s").magnitude)
+    t_nic = _nic_latency(scenario)
+    if n == 1:
+        return Q_(t_nic, "s")
+    h = _hops(fab, n)
+    fec_acc = lambda r: _ll.fec_latency("rs544", r * 1.0625)  # noqa: E731  (line rate incl. 256b/257b+FEC)
+    t_fec = 2 * fec_acc(fab.nic_speed / fab.planes) + (h - 1) * fec_acc(fab.spine_speed)
+    cables = 2 * CABLE_M["access"] + (2 * CABLE_M["spine"] if h >= 3 else 0) + (2 * CABLE_M["core"] if h >= 5 else 0)
+    return Q_(t_nic + h * t_sw + t_fec + cables * FIBRE_S_PER_M, "s")
+
+
+def _a2a_sample(fab: Fabric, n: int, lb: str, budget: int = 1_000_000) -> int:
+    """Peers per node for an all-to-all sample whose link-incidence entries stay near ``budget``."""
+    per_flow = 6 if lb in ("ecmp", "adaptive") else (2 + 2 * fab.u + 2 * fab.u * max(fab.v, 1)) * fab.planes
+    return int(max(1, min(64, n - 1, budget // max(1, n * fab.rails * per_flow))))
+
+
+_NB_CACHE: dict = {}
+
+
+def node_bandwidth(scenario, n_nodes: int, pattern: str = "ring"):
+    """Achieved per-node injection bandwidth [GB/s] for a traffic pattern over ``n_nodes`` nodes.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    n_nodes : int
+        Nodes of the job (the first ``n_nodes`` of the fabric, contiguous placement).
+    pattern : str
+        "ring" (rail-matched ring, the inter-node hop of ring / hierarchical collectives),
+        "all-to-all" (MoE; above 64 peers a spread sample of peers), "incast" (n-1 -> 1; the
+        average per sending node), or another of :data:`PATTERNS`.
+
+    Returns
+    -------
+    Quantity [GB/s]
+        Payload bandwidth: mean over sending nodes of the sum of their flows' max-min fair
+        rates, times the protocol's payload fraction.
+
+    Notes
+    -----
+    Flows are routed with the scenario's load balancing and flows per pair (seed 0) and given
+    max-min fair rates (progressive filling); b = eta_proto * mean_node sum_f r_f with
+    eta_proto = payload / (payload + headers) at a full MTU (RoCEv2 4096 B: 0.980; InfiniBand
+    0.994; Ethernet/TCP 1500 B: 0.941). One node alone gets its NICs' line rate times eta_proto.
+    """
+    f = scenario.fabric
+    n = int(n_nodes)
+    if n < 1:
+        raise InputError("n_nodes", n_nodes, "at least 1 node")
+    if pattern not in PATTERNS:
+        raise InputError("pattern", pattern, "one of " + ", ".join(PATTERNS))
+    nic, spine, cap = _fab_params(scenario)
+    eta = _ll.protocol_efficiency(str(f.protocol))
+    if n == 1:
+        return Q_(eta * nic * int(f.nics_per_node), "bit/s").to("GB/s")
+    key = (int(scenario.compute.nodes), int(f.nics_per_node), nic, spine, int(f.radix), float(f.oversubscription),
+           str(f.topology), cap, str(f.load_balancing), int(f.flows_per_pair), n, pattern)
+    if key in _NB_CACHE:
+        return Q_(eta * _NB_CACHE[key], "bit/s").to("GB/s")
+    fab = fabric_from_scenario(scenario, n)
+    kw = {}
+    if pattern == "all-to-all":
+        kw["sample"] = _a2a_sample(fab, n, f.load_balancing)
+    if pattern == "storage":
+        kw["storage_nodes"] = max(1, min(fab.n_nodes - n, max(1, n // 8)))
+    src, dst = traffic(fab, pattern, n, **kw)
+    rt = route(fab, src, dst, f.load_balancing, int(f.flows_per_pair), 0)
+    sol = solve(fab, rt)
+    node = src // fab.rails
+    per_node = np.bincount(node, weights=sol.rate)
+    val = float(per_node[np.unique(node)].mean())
+    if len(_NB_CACHE) > 256:
+        _NB_CACHE.clear()
+    _NB_CACHE[key] = val
+    return Q_(eta * val, "bit/s").to("GB/s")
+
+
+def evaluate(scenario):
+    """The fabric group of the twin state: per-link utilisation and per-flow rates of a
+    whole-cluster ring all-reduce, the incast queue under the scenario's congestion control,
+    and summary numbers. Returns an xarray.Dataset (units in attrs)."""
+    import xarray as xr
+
+    f = scenario.fabric
+    fab = fabric_from_scenario(scenario)
+    n = fab.n_nodes
+    ds = xr.Dataset(attrs={"topology": fab.topology, "tiers": fab.tiers, "planes": fab.planes,
+                           "load_balancing": str(f.load_balancing), "congestion_control": str(f.congestion_control),
+                           "leaves": int(fab.n_leaves * fab.planes), **{f"switches_{k}": int(v) for k, v in fab.n_switches().items()},
+                           **{f"gse_{k}": int(v) for k, v in fab.gse_roles().items()}})
+    if n >= 2:
+        src, dst = traffic(fab, "ring", n)
+        fr = flow_rates(fab, src, dst, f.load_balancing, int(f.flows_per_pair), 0)
+        fr = fr.reset_coords(drop=True)
+        ds["flow_rate"] = fr["rate"]
+        ds["flow_src"] = ("flow", np.asarray(src), {"units": "", "long_name": "source NIC port"})
+        ds["flow_dst"] = ("flow", np.asarray(dst), {"units": "", "long_name": "destination NIC port"})
+        ds["link_utilisation"] = fr["utilisation"]
+        ds["link_capacity"] = ("link", fab.cap / 1e9, {"units": "Gbit / s"})
+        ds["link_tier"] = ("link", np.asarray(_topo.LINK_TIERS)[fab.tier].astype(str), {"units": ""})
+        ds["ring_node_bandwidth"] = ((), node_bandwidth(scenario, n, "ring").magnitude, {"units": "GB / s"})
+    cc = str(f.congestion_control)
+    scheme = cc if cc in SCHEMES else "dcqcn"
+    nic_gbps = magnitude(f.nic_speed, "Gbit/s", "fabric.nic_speed")
+    ns = int(min(max(n - 1, 1), 64))
+    inc = incast(scheme, ns, f"{nic_gbps} Gbit/s", duration="1 ms", message_size="0.5 MB")
+    ds["incast_queue"] = ("incast_time", inc["queue"].values, {"units": "kB", "scheme": scheme, "n_senders": ns})
+    ds = ds.assign_coords(incast_time=("incast_time", inc["time"].values, {"units": "us"}))
+    ds["incast_pause_fraction"] = ((), inc.attrs["pause_fraction"], {"units": ""})
+    ds["incast_tail_latency"] = ((), inc.attrs["tail_latency_us"], {"units": "us"})
+    ds["base_latency"] = ((), base_latency(scenario, n).to("us").magnitude, {"units": "us"})
+    ds["fec_latency"] = ((), fec_latency(f"{nic_gbps * 1.0625} Gbit/s").magnitude, {"units": "ns"})
+    return ds

@@ -1,0 +1,122 @@
+"""Validation quantities and benchmarks of the fabric domain (loaded by twin.registry)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..bench import Benchmark, register_benchmark
+from ..validation import register_quantity
+
+
+@register_quantity("ecmp-path-usage", domain="fabric", unit="")
+def _ecmp_usage(n_flows: int = 8, n_paths: int = 8, n_seeds: int = 4000):
+    """Mean fraction of equal paths used by N flows under the twin's seeded ECMP hash (Monte Carlo)."""
+    from . import ecmp_path_usage
+
+    return ecmp_path_usage(int(n_flows), int(n_paths), int(n_seeds))
+
+
+@register_quantity("dcqcn-fluid-queue", domain="fabric", unit="kB")
+def _dcqcn_queue(n_flows: int = 2, capacity: str = "40 Gbit/s", duration: str = "150 ms", average_last: str = "50 ms",
+                 step: str = "1 us", rtt: str = "4 us"):
+    """Mean queue of the simulated DCQCN fluid model (CoNEXT'16 defaults) over the last part of a run."""
+    from ..units import Q_, magnitude
+    from .congestion import run_incast
+
+    C = magnitude(capacity, "byte/s", "capacity")
+    out = run_incast("dcqcn", int(n_flows), C, C, magnitude(duration, "s", "duration"), 0.0, pfc=False,
+                     dt=magnitude(step, "s", "step"), rtt=magnitude(rtt, "s", "rtt"), packet=1e3, lossy_buffer=1e12)
+    k = max(1, int(round(magnitude(average_last, "s", "average_last") / magnitude(step, "s", "step"))))
+    return Q_(float(np.mean(out["queue"][-k:])), "byte").to("kB")
+
+
+@register_quantity("fec-accumulation-latency", domain="fabric", unit="ns")
+def _fec_acc(rate: str = "106.25 Gbit/s", code: str = "rs544"):
+    """Time to accumulate one FEC codeword at the aggregate FEC-lane rate."""
+    from . import fec_latency
+
+    return fec_latency(rate, code, part="accumulation")
+
+
+@register_quantity("fec-share-of-hop-latency", domain="fabric", unit="")
+def _fec_share(switch: str = "tomahawk3-12.8t", rate: str = "106.25 Gbit/s", code: str = "rs544"):
+    """FEC latency (accumulation + decode) as a fraction of one hop's forwarding latency
+    (switch port-to-port latency from the catalog + FEC of the incoming link)."""
+    from .. import catalog
+    from . import fec_latency
+
+    fec = fec_latency(rate, code).to("ns").magnitude
+    sw = catalog.get("switches", switch, "switch").latency.to("ns").magnitude
+    return fec / (fec + sw)
+
+
+@register_quantity("switch-capacity-from-serdes", domain="fabric", unit="Tbit/s")
+def _switch_capacity(switch: str = "tomahawk5-51.2t"):
+    """Switch chip capacity rebuilt from its SerDes count x lane rate (catalog)."""
+    from .. import catalog
+
+    sw = catalog.get("switches", switch, "switch")
+    return (sw.serdes_lanes * sw.serdes).to("Tbit/s")
+
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks
+
+
+@register_benchmark("maxmin-fattree-16k", domain="fabric",
+                    goal="< 1 s and >= 10x over the NumPy reference: max-min rates of one ring all-reduce flow per GPU, "
+                         "16,384 GPUs (2,048 nodes x 8 rails), 3-tier fat tree")
+def _bench_maxmin(quick: bool) -> Benchmark:
+    from .routing import route, solve, traffic
+    from .topology import build_fabric
+
+    nodes = 256 if quick else 2048
+    fab = build_fabric(nodes, 8, 400e9, 400e9, 64, 1.0, "fat-tree-3tier")
+    src, dst = traffic(fab, "ring", nodes, placement="scattered", seed=0)
+    rt = route(fab, src, dst, "ecmp", 1, 0)
+
+    def fast():
+        return solve(fab, rt)
+
+    def reference():
+        return solve(fab, rt, reference=True)
+
+    return Benchmark(size=f"{nodes * 8} flows, {fab.n_links} links ({nodes} nodes x 8 rails, radix 64, "
+                          f"{fab.tiers} tiers, {fab.pods} pods)",
+                     fast=fast, reference=reference, repeats=5, reference_repeats=3,
+                     note="rail-matched ring over a scattered (fragmented) placement of the job's nodes, per-flow ECMP "
+                          "(1 QP, seeded hash); routing excluded, rates solved by the numba heap-based progressive filling "
+                          "vs the vectorised NumPy round-by-round reference")
+
+
+@register_benchmark("dcqcn-incast-64", domain="fabric",
+                    goal="< 1 s and >= 50x over the plain-Python reference: 64-to-1 incast, DCQCN fluid model, "
+                         "10 ms at 1 us steps")
+def _bench_incast(quick: bool) -> Benchmark:
+    from . import _kernels as K
+    from . import _reference as R
+    from .congestion import build_params
+
+    n = 64
+    horizon = 1e-3 if quick else 10e-3
+    ref_horizon = 0.2e-3 if quick else 1e-3
+    prm = build_params(n, 100e9 / 8, 100e9 / 8)
+    steps = int(round(horizon / 1e-6))
+    ref_steps = int(round(ref_horizon / 1e-6))
+    size = np.zeros(n)
+    q = np.empty(steps)
+    rs = np.empty(steps)
+    rates = np.empty((steps, n))
+    st = np.empty(K.N_STATS)
+
+    def fast():
+        K.incast_fluid(K.SCHEME_DCQCN, prm, size, steps, q, rs, rates, st)
+        return q
+
+    def reference():
+        return R.incast_fluid(K.SCHEME_DCQCN, prm, size, ref_steps)
+
+    return Benchmark(size=f"{n} senders x {steps} steps of 1 us at 100 Gbit/s, PFC on",
+                     fast=fast, reference=reference, repeats=5, reference_repeats=1,
+                     reference_scale=steps / ref_steps,
+                     note=f"the pure-Python reference runs {ref_horizon * 1e3:g} ms and is scaled by {steps / ref_steps:g} "
+                          "(its cost is linear in steps)")
