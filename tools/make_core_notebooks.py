@@ -48,6 +48,17 @@ write("00_overview.ipynb", [
     "p.legend.location = 'bottom_left'\nshow(p)",
     "# NBVAL_CHECK_OUTPUT\nfor n, sc in scenarios.items():\n    d = bandwidth_hierarchy(sc)\n"
     "    print(n, ' / '.join(f'{l}: {v:.3g}' for l, v in zip(d['level'], d['gbps'])))",
+    "md:## Sweeps on a Dask scheduler\n\nA sweep varies scenario fields over a grid and runs every point as a task on a "
+    "`dask.distributed` scheduler; the result is an `xarray.Dataset` with one dim per field. Here: GPT-3 175B on the "
+    "cluster-era preset, NIC speed against load balancing. The training model asks the interconnect model for its "
+    "collectives, which asks the fabric model for the inter-node hop, so the fabric choice reaches the step time.",
+    "from dask.distributed import Client, LocalCluster\nfrom twin.sweep import sweep\nfrom twin import training\n\n"
+    "with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:\n"
+    "    grid = sweep('cluster-2023', {'fabric.nic_speed': ['100 Gbit/s', '200 Gbit/s', '400 Gbit/s'],\n"
+    "                                  'fabric.load_balancing': ['ecmp', 'spraying']}, training.estimate, client=client)\n"
+    "grid[['step_time', 'mfu', 'breakdown']]",
+    "# NBVAL_CHECK_OUTPUT\n# step time [s] of GPT-3 175B on cluster-2023, by NIC speed (rows) and load balancing (columns)\n"
+    "print(grid.step_time.to_pandas().round(2))",
 ])
 
 write("validation.ipynb", [

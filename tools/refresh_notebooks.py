@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
-paths = [Path(p) for p in sys.argv[1:]] or sorted((root / "notebooks").glob("*.ipynb"))
+paths = [Path(p).resolve() for p in sys.argv[1:]] or sorted((root / "notebooks").glob("*.ipynb"))
 for p in paths:
     if p.name == "app.ipynb":
         continue  # the served app: Voila executes it; nothing to store

@@ -71,7 +71,9 @@ def sweep(base, grid: dict[str, list], func: Callable[[Scenario], dict], *, clie
     grid : dict[str, list]
         Dotted field path -> values, e.g. ``{"fabric.nic_speed": ["200 Gbit/s", "400 Gbit/s"]}``.
     func : callable
-        ``func(scenario) -> {name: pint.Quantity | float}``; must be picklable (module level).
+        ``func(scenario) -> {name: pint.Quantity | float}`` or ``-> xarray.Dataset`` (a domain
+        model such as :func:`twin.training.estimate`; its variables keep their own dims);
+        must be picklable (a module-level function).
     client : dask.distributed.Client, optional
         Scheduler to use; by default a local in-process cluster is started and closed.
 
@@ -117,6 +119,8 @@ def sweep(base, grid: dict[str, list], func: Callable[[Scenario], dict], *, clie
     for k in keys:
         arr, u = _coord(list(grid[k]))
         coords[k] = xr.Variable((k,), arr, attrs={"units": u})
+    if isinstance(results[0], xr.Dataset):
+        return _stack_datasets(results, keys, coords, shape, base_sc.name)
     data = {}
     for name in results[0]:
         vals = [r[name] for r in results]
@@ -129,3 +133,17 @@ def sweep(base, grid: dict[str, list], func: Callable[[Scenario], dict], *, clie
             attrs = {"units": ""}
         data[name] = xr.Variable(tuple(keys), mags.reshape(shape), attrs=attrs)
     return xr.Dataset(data, coords=coords, attrs={"base_scenario": base_sc.name})
+
+
+def _stack_datasets(results, keys, coords, shape, base_name) -> xr.Dataset:
+    """Stack per-point Datasets along the grid dims (each variable keeps its own dims and attrs)."""
+    stacked = xr.concat(results, dim="_point", combine_attrs="drop_conflicts")
+    out = {}
+    for name, var in stacked.data_vars.items():
+        inner = [d for d in var.dims if d != "_point"]
+        values = var.transpose("_point", *inner).values.reshape(shape + tuple(var.sizes[d] for d in inner))
+        out[name] = xr.Variable(tuple(keys) + tuple(inner), values, attrs=results[0][name].attrs)
+    extra = {d: stacked.coords[d] for d in stacked.coords if d != "_point" and "_point" not in stacked.coords[d].dims}
+    ds = xr.Dataset(out, coords={**coords, **extra})
+    ds.attrs = {"base_scenario": base_name}
+    return ds

@@ -49,3 +49,13 @@ def test_wheel_carries_every_dataset_file(tmp_path):
     for p in wanted:
         rel = p.relative_to(ROOT / "datasets").as_posix()
         assert any(n.endswith(f"/share/nicc-twin/datasets/{rel}") for n in names), rel
+
+
+def test_sweep_stacks_domain_datasets():
+    from twin import training
+
+    ds = sweep("cluster-2023", {"fabric.nic_speed": ["100 Gbit/s", "400 Gbit/s"]}, training.estimate)
+    assert ds["step_time"].dims == ("fabric.nic_speed",) and ds["step_time"].attrs["units"] == "s"
+    assert ds["breakdown"].dims == ("fabric.nic_speed", "component")
+    # a faster scale-out network never makes the step slower
+    assert float(ds["step_time"][1]) <= float(ds["step_time"][0])

@@ -113,3 +113,18 @@ def test_evaluate_dataset():
     assert float(ds["flow_rate"].min()) > 0
     assert ds["flow_rate"].attrs["units"] == "Gbit / s"
     assert not any(np.isnan(ds[v]).any() for v in ds.data_vars if ds[v].dtype.kind == "f")
+
+
+def test_scattered_placement_makes_ecmp_collisions_cost_and_spraying_recovers():
+    """Meta (SIGCOMM 2024): with few large flows, fragmented placement plus 5-tuple ECMP loses bandwidth."""
+    from twin import fabric
+    from twin.scenario import load_scenario
+
+    def ring_bw(lb, placement):
+        sc = load_scenario({"extends": "cluster-2023", "fabric": {"load_balancing": lb, "placement": placement}})
+        return fabric.node_bandwidth(sc, 64, "ring").to("GB/s").magnitude
+
+    line = ring_bw("ecmp", "contiguous")
+    assert ring_bw("ecmp", "scattered") < 0.8 * line
+    assert ring_bw("spraying", "scattered") == pytest.approx(line, rel=1e-6)
+    assert ring_bw("gse", "scattered") == pytest.approx(line, rel=1e-6)

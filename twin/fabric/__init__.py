@@ -159,7 +159,8 @@ def allreduce_time(scenario, n_nodes: int, message_size, *, load_balancing: str 
     check_range(S, "message_size", lo=0.0, lo_open=True, unit="bit")
     fab = fabric_from_scenario(scenario, n_nodes)
     lat = base_latency(scenario, n_nodes).to("s").magnitude
-    r = _rt.ring_allreduce_time(fab, int(n_nodes), S, load_balancing=lb, flows_per_pair=q, seed=seed, hop_latency=lat)
+    r = _rt.ring_allreduce_time(fab, int(n_nodes), S, load_balancing=lb, flows_per_pair=q, seed=seed, hop_latency=lat,
+                                placement=str(f.placement))
     return {"time": Q_(r["time"], "s"), "step_time": Q_(r["step_time"], "s"),
             "busbw": Q_(r["busbw"], "bit/s").to("GB/s"), "algbw": Q_(r["algbw"], "bit/s").to("GB/s")}
 
@@ -397,7 +398,8 @@ def node_bandwidth(scenario, n_nodes: int, pattern: str = "ring"):
     ----------
     scenario : Scenario
     n_nodes : int
-        Nodes of the job (the first ``n_nodes`` of the fabric, contiguous placement).
+        Nodes of the job, placed as ``fabric.placement`` says: the first ``n_nodes`` of the
+        fabric (contiguous) or a seeded random set across it (scattered).
     pattern : str
         "ring" (rail-matched ring, the inter-node hop of ring / hierarchical collectives),
         "all-to-all" (MoE; above 64 peers a spread sample of peers), "incast" (n-1 -> 1; the
@@ -406,13 +408,16 @@ def node_bandwidth(scenario, n_nodes: int, pattern: str = "ring"):
     Returns
     -------
     Quantity [GB/s]
-        Payload bandwidth: mean over sending nodes of the sum of their flows' max-min fair
-        rates, times the protocol's payload fraction.
+        Payload bandwidth of a bulk-synchronous step of the pattern: every flow moves the same
+        amount c, the step ends when its last transfer ends, so a collision that slows one
+        flow slows the whole step (as a ring or all-to-all step does in NCCL).
 
     Notes
     -----
-    Flows are routed with the scenario's load balancing and flows per pair (seed 0) and given
-    max-min fair rates (progressive filling); b = eta_proto * mean_node sum_f r_f with
+    Flows are routed with the scenario's load balancing and flows per pair (seed 0);
+    transfers complete under max-min fair rates re-shared as flows finish (progressive
+    filling, :func:`transfer_times`); b = eta_proto * c * mean_node(F_node) / T_step with
+    F_node the flows a node sends and T_step the last finish time;
     eta_proto = payload / (payload + headers) at a full MTU (RoCEv2 4096 B: 0.980; InfiniBand
     0.994; Ethernet/TCP 1500 B: 0.941). One node alone gets its NICs' line rate times eta_proto.
     """
@@ -427,7 +432,7 @@ def node_bandwidth(scenario, n_nodes: int, pattern: str = "ring"):
     if n == 1:
         return Q_(eta * nic * int(f.nics_per_node), "bit/s").to("GB/s")
     key = (int(scenario.compute.nodes), int(f.nics_per_node), nic, spine, int(f.radix), float(f.oversubscription),
-           str(f.topology), cap, str(f.load_balancing), int(f.flows_per_pair), n, pattern)
+           str(f.topology), cap, str(f.load_balancing), int(f.flows_per_pair), n, pattern, str(f.placement))
     if key in _NB_CACHE:
         return Q_(eta * _NB_CACHE[key], "bit/s").to("GB/s")
     fab = fabric_from_scenario(scenario, n)
@@ -436,12 +441,13 @@ def node_bandwidth(scenario, n_nodes: int, pattern: str = "ring"):
         kw["sample"] = _a2a_sample(fab, n, f.load_balancing)
     if pattern == "storage":
         kw["storage_nodes"] = max(1, min(fab.n_nodes - n, max(1, n // 8)))
-    src, dst = traffic(fab, pattern, n, **kw)
+    src, dst = traffic(fab, pattern, n, placement=str(f.placement), **kw)
     rt = route(fab, src, dst, f.load_balancing, int(f.flows_per_pair), 0)
-    sol = solve(fab, rt)
+    chunk = 1e9  # bits per flow; the fluid model is linear in size, so b does not depend on it
+    t_step = float(transfer_times(fab, rt, chunk).max())
     node = src // fab.rails
-    per_node = np.bincount(node, weights=sol.rate)
-    val = float(per_node[np.unique(node)].mean())
+    flows_per_node = np.bincount(node)[np.unique(node)]
+    val = float(chunk * flows_per_node.mean() / t_step)
     if len(_NB_CACHE) > 256:
         _NB_CACHE.clear()
     _NB_CACHE[key] = val

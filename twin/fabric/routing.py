@@ -224,7 +224,8 @@ def traffic(fab: Fabric, pattern: str, n_nodes: int | None = None, *, seed: int 
 
 
 def ring_allreduce_time(fab: Fabric, n_nodes: int, message_bits: float, *, load_balancing: str = "ecmp",
-                        flows_per_pair: int = 1, seed: int = 0, hop_latency: float = 0.0) -> dict:
+                        flows_per_pair: int = 1, seed: int = 0, hop_latency: float = 0.0,
+                        placement: str = "contiguous") -> dict:
     """Inter-node ring all-reduce of ``message_bits`` per GPU over ``n_nodes`` nodes.
 
     Hierarchical with rails: each of the R rails runs a ring over the n nodes on S/R of the
@@ -233,7 +234,7 @@ def ring_allreduce_time(fab: Fabric, n_nodes: int, message_bits: float, *, load_
     T = 2(n-1) (t_step + hop_latency). Returns time [s], step time [s], busbw [bit/s].
     """
     n = int(n_nodes)
-    src, dst = traffic(fab, "ring", n)
+    src, dst = traffic(fab, "ring", n, placement=placement, seed=seed)
     rt = route(fab, src, dst, load_balancing, flows_per_pair, seed)
     chunk = message_bits / fab.rails / n
     fin = transfer_times(fab, rt, chunk)

@@ -59,6 +59,9 @@ FIELDS: list[Field] = [
     Field("fabric", "load_balancing", "choice", "ecmp", "Path selection", choices=("ecmp", "spraying", "gse", "adaptive")),
     Field("fabric", "congestion_control", "choice", "dcqcn", "Congestion control", choices=("tcp", "pfc", "dcqcn", "hpcc", "credits", "dgsq")),
     Field("fabric", "flows_per_pair", "int", 1, "Flows (QPs) per communicating pair", lo=1, hi=256),
+    Field("fabric", "placement", "choice", "contiguous", "Where a job's nodes sit: a contiguous block, or scattered "
+          "across the fabric as in a shared, pooled cluster (Meta, SIGCOMM 2024: fragmented placement cost > 30%)",
+          choices=("contiguous", "scattered")),
     # --- storage (ch. 5) ----------------------------------------------------------------
     Field("storage", "architecture", "choice", "converged", "Storage architecture", choices=("separate", "converged", "global")),
     Field("storage", "capacity", "quantity", "10 PB", "Raw storage capacity", unit="PB", lo=0, hi=1e6),
