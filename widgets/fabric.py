@@ -111,7 +111,7 @@ class Dashboard:
                                  continuous_update=False, style=style, layout=W.Layout(width="330px"))
         self.pattern = W.Dropdown(options=["ring", "all-to-all", "permutation", "incast"], value="ring",
                                   description="Traffic", style=style, layout=W.Layout(width="200px"))
-        self.placement = W.Dropdown(options=["contiguous", "scattered"], value="scattered", description="Placement",
+        self.placement = W.Dropdown(options=["contiguous", "scattered"], value=str(scenario.fabric.placement), description="Placement",
                                     style=style, layout=W.Layout(width="220px"))
         self.topology = W.Dropdown(options=list(F.TOPOLOGIES), value=str(scenario.fabric.topology),
                                    description="Topology", style=style, layout=W.Layout(width="240px"))
@@ -234,7 +234,7 @@ class Dashboard:
             self.nodes.max = max(n_max, 2)
             self.nodes.value = min(self.nodes.value, self.nodes.max)
         for w, v in ((self.topology, scenario.fabric.topology), (self.lb, scenario.fabric.load_balancing),
-                     (self.qps, int(scenario.fabric.flows_per_pair))):
+                     (self.qps, int(scenario.fabric.flows_per_pair)), (self.placement, scenario.fabric.placement)):
             w.unobserve(self._on_fabric, names="value")
             w.value = v
             w.observe(self._on_fabric, names="value")
