@@ -88,7 +88,9 @@ def cmd_validate(args) -> int:
                 "expected": "" if r.expected is None else f"{r.expected:.4g}",
                 "predicted": "" if r.predicted is None else f"{r.predicted:.4g}",
                 "unit": r.unit,
-                "error": "" if r.rel_error is None else f"{100 * r.rel_error:+.1f}%",
+                "error": "" if r.rel_error is None else (
+                    f"{r.abs_error:+.3g} {'K' if r.unit == 'degC' else r.unit}".strip()
+                    if any(ch.isalpha() for ch in r.tolerance) else f"{100 * r.rel_error:+.1f}%"),
                 "tol": r.tolerance, "cal": "yes" if r.calibrated else "",
                 "result": {"pass": "pass", "fail": "FAIL", "known gap": "known gap", "gap closed": "GAP CLOSED (remove known_gap)",
                            "error": f"ERROR: {r.error}"}[r.status],

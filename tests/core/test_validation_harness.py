@@ -92,3 +92,13 @@ def test_known_gap_is_reported_and_strict(tmp_path, capsys):
     closed = next(r for r in run_cases([f], domain="catalog") if r.id == "gap-closed")
     assert closed.status == "gap closed" and not closed.ok
     assert cli.main(["validate", "--domain", "catalog", "--cases", str(f)]) == 1
+
+
+def test_offset_temperature_errors_are_absolute_and_kelvin_relative():
+    from twin.validation import _is_offset
+
+    assert _is_offset("degC") and not _is_offset("K") and not _is_offset("GB/s") and not _is_offset("")
+    res = {r.id: r for r in run_cases(domain="energy")}
+    r = res["latif2025-h100-liquid-gpu-temperature"]
+    assert r.abs_error == pytest.approx(r.predicted - r.expected)
+    assert r.rel_error == pytest.approx((r.predicted - r.expected) / (r.expected + 273.15))

@@ -88,6 +88,7 @@ class CaseResult:
     note: str = ""
     file: str = ""
     known_gap: str = ""
+    abs_error: float | None = None
 
     @property
     def status(self) -> str:
@@ -105,7 +106,7 @@ class CaseResult:
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("id", "domain", "quantity", "source", "expected", "predicted",
-                                           "unit", "rel_error", "tolerance", "passed")}
+                                           "unit", "rel_error", "abs_error", "tolerance", "passed")}
         if self.error is not None:
             d["error"] = self.error
         d["calibrated"] = self.calibrated
@@ -158,6 +159,14 @@ def _expected_quantity(c: dict, unit: str):
     raise InputError(f"case {c.get('id')}.expected", exp, "a number or a quantity string such as '232.5 GB/s'")
 
 
+def _is_offset(unit: str) -> bool:
+    """True for temperature units with an offset zero (degC, degF)."""
+    if not unit:
+        return False
+    u = ureg.Unit(unit)
+    return u.is_compatible_with(ureg.kelvin) and ureg.Quantity(0, u).to("K").magnitude != 0
+
+
 def _as_reporting(value, unit: str, case_id: str):
     if isinstance(value, pint.Quantity):
         return value.to(unit or "dimensionless").magnitude
@@ -191,7 +200,10 @@ def run_case(c: dict) -> CaseResult:
         predicted = float(_as_reporting(spec.func(**inputs), unit, cid))
         if not math.isfinite(predicted):
             raise TwinError(f"case {cid}: prediction is not finite ({predicted})")
-        rel = (predicted - expected) / expected if expected != 0 else (0.0 if predicted == 0 else math.inf)
+        # offset units (degC): a ratio of Celsius readings means nothing, so the relative error
+        # is taken on the absolute (kelvin) scale; the absolute error is reported beside it
+        ref = Q_(expected, unit).to("K").magnitude if _is_offset(unit) else expected
+        rel = (predicted - expected) / ref if ref != 0 else (0.0 if predicted == 0 else math.inf)
         if isinstance(tol_raw, str):
             tol_q = ureg.Quantity(tol_raw)
             # absolute tolerance: an offset temperature tolerance means a difference
@@ -204,6 +216,7 @@ def run_case(c: dict) -> CaseResult:
             passed = abs(rel) <= float(tol_raw)
             tol_str = f"{float(tol_raw):g}"
         return CaseResult(**base, expected=expected, predicted=predicted, unit=unit, rel_error=rel,
+                          abs_error=predicted - expected,
                           tolerance=tol_str, passed=bool(passed))
     except TwinError as exc:
         msg = str(exc)
