@@ -26,6 +26,27 @@ MAX_CARDS = {"pcie": 10, "nvlink-hcm": 8, "oam-hcm": 8, "oam-fc": 8, "nvswitch":
 ERA_PATH = (("heterogeneous-2021", "PCIe era"), ("cluster-2023", "8-card bus"), ("superpool-2025", "S^2 super-server"))
 
 
+EDGE_COLORS = {"pcie": "#a0aec0", "upi": "#c53030", "scale-up": "#38a169"}
+
+
+def _numa_note(topo) -> str:
+    """Readout line for topologies whose cards hang off two CPU sockets: the inter-socket hop."""
+    g = topo.graph
+    if not g.has_edge("cpu0", "cpu1"):
+        return ""
+    e = g.edges["cpu0", "cpu1"]
+    # card -> PCIe switch -> CPU -> CPU -> PCIe switch -> card: 5 hops; direct links and
+    # same-socket paths are shorter, so only pairs that really cross the socket link qualify
+    pairs = [(i, j) for i in range(topo.cards) for j in range(i + 1, topo.cards) if topo.dist[i, j] >= 5]
+    if not pairs:
+        return ""
+    i, j = pairs[0]
+    who = "cards on different sockets" if topo.name == "pcie" else f"{len(pairs)} card pairs without a direct link"
+    return (f"<br><small class='nicc-ic-numa'>NUMA: {who} (e.g. #{i} and #{j}) meet over "
+            f"the inter-socket link ({html.escape(str(e['family']))}, red in the graph): "
+            f"{e['bandwidth'] / 1e9:,.0f} GB/s per direction, {e['latency'] * 1e6:,.1f} us</small>")
+
+
 def feasible_cards(topology: str, accelerator: str, cards: int) -> int | None:
     """The card count to draw ``topology`` with (clamped to what it holds) or None if impossible."""
     fixed = {"nvlink-hcm": 8, "oam-hcm": 8}
@@ -72,7 +93,8 @@ def graph_layout(topo) -> dict:
         ys.append([pos[u][1], pos[v][1]])
         ws.append(0.6 + 3.5 * bw / bmax)
         fam = topo.graph.edges[u, v]["family"]
-        cs.append("#a0aec0" if fam.startswith("pcie") or fam.startswith("upi") else "#38a169")
+        cs.append(EDGE_COLORS["upi"] if fam.startswith("upi") else EDGE_COLORS["pcie"] if fam.startswith("pcie")
+                  else EDGE_COLORS["scale-up"])
     size = 12 if n <= 16 else (7 if n <= 64 else 4)
     return {
         "nodes": {"x": [pos[v][0] for v in nodes], "y": [pos[v][1] for v in nodes],
@@ -206,9 +228,19 @@ class Dashboard:
                                               "algorithm": [str(a) for a in ds.algorithm_used.values]}
             self.lines[t].glyph.line_width = 4 if t == chosen else 1.5
             self.lines[t].glyph.line_alpha = 1.0 if t == chosen else 0.55
+        fit_note = ""
         try:
             n = int(self.cards.value)
-            topo = build_topology(chosen, acc, min(n, MAX_CARDS[chosen]) if chosen not in ("nvlink-hcm", "oam-hcm") else 8)
+            try:
+                topo = build_topology(chosen, acc, n)
+            except InputError as exc:
+                # more (or fewer) cards than the topology holds: say so, draw the nearest that fits
+                n_fit = feasible_cards(chosen, acc, n) if exc.field == "cards" else None
+                if n_fit is None:
+                    raise
+                topo = build_topology(chosen, acc, n_fit)
+                fit_note = (f"<br><span class='nicc-ic-error' style='color:#b00020'>{html.escape(str(exc))}</span>"
+                            f" &mdash; drawn with {n_fit} cards")
             key = (chosen, topo.cards)
             ds = curves[key] if key in curves else self._curve(chosen, acc, topo.cards)
             lay = graph_layout(topo)
@@ -220,7 +252,8 @@ class Dashboard:
             self.readout.value = (
                 f"<span class='nicc-ic-value'>{html.escape(chosen)}, {topo.cards} cards, {html.escape(self.collective.value)}: "
                 f"busbw <b>{big:,.1f} GB/s</b> at 1 GiB ({html.escape(str(ds.algorithm_used.values[-8]))}); "
-                f"{small:,.1f} us at 1 KiB; per-card links {topo.card_bandwidth(0) / 1e9:,.0f} GB/s per direction</span>")
+                f"{small:,.1f} us at 1 KiB; per-card links {topo.card_bandwidth(0) / 1e9:,.0f} GB/s per direction</span>"
+                + _numa_note(topo) + fit_note)
         except InputError as exc:
             self.node_src.data = {"x": [], "y": [], "color": [], "size": [], "label": []}
             self.edge_src.data = {"xs": [], "ys": [], "width": [], "color": []}

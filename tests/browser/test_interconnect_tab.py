@@ -19,6 +19,11 @@ def test_interconnect_tab_renders_and_redraws(app_page, click_tab, collect_error
     page.wait_for_function(
         "(() => { const e = document.querySelector('.nicc-ic-readout'); return e && e.innerText.includes('all-to-all'); })()",
         timeout=30_000)
+    # PCIe: the readout names the inter-socket (NUMA) hop the graph draws in red
+    selects.nth(1).select_option("pcie")
+    page.wait_for_function(
+        "(() => { const e = document.querySelector('.nicc-ic-readout'); return e && e.innerText.includes('NUMA'); })()",
+        timeout=30_000)
     # change the topology to the super-server: a different graph and bandwidth
     selects.nth(1).select_option("s2-switch")
     page.wait_for_function(

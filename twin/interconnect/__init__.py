@@ -19,8 +19,6 @@ evaluate(scenario)                                  -> xarray.Dataset
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
 import math
 
 import numpy as np
@@ -32,11 +30,6 @@ from . import _kernels
 from .collectives import (ALGORITHMS, COLLECTIVES, NVLS_EFFICIENCY, Phase, busbw_factor, canonical_collective,
                           check_algorithm, intra_phases, phase_arrays)
 from .topology import EFFICIENCY, TOPOLOGIES, Topology, build_topology
-
-#: Payload share of a RoCEv2 frame at MTU 4096 on the wire: 4096 / (4096 + 82) with Ethernet
-#: (14 + 4 FCS + 8 preamble + 12 inter-frame gap), IPv4 20, UDP 8, BTH 12 and ICRC 4 bytes
-#: (IBTA RoCEv2 annex A17). Used for the inter-node hop until twin.fabric provides a model.
-NIC_EFFICIENCY = 4096.0 / (4096.0 + 82.0)
 
 INTRA_ALGORITHMS = ("ring", "tree", "direct", "nvls", "hierarchical")
 
@@ -54,7 +47,12 @@ def _sizes(message_size, field: str = "message_size") -> tuple[np.ndarray, bool]
             raise InputError(field, message_size, "finite message sizes", "is not finite")
         message_size = Q_(arr, "B")
     q = as_quantity(message_size, "B", field, allow_bare=True)
+    if np.ndim(q.magnitude) > 1:
+        raise InputError(field, message_size, "one message size or a 1-D list of them",
+                         f"is a {np.ndim(q.magnitude)}-D array")
     m = np.atleast_1d(np.asarray(q.to("B").magnitude, dtype=float))
+    if not np.all(np.isfinite(m)):
+        raise InputError(field, message_size, "finite message sizes", "is not finite")
     if m.size == 0:
         raise InputError(field, message_size, "at least one message size")
     if np.any(m <= 0):
@@ -94,16 +92,26 @@ def _intra_candidates(topo_key: tuple, collective: str, algorithm: str, members:
     return tuple(out)
 
 
-def _inter_candidates(topo: Topology, collective: str, algorithm: str, members: list[int], n_domains: int,
-                      card_bw: float, net_latency: float) -> list:
-    """Candidates for a group spanning ``n_domains`` domains with ``len(members)`` cards in each.
+def _inter_candidates(topo: Topology, collective: str, algorithm: str, members: list[int], counts: tuple[int, ...],
+                      card_bw: float, net_latency: float, hw: str = "net") -> list:
+    """Candidates for a group spread over several domains.
 
-    ``card_bw`` is each card's share of its node's scale-out bandwidth [B/s]; ``net_latency`` the
-    fabric's base latency [s] added per inter-node step.
+    ``counts`` holds the group's members in each domain it touches (``sum(counts)`` = group
+    size n, ``len(counts)`` = domains N); ``members`` are the domain-local indices of the
+    busiest domain (``max(counts)`` cards), which sets the intra-domain phases. ``card_bw`` is
+    each card's share of its node's scale-out bandwidth [B/s]; ``net_latency`` the fabric's base
+    latency [s] added per inter-domain step; ``hw`` the NCCL latency row of that hop.
+
+    The domain with the fewest members sets the inter-domain bandwidth: its cards carry the
+    boundary traffic on ``min(counts)`` cards' shares of the NICs. Hierarchical algorithms need
+    the same number of members in every domain (equal shards); otherwise only the flat ring,
+    tree and direct algorithms apply.
     """
-    m = len(members)
-    N = n_domains
-    n = m * N
+    N = len(counts)
+    n = int(sum(counts))
+    m = len(members)              # busiest domain
+    m_lo = int(min(counts))       # thinnest domain: fewest NIC shares for the boundary traffic
+    even = len(set(counts)) == 1
     c = collective
     key = (topo.name, topo.accelerator, topo.cards)
     out = []
@@ -119,48 +127,53 @@ def _inter_candidates(topo: Topology, collective: str, algorithm: str, members: 
 
     for a in names:
         if a == "hierarchical":
+            if not even:
+                continue
             if c == "all-reduce":
                 ph = best_intra("reduce-scatter", 1.0)
-                ph.append(Phase(2.0 * (N - 1) / N / card_bw, 2 * (N - 1), "ring", "net", net_latency, 1.0 / m))
+                ph.append(Phase(2.0 * (N - 1) / N / card_bw, 2 * (N - 1), "ring", hw, net_latency, 1.0 / m))
                 ph += best_intra("all-gather", 1.0)
             elif c in ("all-gather", "reduce-scatter"):
-                ph = [Phase((N - 1) / N / card_bw, N - 1, "ring", "net", net_latency, 1.0 / m)]
+                ph = [Phase((N - 1) / N / card_bw, N - 1, "ring", hw, net_latency, 1.0 / m)]
                 ph = (best_intra(c, 1.0) + ph) if c == "reduce-scatter" else (ph + best_intra(c, 1.0))
             elif c == "broadcast":
-                ph = [Phase(1.0 / card_bw, N - 1, "ring", "net", net_latency, 1.0)] + best_intra("broadcast", 1.0)
+                ph = [Phase(1.0 / card_bw, N - 1, "ring", hw, net_latency, 1.0)] + best_intra("broadcast", 1.0)
             elif c == "all-to-all":
                 # cross-domain share leaves over the NICs while the local share crosses the bus
-                ph = best_intra("all-to-all", m / n) + [Phase((n - m) / n / card_bw, N - 1, "direct", "net", net_latency, 1.0)]
+                ph = best_intra("all-to-all", m / n) + [Phase((n - m) / n / card_bw, N - 1, "direct", hw, net_latency, 1.0)]
             else:
                 continue
             out.append((a, tuple(ph)))
         elif a == "ring" and c in ("all-reduce", "all-gather", "reduce-scatter", "broadcast"):
             f = {"all-reduce": 2.0 * (n - 1) / n, "broadcast": 1.0}.get(c, (n - 1) / n)
             steps = {"all-reduce": 2 * (n - 1), "broadcast": n - 1}.get(c, n - 1)
-            # one ring per card of the domain: every node boundary carries f*S/m per ring
-            beta_net = f / (m * card_bw)
+            # one ring per card of the thinnest domain: every domain boundary carries f*S/m_lo per ring
+            beta_net = f / (m_lo * card_bw)
             intra = _intra_candidates(key, c, "ring", tuple(members)) if m > 1 else ()
             f_m = {"all-reduce": 2.0 * (m - 1) / m, "broadcast": 1.0}.get(c, (m - 1) / m) if m > 1 else 1.0
             beta_bus = intra[0][1][0].beta * f / f_m if intra else 0.0
-            out.append((a, (Phase(max(beta_net, beta_bus), steps, "ring", "net", net_latency),)))
+            out.append((a, (Phase(max(beta_net, beta_bus), steps, "ring", hw, net_latency),)))
         elif a == "tree" and c in ("all-reduce", "broadcast"):
             depth = max(1, math.ceil(math.log2(N + 1)) - 1)
             # double binary tree: a node is inner in one tree and a leaf in the other; it sends and
             # receives 2S per direction for all-reduce (reduce up + broadcast down), S for broadcast
-            beta_net = (2.0 if c == "all-reduce" else 1.0) / (m * card_bw)
+            beta_net = (2.0 if c == "all-reduce" else 1.0) / (m_lo * card_bw)
             steps = (2 if c == "all-reduce" else 1) * (depth + max(0, m - 1))
-            out.append((a, (Phase(beta_net, steps, "tree", "net", net_latency),)))
+            out.append((a, (Phase(beta_net, steps, "tree", hw, net_latency),)))
         elif a == "direct" and c in ("all-to-all", "send-recv"):
             if c == "send-recv":
-                ph = (Phase(1.0 / card_bw, 1, "direct", "net", net_latency),)
+                ph = (Phase(1.0 / card_bw, 1, "direct", hw, net_latency),)
             else:
-                # local share: S/n to each of m-1 peers = a local all-to-all of S m/n
+                # S/n to each peer: a card of the thinnest domain sends (n - m_lo)/n of S off its
+                # domain; the busiest domain moves a local all-to-all of S m/n over its bus
                 beta_bus = sum(p.beta for p in best_intra("all-to-all", 1.0)) * m / n if m > 1 else 0.0
-                ph = (Phase(max((n - m) / n / card_bw, beta_bus), 1, "direct", "net", net_latency),)
+                ph = (Phase(max((n - m_lo) / n / card_bw, beta_bus), 1, "direct", hw, net_latency),)
             out.append((a, ph))
     if not out:
-        raise InputError("algorithm", algorithm, f"one of hierarchical, ring, tree, direct that fits {collective} across nodes",
-                         "is not available across nodes")
+        why = " (hierarchical needs the same number of members in every domain)" if algorithm == "hierarchical" and not even else ""
+        raise InputError("algorithm", algorithm, f"one of hierarchical, ring, tree, direct that fits {collective} across "
+                         f"{N} domains with {'/'.join(str(k) for k in counts)} members{why}",
+                         "is not available across domains")
     return out
 
 
@@ -186,18 +199,16 @@ def _evaluate_candidates(cands, collective: str, sizes: np.ndarray):
 
 # --- fabric hop ------------------------------------------------------------------------------
 
-def _fabric_hop(sc, n_nodes: int, pattern: str) -> tuple[float, float, str]:
-    """Per-node scale-out bandwidth [B/s], base latency [s] and where they came from."""
-    spec = importlib.util.find_spec("twin.fabric")
-    if spec is not None:
-        fab = importlib.import_module("twin.fabric")
-        if hasattr(fab, "node_bandwidth") and hasattr(fab, "base_latency"):
-            bw = fab.node_bandwidth(sc, n_nodes, pattern)
-            lat = fab.base_latency(sc, n_nodes)
-            return (float(as_quantity(bw, "B/s", "fabric.node_bandwidth").magnitude),
-                    float(as_quantity(lat, "s", "fabric.base_latency").magnitude), "twin.fabric")
-    rate = float(as_quantity(sc.fabric.nic_speed, "bit/s", "fabric.nic_speed").magnitude) / 8.0
-    return sc.fabric.nics_per_node * rate * NIC_EFFICIENCY, 0.0, "nic-rate"
+def _fabric_hop(sc, n_nodes: int, pattern: str) -> tuple[float, float]:
+    """Per-node scale-out bandwidth [B/s] and base latency [s] from :mod:`twin.fabric`:
+    ``node_bandwidth`` (job placement, load balancing and ECMP collisions included) for the
+    traffic ``pattern`` over ``n_nodes`` nodes, and ``base_latency`` across them."""
+    from .. import fabric
+
+    bw = fabric.node_bandwidth(sc, n_nodes, pattern)
+    lat = fabric.base_latency(sc, n_nodes)
+    return (float(as_quantity(bw, "B/s", "fabric.node_bandwidth").magnitude),
+            float(as_quantity(lat, "s", "fabric.base_latency").magnitude))
 
 
 def _scenario(scenario):
@@ -207,18 +218,22 @@ def _scenario(scenario):
 
 
 def _group_layout(sc, group_size: int, stride: int):
-    """Members of rank 0's group inside its domain, domain count, nodes spanned."""
+    """Where rank 0's group lies: (domain-local members of its busiest domain, members per
+    domain it touches, nodes it spans)."""
     D = int(sc.compute.domain_size)
     total = int(sc.compute.nodes * sc.compute.cards_per_node)
     if (group_size - 1) * stride >= total:
         raise InputError("group_size", group_size, f"group_size x stride within the {total} cards of the scenario "
                          f"(stride {stride})", "needs more cards than the cluster has")
     ranks = [i * stride for i in range(group_size)]
-    members = [r for r in ranks if r < D]
-    n_domains = len({r // D for r in ranks})
+    by_domain: dict[int, list[int]] = {}
+    for r in ranks:
+        by_domain.setdefault(r // D, []).append(r % D)
+    busiest = max(by_domain.values(), key=len)
+    counts = tuple(len(v) for v in by_domain.values())
     cpn = int(sc.compute.cards_per_node)
     n_nodes = len({r // cpn for r in ranks})
-    return members, n_domains, n_nodes
+    return busiest, counts, n_nodes
 
 
 def _plan(sc, collective: str, group_size: int, stride: int, algorithm: str):
@@ -226,15 +241,31 @@ def _plan(sc, collective: str, group_size: int, stride: int, algorithm: str):
     a = check_algorithm(algorithm)
     topo_key = (sc.compute.topology, sc.compute.accelerator, int(sc.compute.domain_size))
     topo = build_topology(*topo_key)
-    members, N, n_nodes = _group_layout(sc, group_size, stride)
+    members, counts, n_nodes = _group_layout(sc, group_size, stride)
     if group_size == 1:
         return c, [("none", ())], topo
-    if N == 1:
+    if len(counts) == 1:
         return c, list(_intra_candidates(topo_key, c, a, tuple(members))), topo
-    pattern = "all-to-all" if c == "all-to-all" else "ring"
-    node_bw, base_lat, _ = _fabric_hop(sc, n_nodes, pattern)
-    card_bw = node_bw / int(sc.compute.cards_per_node)
-    return c, _inter_candidates(topo, c, a, members, N, card_bw, base_lat), topo
+    if n_nodes == 1:
+        # several bus domains inside one node: the hop between them is the cards' host link
+        # (PCIe through the root complex), as NCCL's P2P/SHM transport over PCI
+        card_bw, base_lat, hw = _host_hop(sc)
+    else:
+        pattern = "all-to-all" if c == "all-to-all" else "ring"
+        node_bw, base_lat = _fabric_hop(sc, n_nodes, pattern)
+        card_bw, hw = node_bw / int(sc.compute.cards_per_node), "net"
+    return c, _inter_candidates(topo, c, a, members, counts, card_bw, base_lat, hw), topo
+
+
+def _host_hop(sc) -> tuple[float, float, str]:
+    """Per-card bandwidth [B/s] and latency [s] of the host link between bus domains of one node."""
+    from .. import catalog
+
+    acc = catalog.accelerator(sc.compute.accelerator, "compute.accelerator")
+    host = str(acc.get("host_link", "pcie4-x16"))
+    bw = float(catalog.link_bandwidth(host).to("B/s").magnitude) * EFFICIENCY["bus"]
+    lat = float(catalog.link(host)["latency"].to("s").magnitude)
+    return bw, lat, "pci"
 
 
 def collective_time(scenario, collective, message_size, group_size, *, stride=1, algorithm="auto"):
@@ -263,10 +294,16 @@ def collective_time(scenario, collective, message_size, group_size, *, stride=1,
     Notes
     -----
     Per phase ``T = lat0 + steps (hw + l_path) + S beta / eta_protocol`` minimised over the NCCL
-    protocols, summed over phases (see :mod:`twin.interconnect.collectives`). The inter-node hop
-    uses ``twin.fabric.node_bandwidth`` / ``base_latency`` when that package provides them, else
-    the scenario's NIC rate ``nics_per_node * nic_speed`` times :data:`NIC_EFFICIENCY`; each card
-    gets ``1/cards_per_node`` of its node's bandwidth (all groups of a parallel layout run at once).
+    protocols, summed over phases (see :mod:`twin.interconnect.collectives`). A group inside one
+    bus domain runs over the domain's graph. A group spread over N domains (node-major ranks,
+    ``counts`` members in each) crosses the fabric: each card gets
+    ``b_card = node_bandwidth(scenario, n_nodes, pattern) / cards_per_node`` (pattern "ring",
+    or "all-to-all" for all-to-all; all groups of a parallel layout run at once), plus
+    ``base_latency`` per inter-node step. Hierarchical all-reduce =
+    intra reduce-scatter + inter all-reduce of S/m (``2 (N-1)/N S/m / b_card``) + intra
+    all-gather, for m members in every domain; flat ring ``f(n) S / (m_min b_card)`` with
+    ``m_min`` the fewest members any domain holds. Domains inside one node meet over the
+    cards' PCIe host link.
 
     References
     ----------
@@ -290,11 +327,38 @@ def sweep(topology: str, accelerator: str, cards: int | None, collective: str, s
           group_size: int | None = None) -> xr.Dataset:
     """busbw and algbw against message size for one topology (one domain, no fabric).
 
+    Parameters
+    ----------
+    topology : str
+        One of :data:`TOPOLOGIES`.
+    accelerator : str
+        Catalog accelerator name.
+    cards : int or None
+        Cards in the domain (None: the topology's default).
+    collective : str
+        One of :data:`COLLECTIVES` (NCCL spellings such as ``allreduce`` accepted).
+    sizes : Quantity, str or numbers [B]
+        Message sizes, nccl-tests convention (see :func:`collective_time`).
+    algorithm : str
+        auto (fastest per size), ring, tree, direct, nvls, hierarchical.
+    group_size : int, optional
+        Cards taking part (the first ``group_size`` of the domain); default all.
+
     Returns
     -------
     xarray.Dataset
         ``time`` [s], ``algbw`` and ``busbw`` [GB/s] over dimension ``message_size`` [B]; ``time_by_algorithm``
         over (``algorithm``, ``message_size``); ``algorithm_used`` per size (auto picks the fastest).
+
+    Notes
+    -----
+    ``algbw = S / T`` and ``busbw = algbw f(n)`` with the nccl-tests factor f (all-reduce
+    2(n-1)/n; all-gather, reduce-scatter, all-to-all (n-1)/n; broadcast, send/recv 1). T is the
+    alpha-beta time of :func:`collective_time` over the topology's links.
+
+    References
+    ----------
+    NVIDIA nccl-tests doc/PERFORMANCE.md; NVIDIA/nccl src/graph/tuning.cc.
     """
     c = canonical_collective(collective)
     a = check_algorithm(algorithm)
@@ -322,13 +386,53 @@ def sweep(topology: str, accelerator: str, cards: int | None, collective: str, s
 
 def large_message_busbw(topology: str, accelerator: str, cards: int | None, collective: str = "all-reduce",
                         algorithm: str = "auto", size="1 GiB"):
-    """busbw of a large message (nccl-tests' plateau) [GB/s]."""
+    """busbw of one (large) message on one topology, nccl-tests convention [GB/s].
+
+    Parameters
+    ----------
+    topology, accelerator, cards, collective, algorithm
+        As :func:`sweep`.
+    size : Quantity or str [B]
+        Message size (default 1 GiB: the plateau of nccl-tests' curves).
+
+    Returns
+    -------
+    pint.Quantity [GB/s]
+
+    Notes
+    -----
+    ``busbw = S / T(S) * f(n)`` (see :func:`sweep`).
+
+    References
+    ----------
+    NVIDIA nccl-tests doc/PERFORMANCE.md.
+    """
     ds = sweep(topology, accelerator, cards, collective, size, algorithm=algorithm)
     return Q_(float(ds.busbw.values[0]), "GB/s")
 
 
 def topology_aggregate_bandwidth(topology: str, accelerator: str, cards: int | None = None, *, bidirectional: bool = True):
-    """Card-to-card line bandwidth of one card of a topology, summed over its links [GB/s]."""
+    """Card-to-card line bandwidth of one card of a topology, summed over its links [GB/s].
+
+    Parameters
+    ----------
+    topology, accelerator, cards
+        As :func:`build_topology`.
+    bidirectional : bool
+        Count both directions (the white paper's "aggregate" convention).
+
+    Returns
+    -------
+    pint.Quantity [GB/s]
+
+    Notes
+    -----
+    ``B = sum_links B_link`` (x2 if bidirectional), the host bus of module cards excluded.
+
+    References
+    ----------
+    White paper 3.1.2 (OAM: 128 GB/s P2P, 8-card fully connected aggregate 896 GB/s).
+    """
     topo = build_topology(topology, accelerator, cards)
     return Q_(topo.card_bandwidth(0, bidirectional=bidirectional) / 1e9, "GB/s")
 
@@ -376,4 +480,4 @@ def evaluate(scenario) -> xr.Dataset:
 
 __all__ = ["build_topology", "collective_time", "sweep", "busbw_factor", "large_message_busbw",
            "topology_aggregate_bandwidth", "parallelism_traffic", "topology_offer", "evaluate",
-           "TOPOLOGIES", "COLLECTIVES", "ALGORITHMS", "Topology", "EFFICIENCY", "NVLS_EFFICIENCY", "NIC_EFFICIENCY"]
+           "TOPOLOGIES", "COLLECTIVES", "ALGORITHMS", "Topology", "EFFICIENCY", "NVLS_EFFICIENCY"]

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import InputError, unknown_name
 from . import _kernels
-from .topology import Topology
+from .topology import EFFICIENCY, Topology
 
 COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter", "all-to-all", "broadcast", "send-recv")
 ALGORITHMS = ("auto", "ring", "tree", "direct", "nvls", "hierarchical")
@@ -46,19 +46,23 @@ _ALIASES = {"allreduce": "all-reduce", "all_reduce": "all-reduce", "allgather": 
 # NCCL tuning constants [us] (NVIDIA/nccl src/graph/tuning.cc, 2.7-2.9 series).
 # baseLat[algorithm][protocol], protocols LL, LL128, Simple.
 BASE_LAT = {"tree": (4.4, 4.4, 0.0), "ring": (3.6, 10.0, 8.4), "direct": (3.6, 10.0, 8.4), "nvls": (math.inf, math.inf, 0.0)}
-# hwLat[hardware][algorithm][protocol] per step
+# hwLat[hardware][algorithm][protocol] per step. NCCL has no "direct" row: direct (full-mesh)
+# transfers reuse the ring row (assumption). NVLS exists only over NVLink (inf = unavailable).
 HW_LAT = {
     "nvlink": {"tree": (0.52, 1.2, 28.0), "ring": (0.47, 1.9, 3.4), "direct": (0.47, 1.9, 3.4), "nvls": (math.inf, math.inf, 25.0)},
-    "pci": {"tree": (1.0, 1.9, 28.0), "ring": (1.0, 2.5, 5.7), "direct": (1.0, 2.5, 5.7), "nvls": (math.inf, math.inf, 25.0)},
-    "net": {"tree": (5.0, 8.5, 50.0), "ring": (2.7, 4.0, 9.6), "direct": (2.7, 4.0, 9.6), "nvls": (math.inf, math.inf, 25.0)},
+    "pci": {"tree": (1.0, 1.9, 28.0), "ring": (1.0, 2.5, 5.7), "direct": (1.0, 2.5, 5.7), "nvls": (math.inf, math.inf, math.inf)},
+    "net": {"tree": (5.0, 8.5, 50.0), "ring": (2.7, 4.0, 9.6), "direct": (2.7, 4.0, 9.6), "nvls": (math.inf, math.inf, math.inf)},
 }
-# NVLS per-step latency 25 us: of the order of NCCL 2.18's NVLS Simple hwLat (assumption);
-# NVLS runs the Simple protocol only.
+# NVLS: baseLat 0 and hwLat[NVLINK][NVLS][Simple] = 25 us, charged ONCE per collective
+# (``latencies = intraLat`` for NVLS in ncclTopoTuneModel), Simple protocol only. Source:
+# NVIDIA/nccl src/graph/tuning.cc: 23 us in the 2.19/2.20 series (commit b647562), 25 us in the
+# releases that added the PAT algorithm and Blackwell rows (2.23+). The NET row (18 us) is not
+# used: NVLS here never crosses the fabric. Phases of algorithm "nvls" therefore carry steps = 1.
 
 #: In-network reduction (NVLink SHARP) efficiency relative to the link's protocol efficiency,
 #: calibrated on nccl-allreduce-8xH100-nvls (480 GB/s): the switch's multimem reduce/multicast
 #: does not reach the link rate. 480 / (2 (n-1)/(n+1) * 450 * 0.775) with n = 8.
-NVLS_EFFICIENCY = 480.0 / (2 * 7 / 9 * 450.0 * 0.775)
+NVLS_EFFICIENCY = 480.0 / (2 * 7 / 9 * 450.0 * EFFICIENCY["scale-up"])
 
 
 def canonical_collective(name) -> str:
@@ -81,14 +85,30 @@ def check_algorithm(name) -> str:
 def busbw_factor(collective: str, n: int) -> float:
     """nccl-tests bus-bandwidth factor: busbw = algbw * factor.
 
+    Parameters
+    ----------
+    collective : str
+        One of :data:`COLLECTIVES`.
+    n : int
+        Ranks in the group (>= 1).
+
+    Returns
+    -------
+    float
+        Dimensionless factor.
+
     Notes
     -----
-    all-reduce 2(n-1)/n; all-gather, reduce-scatter, all-to-all (n-1)/n; broadcast, send/recv 1
-    (nccl-tests doc/PERFORMANCE.md).
+    all-reduce 2(n-1)/n; all-gather, reduce-scatter, all-to-all (n-1)/n; broadcast, send/recv 1.
+
+    References
+    ----------
+    NVIDIA nccl-tests doc/PERFORMANCE.md.
     """
     c = canonical_collective(collective)
-    if n < 1:
-        raise InputError("group_size", n, "at least 1 card")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise InputError("group_size", n, "a whole number of cards >= 1",
+                         "is too small" if isinstance(n, (int, np.integer)) and not isinstance(n, bool) else f"is a {type(n).__name__}")
     if c == "all-reduce":
         return 2.0 * (n - 1) / n
     if c in ("all-gather", "reduce-scatter", "all-to-all"):
@@ -224,7 +244,8 @@ def intra_phases(topo: Topology, collective: str, algorithm: str, members) -> li
         if not topo.in_network_reduction or c not in ("all-reduce", "all-gather", "reduce-scatter", "broadcast"):
             return None
         beta, lat = nvls_cost(topo, c, members)
-        return [Phase(beta / NVLS_EFFICIENCY, 2 if c == "all-reduce" else 1, "nvls", hw, lat)]
+        # one latency charge per collective, as NCCL's tuning model (see HW_LAT above)
+        return [Phase(beta / NVLS_EFFICIENCY, 1, "nvls", hw, lat)]
     if algorithm == "hierarchical":
         groups = [[m for m in members if m in set(g)] for g in topo.groups]
         groups = [g for g in groups if g]

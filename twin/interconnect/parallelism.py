@@ -17,7 +17,7 @@ Compute time between communication events uses 72 b s h^2 (1 + s/(6h)) FLOP per 
 micro-batch (forward and backward; Narayanan et al. SC'21, without recomputation) divided by
 tp and by ``peak * mfu``. The bandwidth a strategy *needs* is the bus traffic of one event
 (message x nccl-tests factor) over ``budget`` times the compute it accompanies: communication
-may add at most ``budget`` (default 10%) to that compute. A topology *offers* the busbw that
+may add at most ``budget`` (default 10%, an assumption: a planning margin, not a published figure) to that compute. A topology *offers* the busbw that
 :func:`twin.interconnect.collective_time` gives for that message and group.
 """
 from __future__ import annotations
@@ -92,17 +92,41 @@ def parallelism_traffic(model, *, tp: int = 1, pp: int = 1, dp: int = 1, ep: int
     xarray.Dataset over ``strategy`` (dp, pp, tp, ep): ``pattern``, ``group_size``, ``stride``,
     ``message_size`` [B], ``events`` per step, ``bytes_per_step`` [B] (bus traffic per card),
     ``compute_time`` [s] per event, ``needed`` [GB/s].
+
+    Notes
+    -----
+    Per card and step (activation a = b s h bytes_per_value [B], n_micro = B / (dp b)):
+    TP 4 (l/pp) n_micro all-reduces of a; PP 2 n_micro messages of a; DP one all-reduce of
+    P/(tp pp) bytes_per_value; EP 4 (l/pp) n_micro all-to-alls of a top_k. Compute per layer
+    and micro-batch ``t = 72 b s h^2 (1 + s/(6h)) / (tp peak mfu)``; needed bus bandwidth =
+    bus bytes of one window / (budget x the compute of that window).
+
+    References
+    ----------
+    Shoeybi et al., "Megatron-LM" (2019), Fig. 4; Narayanan et al., "Efficient large-scale
+    language model training on GPU clusters using Megatron-LM" (SC'21); white paper Table 3-1.
     """
     from .. import catalog
 
     for name, v in (("tp", tp), ("pp", pp), ("dp", dp), ("ep", ep), ("micro_batch", micro_batch), ("sequence_length", sequence_length)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise InputError(name, v, "a whole number >= 1")
-    if not (0 < mfu <= 1):
-        raise InputError("mfu", mfu, "a fraction in (0, 1]")
-    if not (0 < budget <= 10):
-        raise InputError("budget", budget, "a positive share such as 0.1")
+    for name, v, lo, hi, what in (("mfu", mfu, 0.0, 1.0, "a fraction in (0, 1]"),
+                                  ("budget", budget, 0.0, 10.0, "a positive share such as 0.1")):
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise InputError(name, v, what, f"is a {type(v).__name__}")
+        if not (lo < v <= hi):
+            raise InputError(name, v, what, "is out of range" if np.isfinite(v) else "is not finite")
+    if isinstance(bytes_per_value, bool) or not isinstance(bytes_per_value, (int, np.integer)) or bytes_per_value < 1:
+        raise InputError("bytes_per_value", bytes_per_value, "a whole number of bytes >= 1 (2 for bf16)")
+    if global_batch is not None:
+        if isinstance(global_batch, bool) or not isinstance(global_batch, (int, np.integer)) or global_batch < dp * micro_batch:
+            raise InputError("global_batch", global_batch, f"a whole number >= dp x micro_batch = {dp * micro_batch}",
+                             "leaves a data-parallel rank without a micro-batch")
     l, h, V, P, experts, top_k = _model(model)
+    if ep > 1 and l != "cnn" and experts <= 1:
+        raise InputError("ep", ep, "1 for a dense model (expert parallelism needs a model with experts > 1)",
+                         "splits experts the model does not have")
     if l == "cnn":
         return _cnn_traffic(h, P, dp=dp, micro_batch=micro_batch, accelerator=accelerator, mfu=mfu, budget=budget,
                             bytes_per_value=bytes_per_value)
@@ -195,7 +219,14 @@ def topology_offer(scenario, *, topologies=None, budget: float = 0.1, mfu: float
     need = parallelism_traffic(w.model, tp=w.tp, pp=w.pp, dp=dp, ep=w.ep, micro_batch=w.micro_batch,
                                global_batch=w.global_batch, sequence_length=w.sequence_length,
                                accelerator=sc.compute.accelerator, mfu=mfu, budget=budget)
+    from .topology import TOPOLOGIES
+
     topologies = list(topologies) if topologies else [sc.compute.topology]
+    for t in topologies:
+        if not isinstance(t, str) or t not in TOPOLOGIES:
+            from ..errors import unknown_name
+
+            raise unknown_name("topologies", t, TOPOLOGIES, "topology")
     offered = np.full((len(topologies), len(need.strategy)), np.nan)
     for ti, t in enumerate(topologies):
         try:

@@ -326,11 +326,18 @@ def build_nvlink_hcm(accelerator: str, cards: int = 8) -> Topology:
                  f"8 x {acc.name}, DGX-1 hybrid cube mesh of {acc.link_family} (6 link units per GPU), PCIe for non-neighbours")
 
 
-def build_oam_hcm(accelerator: str, cards: int = 8) -> Topology:
-    """OAM universal baseboard, hybrid cube mesh: the DGX-1 wiring with 6 x16 links per OAM."""
+def _oam_card(accelerator, topology: str):
+    """The catalog entry of an OAM module, or InputError (field ``topology``) for other cards."""
     acc = _acc(accelerator)
     if acc.form_factor != "oam":
-        raise InputError("topology", "oam-hcm", f"a topology the {acc.name} ({acc.form_factor}) can form", "needs OAM modules")
+        raise InputError("topology", topology, f"a topology the {acc.name} ({acc.form_factor}, {acc.link_family}) can form: "
+                         + ("pcie" if acc.form_factor == "pcie" else "nvlink-hcm, nvswitch or s2-switch"), "needs OAM modules")
+    return acc
+
+
+def build_oam_hcm(accelerator: str, cards: int = 8) -> Topology:
+    """OAM universal baseboard, hybrid cube mesh: the DGX-1 wiring with 6 x16 links per OAM."""
+    acc = _oam_card(accelerator, "oam-hcm")
     _check_cards(cards, "oam-hcm", 8, 8, "the UBB hybrid cube mesh joins 8 OAMs")
     return _mesh("oam-hcm", accelerator, 8, HCM_LINKS, 6,
                  f"8 x {acc.name} on an OAM UBB, hybrid cube mesh of {acc.link_family} links")
@@ -338,9 +345,7 @@ def build_oam_hcm(accelerator: str, cards: int = 8) -> Topology:
 
 def build_oam_fc(accelerator: str, cards: int = 8) -> Topology:
     """OAM universal baseboard, fully connected: one x16 link between every pair of cards."""
-    acc = _acc(accelerator)
-    if acc.form_factor != "oam":
-        raise InputError("topology", "oam-fc", f"a topology the {acc.name} ({acc.form_factor}) can form", "needs OAM modules")
+    acc = _oam_card(accelerator, "oam-fc")
     _check_cards(cards, "oam-fc", 2, min(8, int(acc.link_count) + 1),
                  f"a UBB holds 8 OAMs and a {acc.name} has {acc.link_count} peer links")
     units = {(i, j): 1 for i, j in itertools.combinations(range(cards), 2)}
@@ -440,7 +445,6 @@ _BUILDERS = {"pcie": build_pcie, "nvlink-hcm": build_nvlink_hcm, "nvswitch": bui
 DEFAULT_CARDS = {"pcie": 8, "nvlink-hcm": 8, "nvswitch": 8, "oam-hcm": 8, "oam-fc": 8, "s2-switch": 128}
 
 
-@functools.lru_cache(maxsize=64)
 def build_topology(topology: str, accelerator: str, cards: int | None = None) -> Topology:
     """Build (and cache) a topology graph.
 
@@ -459,14 +463,26 @@ def build_topology(topology: str, accelerator: str, cards: int | None = None) ->
         Unknown topology, a topology the accelerator cannot form (field ``topology``), a card
         count the topology cannot hold (field ``cards``).
     """
-    if topology not in _BUILDERS:
+    if not isinstance(topology, str) or topology not in _BUILDERS:
         from ..errors import unknown_name
 
         raise unknown_name("topology", topology, TOPOLOGIES, "topology")
+    if isinstance(accelerator, catalog.CatalogEntry):   # a generic card: not cached
+        return _BUILDERS[topology](accelerator, DEFAULT_CARDS[topology] if cards is None else cards)
+    if not isinstance(accelerator, str):
+        raise InputError("accelerator", accelerator, "a catalog accelerator name", f"is a {type(accelerator).__name__}")
     n = DEFAULT_CARDS[topology] if cards is None else cards
     if isinstance(n, (float, np.floating)) and float(n).is_integer():
         n = int(n)
-    return _BUILDERS[topology](accelerator, n)
+    if isinstance(n, np.integer):
+        n = int(n)
+    _check_cards(n, topology, 1, 100_000, "a whole number of cards")
+    return _build_cached(topology, accelerator, n)
+
+
+@functools.lru_cache(maxsize=64)
+def _build_cached(topology: str, accelerator: str, cards: int) -> Topology:
+    return _BUILDERS[topology](accelerator, cards)
 
 
 __all__ = ["Topology", "build_topology", "TOPOLOGIES", "EFFICIENCY", "edge_disjoint_rings", "HCM_LINKS"]

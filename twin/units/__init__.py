@@ -137,7 +137,7 @@ def as_quantity(value, unit: str, field: str, *, allow_bare: bool = False) -> pi
     q = q.to(target)
     m = np.asarray(q.magnitude, dtype=float)
     if not np.all(np.isfinite(m)):
-        raise InputError(field, value, f"a finite {words}", "is not finite")
+        raise InputError(field, value, f"{words} that is finite", "is not finite")
     return q
 
 
