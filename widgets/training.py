@@ -55,6 +55,8 @@ class Dashboard:
         self.recompute = W.ToggleButtons(options=["none", "selective", "full"], value="selective", description="recompute",
                                          style={"button_width": "80px"})
         self.zero = W.Dropdown(options=[0, 1, 2, 3], value=1, description="ZeRO", layout=W.Layout(width="160px"))
+        self.uneven = W.Checkbox(value=False, description="uneven PP stages", indent=False,
+                                 layout=W.Layout(width="160px"))
         self.readout = W.HTML(layout=W.Layout(min_width="420px"))
         self.search_button = W.Button(description="Search plans", button_style="primary", icon="search")
         self.search_out = W.HTML()
@@ -128,15 +130,17 @@ class Dashboard:
         self._sync_controls(sc.workload if self.model.value == sc.workload.model else None)
         for wdg in (self.tp, self.pp, self.mb, self.vs, self.recompute, self.zero, self.ep):
             wdg.observe(self._on_plan, names="value")
+        self.uneven.observe(self._on_uneven, names="value")
         self.model.observe(self._on_model, names="value")
         self.cluster.observe(self._on_cluster, names="value")
         self.interval.observe(self._on_interval, names="value")
         self.search_button.on_click(lambda _b: self._run_search())
         self._redraw(full=True)
+        self._started = True
         # wrap the figures only now: BokehModel serialises the document when it is built, so the
         # first data must be in the sources already (later changes are sent as patches)
         controls = W.VBox([W.HBox([self.model, self.cluster]), W.HBox([self.tp, self.pp]), W.HBox([self.mb, self.vs]),
-                           W.HBox([self.recompute, self.zero]), self.ep])
+                           W.HBox([self.recompute, self.zero]), W.HBox([self.ep, self.uneven])])
         self.view = W.VBox([
             W.HTML("<b>Large-model training</b> (white paper 3.1.1, 6.3): parallel plan, step time, memory, "
                    "MFU, plan search, goodput and the three eras."),
@@ -177,6 +181,8 @@ class Dashboard:
             cnn = m.kind == "cnn"
             tps = [1] if cnn else [t for t in _pow2(sc.compute.domain_size) if m.heads % t == 0] or [1]
             pps = [1] if cnn else [p for p in _divisors(m.layers, sc.cards) if sc.cards % p == 0]
+            if self.uneven.value and not cnn:  # uneven stages: any power of two up to the layer count too
+                pps = sorted(set(pps) | {p for p in _pow2(min(m.layers, sc.cards)) if sc.cards % p == 0})
             tp = w.tp if (w is not None and w.tp in tps) else (8 if 8 in tps else tps[-1])
             pps = [p for p in pps if sc.cards % (tp * p) == 0] or [1]
             pp = w.pp if (w is not None and w.pp in pps) else (1 if cnn else min(pps, key=lambda p: abs(p - 8)))
@@ -186,7 +192,8 @@ class Dashboard:
             self.mb.options = mbs
             self.mb.value = w.micro_batch if (w is not None and w.micro_batch in mbs) else (256 if cnn else 1)
             self.vs.value = w.virtual_stages if (w is not None and w.virtual_stages in (1, 2, 4)) else 1
-            eps = [e for e in _divisors(m.experts, m.experts)] if m.experts > 1 else [1]
+            dp = max(1, sc.cards // (tp * pp))
+            eps = [e for e in _divisors(m.experts, m.experts) if dp % e == 0] if m.experts > 1 else [1]
             self.ep.options = eps
             self.ep.value = w.ep if (w is not None and w.ep in eps) else eps[-1]
             self.ep.disabled = len(eps) == 1
@@ -201,12 +208,31 @@ class Dashboard:
     def _plan(self):
         return dict(tp=self.tp.value, pp=self.pp.value, dp=0, ep=self.ep.value, micro_batch=self.mb.value,
                     virtual_stages=self.vs.value,
-                    recompute=self.recompute.value, zero_stage=self.zero.value)
+                    recompute=self.recompute.value, zero_stage=self.zero.value, uneven_pipeline=self.uneven.value)
 
     # ---- events ---------------------------------------------------------------------------
     def _on_plan(self, _change):
         if not self._busy:
             self._redraw()
+
+    def _on_uneven(self, _change):
+        """Widen (or narrow) the PP choices to the uneven split's, keeping the other controls."""
+        if self._busy:
+            return
+        sc, m = self._sc(), get_model(self.model.value)
+        if m.kind != "cnn":
+            tp = self.tp.value
+            pps = [p for p in _divisors(m.layers, sc.cards) if sc.cards % (tp * p) == 0]
+            if self.uneven.value:
+                pps = sorted(set(pps) | {p for p in _pow2(min(m.layers, sc.cards)) if sc.cards % (tp * p) == 0})
+            pps = pps or [1]
+            self._busy = True
+            try:
+                pp = self.pp.value if self.pp.value in pps else min(pps, key=lambda p: abs(p - self.pp.value))
+                self.pp.options, self.pp.value = pps, pp
+            finally:
+                self._busy = False
+        self._redraw(full=True)
 
     def _on_model(self, _change):
         if self._busy:
@@ -270,7 +296,7 @@ class Dashboard:
         self._draw_goodput(sc, self._last_step)
         rows.append(("Checkpoint", getattr(self, "_ckpt", "")))
         if full:
-            self._draw_era()
+            self._era_soon()
         body = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td>{v}</td></tr>" for k, v in rows)
         ms = (time.perf_counter() - t0) * 1e3
         self.readout.value = (f"<div class='nicc-training-readout'><table>{body}</table>"
@@ -293,17 +319,36 @@ class Dashboard:
                       f"job MTBF {float(g.mtbf):.1f} h; goodput {float(opt.goodput) * 100:.1f} % at Young/Daly")
 
     _era_cache: dict = {}
+    _started = False
+
+    def _era_soon(self):
+        """Redraw the era comparison: at once during start-up (the first document carries it) or when
+        it is cached; otherwise just after this event returns, on the kernel's event loop, so the
+        control's own redraw is not held up by three plan searches (they appear a moment later)."""
+        import asyncio
+
+        key = (self.model.value, self._batch(self._sc()), bool(self.uneven.value))
+        try:
+            loop = asyncio.get_running_loop() if self._started and key not in self._era_cache else None
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            self._draw_era()
+            return
+        self.fig_era.title.text = f"Same job ({self.model.value}), best plan per era: searching ..."
+        loop.call_soon(self._draw_era)
 
     def _draw_era(self):
         """The same job (model and global batch of the selected cluster) on the three era presets."""
         batch = self._batch(self._sc())
-        key = (self.model.value, batch)
+        key = (self.model.value, batch, bool(self.uneven.value))
         if key not in self._era_cache:
             mfu, labels, notes = [], [], []
             for era in ERAS:
                 sc = load_scenario(era)
                 try:
-                    ds = search(sc, model=self.model.value, global_batch=batch, top=1)
+                    ds = search(sc, model=self.model.value, global_batch=batch, top=1,
+                                uneven_pipeline=bool(self.uneven.value))
                     mfu.append(float(ds.mfu[0]))
                     labels.append(f"{float(ds.mfu[0]) * 100:.0f}% tp{int(ds.tp[0])} pp{int(ds.pp[0])} dp{int(ds.dp[0])}")
                 except TwinError as exc:
@@ -321,7 +366,8 @@ class Dashboard:
         sc = self._sc()
         t0 = time.perf_counter()
         try:
-            ds = search(sc, model=self.model.value, global_batch=self._batch(sc), top=10)
+            ds = search(sc, model=self.model.value, global_batch=self._batch(sc), top=10,
+                        uneven_pipeline=bool(self.uneven.value))
         except TwinError as exc:
             self.search_out.value = f"<div class='nicc-error' style='color:#b00020'>{html.escape(str(exc))}</div>"
             return

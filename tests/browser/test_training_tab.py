@@ -23,6 +23,12 @@ def test_training_tab_renders_and_responds(app_page, click_tab, collect_errors):
         "(b) => { const e = document.querySelector('.nicc-training .nicc-training-readout');"
         " return e && e.innerText !== b; }", arg=before, timeout=60_000)
     assert _readout(panel) != before
+    # a model change redraws the readout at once (the era comparison follows on the kernel's loop)
+    before = _readout(panel)
+    panel.locator(".widget-dropdown select").first.select_option(label="llama3-8b")
+    page.wait_for_function(
+        "(b) => { const e = document.querySelector('.nicc-training .nicc-training-readout');"
+        " return e && e.innerText !== b && e.innerText.includes('8.0 B'); }", arg=before, timeout=60_000)
     # the search button fills the plan table
     panel.locator("button", has_text="Search plans").first.click()
     panel.locator(".nicc-training-search").first.wait_for(timeout=60_000)

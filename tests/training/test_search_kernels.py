@@ -88,3 +88,37 @@ def test_every_candidate_has_its_reason():
     assert np.all(1536 % (bad.cand_dp.values * bad.cand_micro_batch.values) != 0)
     mem = ds.where(ds.cand_reason == "memory per card exceeds HBM", drop=True)
     assert np.all(mem.cand_memory.values > 80)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 3, 5, 7, 16, 32]), dp=st.integers(1, 8),
+       mb=st.sampled_from([1, 2]), v=st.sampled_from([1, 2, 3]), rc=st.integers(0, 2), zero=st.integers(0, 3),
+       model=st.sampled_from(["llama3-405b", "mixtral-8x7b", "gpt3-175b"]),
+       ab=st.tuples(st.floats(0, 1e-4), st.floats(1e-12, 1e-9)))
+def test_uneven_pipeline_kernel_equals_reference(tp, pp, dp, mb, v, rc, zero, model, ab):
+    sp4k = load_scenario("superpool-2025")
+    m, gb, n, mc, hw, lists, tabs, size = prepare(sp4k, model, global_batch=2048, uneven_pipeline=True)
+    out = np.zeros(K.N_OUT)
+    code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, 1, *ab, *ab, *ab, *ab, out)
+    rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, 1, {"tp": ab, "dp": ab, "pp": ab, "ep": ab})
+    assert code == rcode
+    if res is not None:
+        assert out[K.O_STEP] == pytest.approx(res["step"], rel=1e-12)
+        assert out[K.O_M_TOTAL] == pytest.approx(res["m_total"], rel=1e-12)
+
+
+@pytest.mark.parametrize("L,pp,v", [(126, 16, 1), (126, 14, 1), (96, 8, 2), (105, 35, 3), (60, 7, 2), (126, 100, 1)])
+def test_stage_layers_cover_the_model(L, pp, v):
+    """Uneven split: chunks of ceil(L/(pp v)); the end stages give up the shortfall; the layers add up
+    (Llama 3 405B: 126 layers on 16 stages = 14 x 8 + 2 x 7)."""
+    first, mid, last = K.stage_layers(float(L), pp, v, 1.0)
+    assert (first, mid, last) == R.stage_layers(float(L), pp, v, True)
+    assert first <= mid and last <= mid and first >= v and last >= v
+    if pp >= 2 and (pp - 2) * mid + first + last >= L:
+        assert mid == v * -(-L // (pp * v))
+    if L % (pp * v) == 0:
+        assert first == mid == last == L / pp
+    if (L, pp, v) == (126, 16, 1):
+        assert (first, mid, last) == (7, 8, 7)
+    even = K.stage_layers(float(L), pp, v, 0.0)
+    assert even == (L / pp,) * 3

@@ -23,7 +23,7 @@ from . import formulas as _f
 from .goodput import goodput
 from .hardware import comm_tables, hardware_vector, interconnect_available
 from .models import ModelSpec, get_model, model_names
-from .plan import REASONS, Plan, resolve
+from .plan import REASONS, Plan, check_clock_factor, resolve
 from .search import search
 
 COMPONENTS = ("compute", "tp_comm", "pp_comm", "bubble", "dp_comm", "ep_comm", "optimizer")
@@ -46,11 +46,14 @@ def flops_per_iteration(model, global_batch: int, recompute: str = "full") -> "Q
     """
     if recompute not in _f.RECOMPUTE:
         raise InputError("recompute", recompute, "'none', 'selective' or 'full'")
-    return Q_(_f.flops_per_iteration(get_model(model, "model"), int(global_batch), recompute), "FLOP")
+    from .plan import _int
+
+    return Q_(_f.flops_per_iteration(get_model(model, "model"), _int(global_batch, "global_batch"), recompute), "FLOP")
 
 
 def _eval(sc, m: ModelSpec, p: Plan, clock_factor: float = 1.0):
-    mc = _f.model_constants(m, p.global_batch, attention=p.attention, dp_overlap=p.dp_overlap)
+    mc = _f.model_constants(m, p.global_batch, attention=p.attention, dp_overlap=p.dp_overlap,
+                            uneven_pipeline=p.uneven_pipeline)
     hw = hardware_vector(sc, clock_factor)
     tp_ab, dp_ab, pp_ab, ep_ab = comm_tables(sc, [p.tp], [p.dp], [p.ep])
     out = np.zeros(K.N_OUT)
@@ -75,7 +78,9 @@ def estimate(scenario, *, model=None, clock_factor: float = 1.0, **plan) -> xr.D
         Overrides of ``scenario.workload``: tp, pp, dp (0 = all remaining cards), ep,
         micro_batch, global_batch, sequence_length, virtual_stages, recompute
         ("none" | "selective" | "full"), sequence_parallel, zero_stage (0-3), attention
-        ("flash" | "unfused"), dp_overlap.
+        ("flash" | "unfused"), dp_overlap, uneven_pipeline (default False: pp x virtual_stages
+        must divide the layers; True: stages of ceil(L / (pp v)) layers per chunk, the end stages
+        lighter, as Llama 3 405B's 126 layers on pp = 16).
 
     Returns
     -------
@@ -103,19 +108,41 @@ def estimate(scenario, *, model=None, clock_factor: float = 1.0, **plan) -> xr.D
     backward of every micro-batch ((0.5 + m) x the all-reduce volume). Optimizer: 36 B per local parameter through HBM.
     Constants and calibration: :mod:`twin.training.hardware`.
 
+    Communication times come from ``twin.interconnect.collective_time`` (affine fit over 1 MB and
+    256 MB), whose inter-node hop uses ``twin.fabric.node_bandwidth`` with the scenario's load
+    balancing and ``fabric.placement``: a scattered job on ECMP (cluster-2023) gets hash collisions
+    in its DP all-reduce and EP all-to-all; spraying / GSE (superpool-2025) does not; the
+    calibration preset is contiguous. Limitation: the fabric is loaded by one collective group's
+    nodes only, not by every group of the layout at once, so collisions of a scattered job are
+    underestimated, and a PP send/recv (a 2-node group) sees none.
+
+    Pipeline split: by default pp x virtual_stages must divide the layers (Megatron's even split).
+    With ``uneven_pipeline=True`` every model chunk holds c = ceil(L / (pp v)) layers and the
+    D = pp v c - L missing layers come off the two end stages (the last gives floor(D/2), the
+    first the rest), as Llama 3 405B's 126 layers on pp = 16 (one layer fewer on the first and the
+    last stage; Llama Team, "The Llama 3 Herd of Models", 2024, parallelism section). The
+    pipeline runs at the pace of its slowest stage, max(c v t_layer, l_last t_layer + t_logits);
+    memory is that of the most loaded stage (first stage with pp micro-batches in flight, or a
+    fuller middle stage with pp - 1).
+
     References
     ----------
     D. Narayanan et al., SC'21; V. Korthikanti et al., MLSys 2023; S. Rajbhandari et al., SC'20.
     """
     sc = load_scenario(scenario)
-    if not isinstance(clock_factor, (int, float)) or isinstance(clock_factor, bool) or not (0 < clock_factor <= 2):
-        raise InputError("clock_factor", clock_factor, "a number in (0, 2]", "is out of range")
+    clock_factor = check_clock_factor(clock_factor)
     m, p = resolve(sc, model, **plan)
-    code, out, hw = _eval(sc, m, p, float(clock_factor))
+    code, out, hw = _eval(sc, m, p, clock_factor)
     if code not in (K.OK, K.R_MEMORY):
         field, words = REASONS[code]
+        if code == K.R_PP_LAYERS and p.virtual_stages > 1 and m.layers % p.pp == 0:
+            field = "workload.virtual_stages"  # pp alone divides the layers: the chunking is at fault
+        if code == K.R_PP_LAYERS:
+            words = (f"{words} (or exceed them)" if p.uneven_pipeline
+                     else f"{words}; uneven_pipeline=True allows an uneven split")
         val = getattr(p, field.split(".")[-1], None) if "." in field else None
-        raise InputError(field, val, f"a plan the model {m.name} allows", words)
+        raise InputError(field, val, f"a plan the model {m.name} ({m.layers} layers, {m.heads} heads"
+                         + (f", {m.experts} experts" if m.experts > 1 else "") + ") allows", words)
     return _dataset(sc, m, p, out, hw, code, clock_factor)
 
 
@@ -158,7 +185,19 @@ def _dataset(sc, m, p, out, hw, code, clock_factor):
 
 
 def memory_per_card(scenario, *, model=None, **plan) -> xr.DataArray:
-    """Memory per card [GB] by part (weights, gradients, optimizer, activations, other)."""
+    """Memory per card [GB] by part (weights, gradients, optimizer, activations, other) of the most
+    loaded pipeline stage; the ``memory`` variable of :func:`estimate` (same arguments).
+
+    Notes
+    -----
+    Weights 2, gradients 2 and Adam state 12 bytes per local parameter, divided by dp for ZeRO
+    stages >= 3, 2, 1 respectively; activations per Korthikanti et al. times the micro-batches in
+    flight; "other": fp32 logits and a fixed reserve (CUDA context, NCCL buffers).
+
+    References
+    ----------
+    S. Rajbhandari et al., SC'20 (ZeRO); V. Korthikanti et al., MLSys 2023.
+    """
     return estimate(scenario, model=model, **plan)["memory"]
 
 

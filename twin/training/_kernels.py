@@ -13,7 +13,8 @@ from numba import njit
 MC_L, MC_H, MC_A, MC_KV, MC_F, MC_V, MC_S, MC_E, MC_K, MC_MATS = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9
 MC_P_ATTN, MC_P_MLP, MC_P_NORM, MC_P_ROUTER, MC_P_EMB, MC_P_OUT, MC_P_FINAL = 10, 11, 12, 13, 14, 15, 16
 MC_CU, MC_CT, MC_CS2, MC_B, MC_FLASH, MC_OVERLAP, MC_KIND, MC_CNN_FLOPS, MC_CNN_ACT = 17, 18, 19, 20, 21, 22, 23, 24, 25
-MC_SIZE = 26
+MC_UNEVEN = 26  # 1: uneven pipeline split allowed (stages of ceil(L/(pp v)) layers per chunk, ends lighter)
+MC_SIZE = 27
 
 # --- hardware / efficiency vector ----------------------------------------------------------
 HW_PEAK, HW_HBM_BW, HW_HBM_CAP, HW_DOMAIN, HW_CPN, HW_N = 0, 1, 2, 3, 4, 5
@@ -38,6 +39,26 @@ OK, R_TP_HEADS, R_TP_DOMAIN, R_PP_LAYERS, R_INTERLEAVE, R_EP, R_BATCH, R_SP, R_M
 @njit(cache=True)
 def _eta(n, eta_max, n_half):
     return eta_max * n / (n + n_half)
+
+
+@njit(cache=True)
+def stage_layers(L, pp, v, uneven):
+    """Layers of the (first, middle, last) pipeline stage [1].
+
+    Even split: L / pp each. Uneven split (Llama 3 405B: 126 layers on 16 stages): every chunk holds
+    c = ceil(L / (pp v)) layers, and the D = pp v c - L missing layers are taken from the two end
+    stages (last floor(D/2), first the rest; each keeps at least one layer per chunk), which carry
+    the embedding and the logits; the middle stage keeps v c.
+    """
+    if uneven < 0.5 or pp == 1:
+        x = L / pp
+        return x, x, x
+    c = math.ceil(L / (pp * v))
+    full = v * c
+    d = pp * v * c - L
+    last = max(float(v), full - (d // 2))
+    first = max(float(v), full - (d - d // 2))
+    return first, float(full), last
 
 
 @njit(cache=True)
@@ -68,7 +89,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         code = R_TP_HEADS
     elif tp > hw[HW_DOMAIN]:
         code = R_TP_DOMAIN
-    elif (not cnn) and int(L) % (pp * v) != 0:
+    elif (not cnn) and (int(L) % (pp * v) != 0 if mc[MC_UNEVEN] < 0.5 else pp * v > int(L)):
         code = R_PP_LAYERS
     elif int(E) % ep != 0 or dp % ep != 0:
         code = R_EP
@@ -93,6 +114,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
     T = mb * s  # tokens per micro-batch
 
     # ---- parameters per card (bottleneck stage) ----
+    l_first = l_mid = l_last = 1.0
     if cnn:
         p_dense = mc[MC_P_MLP]
         p_exp = 0.0
@@ -103,15 +125,16 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         else:
             p_layer_dense += mc[MC_P_MLP]
             p_layer_exp = 0.0
-        lps = L / pp
-        p_dense = lps * p_layer_dense / tp
-        p_exp = lps * p_layer_exp / (tp * ep)
+        l_first, l_mid, l_last = stage_layers(L, pp, v, mc[MC_UNEVEN])
         first = mc[MC_P_EMB] / tp
         last = (mc[MC_P_OUT] if mc[MC_P_OUT] > 0 else mc[MC_P_EMB]) / tp + mc[MC_P_FINAL]
         if pp == 1:
-            p_dense += mc[MC_P_EMB] / tp + mc[MC_P_OUT] / tp + mc[MC_P_FINAL]
+            p_dense = l_mid * p_layer_dense / tp + mc[MC_P_EMB] / tp + mc[MC_P_OUT] / tp + mc[MC_P_FINAL]
         else:
-            p_dense += max(first, last)
+            # the most loaded stage: an end stage with its embedding / logits, or a (fuller) middle one
+            p_dense = max(max(l_first * p_layer_dense / tp + first, l_last * p_layer_dense / tp + last),
+                          l_mid * p_layer_dense / tp)
+        p_exp = l_mid * p_layer_exp / (tp * ep)
     P = p_dense + p_exp
     out[O_PARAMS_GPU] = P
     dp_exp = dp / ep
@@ -171,11 +194,16 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
             t_rc = t_core
         else:
             t_rc = 0.0
-        lps = L / pp
         t_layer = 3.0 * t_fwd + t_rc
         # logits on the last stage: forward + backward matmuls and the fp32 cross-entropy traffic
         t_logit = 3.0 * 2.0 * T * h * (V / tp) / (peak * _eta(min(h, V / tp), emax, nh)) + 3.0 * cmem * 4.0 * T * V / tp / hbm
-        t_c = lps * t_layer + t_logit
+        # the slowest stage sets the pipeline's pace: the last (layers + logits) or a fuller middle one
+        if l_mid * t_layer > l_last * t_layer + t_logit:
+            lps = l_mid
+            t_c = l_mid * t_layer
+        else:
+            lps = l_last
+            t_c = l_last * t_layer + t_logit
         t_bwd_stage = lps * (2.0 * t_fwd + t_rc)
         # tensor-parallel all-reduces (or all-gather + reduce-scatter under SP, same volume)
         n_ar = 4.0 + (2.0 if rc == 2 else 0.0)
@@ -196,11 +224,10 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         else:
             act_layer = act_hs + (act_s2 if rc == 0 else 0.0)
         inflight = min(pp, m_micro)
-        if v > 1:
-            inflight_f = inflight * (1.0 + (pp - 1.0) / (pp * v))
-        else:
-            inflight_f = float(inflight)
-        act = act_layer * lps * inflight_f
+        ilv = (1.0 + (pp - 1.0) / (pp * v)) if v > 1 else 1.0
+        act = act_layer * l_first * inflight * ilv
+        if pp > 1 and l_mid > l_first:  # a fuller second stage holds one micro-batch fewer
+            act = max(act, act_layer * l_mid * min(pp - 1, m_micro) * ilv)
         if rc == 2:
             act += act_hs + act_s2  # working set of the layer being recomputed
         logit_mem = 2.0 * 4.0 * T * V / tp

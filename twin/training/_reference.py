@@ -23,6 +23,7 @@ def _model(mc):
     d = {k: float(mc[i]) for k, i in names.items()}
     d["flash"] = mc[K.MC_FLASH] > 0.5
     d["overlap"] = mc[K.MC_OVERLAP] > 0.5
+    d["uneven"] = mc[K.MC_UNEVEN] > 0.5
     d["cnn"] = mc[K.MC_KIND] > 0.5
     d["cnn_flops"] = float(mc[K.MC_CNN_FLOPS])
     d["cnn_act"] = float(mc[K.MC_CNN_ACT])
@@ -41,7 +42,7 @@ def _why_invalid(M, H, tp, pp, dp, ep, mb, v, sp):
         "cnn": M["cnn"] and (tp > 1 or pp > 1 or ep > 1 or v > 1 or sp > 0),
         "heads": (not M["cnn"]) and (int(M["a"]) % tp != 0 or (int(M["kv"]) >= tp and int(M["kv"]) % tp != 0)),
         "domain": tp > H["domain"],
-        "layers": (not M["cnn"]) and int(M["L"]) % (pp * v) != 0,
+        "layers": (not M["cnn"]) and (pp * v > int(M["L"]) if M["uneven"] else int(M["L"]) % (pp * v) != 0),
         "experts": int(M["E"]) % ep != 0 or dp % ep != 0,
         "batch": int(M["B"]) % (dp * mb) != 0,
         "sp": sp > 0 and tp == 1,
@@ -53,6 +54,17 @@ def _why_invalid(M, H, tp, pp, dp, ep, mb, v, sp):
     if v > 1 and (pp == 1 or micro % pp != 0):
         return K.R_INTERLEAVE
     return K.OK
+
+
+def stage_layers(L: float, pp: int, v: int, uneven: bool) -> tuple[float, float, float]:
+    """(first, middle, last) stage layers: even L/pp, or chunks of ceil(L/(pp v)) with the shortfall
+    taken from the end stages (the last gives floor(D/2), the first the rest, >= 1 layer per chunk)."""
+    if not uneven or pp == 1:
+        return (L / pp,) * 3
+    chunk = -(-int(L) // (pp * v))
+    shortfall = pp * v * chunk - int(L)
+    full = float(v * chunk)
+    return max(v, full - (shortfall - shortfall // 2)), full, max(v, full - shortfall // 2)
 
 
 def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm):
@@ -78,14 +90,14 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm):
         moe = M["E"] > 1.5
         if not moe:
             per_layer += M["p_mlp"]
-        layers = M["L"] / pp
-        dense = layers * per_layer / tp
-        expert = layers * (M["E"] * M["p_mlp"] if moe else 0.0) / (tp * ep)
+        first_l, mid_l, last_l = stage_layers(M["L"], pp, v, M["uneven"])
+        expert = mid_l * (M["E"] * M["p_mlp"] if moe else 0.0) / (tp * ep)
         if pp == 1:
-            dense += (M["p_emb"] + M["p_out"]) / tp + M["p_final"]
+            dense = mid_l * per_layer / tp + (M["p_emb"] + M["p_out"]) / tp + M["p_final"]
         else:
             out_w = M["p_out"] if M["p_out"] > 0 else M["p_emb"]
-            dense += max(M["p_emb"] / tp, out_w / tp + M["p_final"])
+            dense = max(first_l * per_layer / tp + M["p_emb"] / tp, mid_l * per_layer / tp,
+                        last_l * per_layer / tp + out_w / tp + M["p_final"])
     dp_e = dp / ep
     shard = lambda stage, div: (div if zero >= stage else 1)  # noqa: E731
     res["m_weights"] = 2 * dense / shard(3, dp) + 2 * expert / shard(3, dp_e)
@@ -112,9 +124,13 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm):
         t_core = 4 * tokens * s * h / tp / (peak * eta(hd)) + cmem * act_s2 / hbm
         fwd = t_gemm + t_core + cmem * act_hs / hbm + H["launch"]
         recompute = {0: 0.0, 1: t_core, 2: fwd}[rc]
-        layers = M["L"] / pp
         logits = 3 * 2 * tokens * h * (V / tp) / (peak * eta(min(h, V / tp))) + 3 * cmem * 4 * tokens * V / tp / hbm
-        res["compute_mb"] = layers * (3 * fwd + recompute) + logits
+        per_layer_t = 3 * fwd + recompute
+        # the slowest stage paces the pipeline: a fuller middle stage, or the last one with the logits
+        if mid_l * per_layer_t > last_l * per_layer_t + logits:
+            layers, res["compute_mb"] = mid_l, mid_l * per_layer_t
+        else:
+            layers, res["compute_mb"] = last_l, last_l * per_layer_t + logits
         res["bwd_stage"] = layers * (2 * fwd + recompute)
         n_coll = 6 if rc == 2 else 4
         a_tp, b_tp = comm["tp"]
@@ -124,8 +140,11 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm):
         a_pp, b_pp = comm["pp"]
         res["pp_mb"] = 2 * v * (a_pp + b_pp * 2 * tokens * h / tp) if pp > 1 else 0.0
         stored = 2 * tokens * h / spd if rc == 2 else act_hs + (act_s2 if rc == 0 else 0.0)
-        inflight = min(pp, micro) * ((1 + (pp - 1) / (pp * v)) if v > 1 else 1)
-        res["m_act"] = stored * layers * inflight + ((act_hs + act_s2) if rc == 2 else 0.0)
+        interleave = (1 + (pp - 1) / (pp * v)) if v > 1 else 1
+        held = first_l * min(pp, micro)
+        if pp > 1 and mid_l > first_l:  # a fuller second stage holds one micro-batch fewer
+            held = max(held, mid_l * min(pp - 1, micro))
+        res["m_act"] = stored * held * interleave + ((act_hs + act_s2) if rc == 2 else 0.0)
         logits_mem = 2 * 4 * tokens * V / tp
     res["m_other"] = logits_mem + H["reserve"]
     res["m_total"] = res["m_weights"] + res["m_grads"] + res["m_opt"] + res["m_act"] + res["m_other"]

@@ -185,7 +185,8 @@ def activation_bytes_per_layer(m: ModelSpec, micro_batch: int, tp: int = 1, *, s
     return base
 
 
-def model_constants(m: ModelSpec, global_batch: int, *, attention: str = "flash", dp_overlap: bool = True) -> np.ndarray:
+def model_constants(m: ModelSpec, global_batch: int, *, attention: str = "flash", dp_overlap: bool = True,
+                    uneven_pipeline: bool = False) -> np.ndarray:
     """The float64 vector of model constants the kernels read (see :mod:`._kernels`)."""
     from . import _kernels as K
 
@@ -225,6 +226,7 @@ def model_constants(m: ModelSpec, global_batch: int, *, attention: str = "flash"
     mc[K.MC_B] = global_batch
     mc[K.MC_FLASH] = ATTENTION[attention]
     mc[K.MC_OVERLAP] = 1.0 if dp_overlap else 0.0
+    mc[K.MC_UNEVEN] = 1.0 if uneven_pipeline else 0.0
     return mc
 
 

@@ -55,17 +55,33 @@ def goodput_fraction(interval, write_time: float, mtbf: float, restart: float):
 
 
 def arrhenius(temperature, reference) -> tuple[float, str]:
-    """Failure-rate multiplier from twin.energy.arrhenius_factor, or 1 when energy is absent."""
+    """Failure-rate multiplier AF [1] and its provenance: twin.energy.arrhenius_factor, or 1.
+
+    Notes
+    -----
+    AF = exp[(Ea / k_B) (1/T_ref - 1/T)], T in kelvin, Ea = 0.7 eV (reliability halves per
+    +10 degC, white paper 7), computed by :func:`twin.energy.arrhenius_factor` (the public energy
+    API); AF = 1 when no temperature is given or the energy package is absent (the returned
+    provenance string says which).
+    """
     if temperature is None:
         return 1.0, "none (no temperature given)"
+    t = magnitude(temperature, "K", "temperature")
+    t0 = magnitude(reference, "K", "reference_temperature")
+    for field, val, raw in (("temperature", t, temperature), ("reference_temperature", t0, reference)):
+        if not val > 0:
+            raise InputError(field, raw, "a temperature above absolute zero such as '65 degC'", "is impossible")
     spec = importlib.util.find_spec("twin.energy")
     if spec is not None:
         import twin.energy as en
 
         fn = getattr(en, "arrhenius_factor", None)  # public API only (contract)
         if fn is not None:
-            return float(fn(Q_(magnitude(temperature, "degC", "temperature"), "degC"),
-                            Q_(magnitude(reference, "degC", "reference_temperature"), "degC"))), "twin.energy.arrhenius_factor"
+            try:
+                af = float(fn(Q_(t, "K"), Q_(t0, "K")))
+            except InputError as exc:  # re-label the energy package's field names with ours
+                raise InputError("temperature", temperature, exc.expected, getattr(exc, "problem", None)) from exc
+            return af, "twin.energy.arrhenius_factor"
     return 1.0, "neutral (twin.energy absent)"
 
 
@@ -96,8 +112,20 @@ def goodput(scenario, *, model=None, step_time=None, interval=None, failure_rate
 
     Notes
     -----
-    M = 1 / (lambda N AF); delta = 14 P / BW_storage; tau* = Young/Daly (:func:`young_daly_interval`);
-    G(tau) by :func:`goodput_fraction`.
+    Job mean time between failures M = 1 / (lambda N AF) with lambda the failure rate per
+    card-hour, N the job's cards and AF the Arrhenius factor of :func:`arrhenius`
+    (``twin.energy.arrhenius_factor(temperature, reference_temperature)``, Ea = 0.7 eV; AF = 1
+    without a temperature). Checkpoint write time delta = 14 P / BW with P the parameters and
+    BW = ``storage_bandwidth`` or, by default, the scenario's aggregate ``sc.storage.bandwidth``
+    (the twin has no storage model yet, so the whole checkpoint is assumed to stream at that
+    rate: an optimistic bound that ignores per-node NIC limits and file-system metadata).
+    tau* = Young/Daly (:func:`young_daly_interval`); G(tau) by :func:`goodput_fraction`.
+
+    References
+    ----------
+    J. W. Young, CACM 1974; J. T. Daly, FGCS 2006; checkpoint bytes per parameter: DLIO /
+    MLPerf Storage (bf16 weights + fp32 master weights, momentum, variance); NIST/SEMATECH
+    e-Handbook 8.1.5.1 (Arrhenius).
     """
     sc = load_scenario(scenario)
     m = get_model(model if model is not None else sc.workload.model, "model")
@@ -116,9 +144,13 @@ def goodput(scenario, *, model=None, step_time=None, interval=None, failure_rate
     if lam < 0:
         raise InputError("failure_rate", failure_rate, "a rate >= 0 per card-hour such as '2e-5 /h'", "is negative")
     restart = magnitude(restart_time if restart_time is not None else sc.workload.restart_time, "s", "restart_time")
+    if restart < 0:
+        raise InputError("restart_time", restart_time, "a time >= 0 such as '10 min'", "is negative")
     bw = magnitude(storage_bandwidth if storage_bandwidth is not None else sc.storage.bandwidth, "B/s", "storage_bandwidth")
     if bw <= 0:
-        raise InputError("storage.bandwidth", storage_bandwidth or sc.storage.bandwidth, "a positive bandwidth", "cannot write checkpoints")
+        field = "storage_bandwidth" if storage_bandwidth is not None else "storage.bandwidth"
+        raise InputError(field, storage_bandwidth if storage_bandwidth is not None else sc.storage.bandwidth,
+                         "a positive bandwidth such as '200 GB/s'", "cannot write checkpoints")
     af, af_src = arrhenius(temperature, reference_temperature)
     size = _f.BYTES_CHECKPOINT * _f.parameter_count(m)
     delta = size / bw

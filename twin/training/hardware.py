@@ -103,7 +103,8 @@ _NAMES = {"all_reduce": ("all-reduce", "all_reduce", "allreduce"),
           "send_recv": ("send-recv", "send_recv", "sendrecv")}
 
 
-def _ic_time(sc, coll: str, size: float, group: int, stride: int) -> float:
+def _ic_time(sc, coll: str, size, group: int, stride: int):
+    """twin.interconnect.collective_time [s] for a size or an array of sizes [B] (plain floats)."""
     import twin.interconnect as ic
     from ..errors import InputError
 
@@ -111,7 +112,8 @@ def _ic_time(sc, coll: str, size: float, group: int, stride: int) -> float:
     for name in _NAMES[coll]:
         try:
             q = ic.collective_time(sc, name, Q_(size, "B"), group, stride=stride)
-            return float(q.to("s").magnitude)
+            mag = q.to("s").magnitude
+            return float(mag) if np.ndim(mag) == 0 else np.asarray(mag, dtype=float)
         except InputError as exc:
             last = exc
             if "collective" not in exc.field:
@@ -159,31 +161,37 @@ def fallback_time(sc, coll: str, size: float, group: int, stride: int) -> float:
     return alpha + size / bw
 
 
-def collective_time(sc, coll: str, size: float, group: int, stride: int) -> float:
-    """Time of one collective [s]: twin.interconnect.collective_time when present, else the fallback."""
-    if coll != "send_recv" and group <= 1:
-        return 0.0
-    if interconnect_available():
-        return _ic_time(sc, coll, size, group, stride)
-    return fallback_time(sc, coll, size, group, stride)
+def canonical_stride(sc, group: int, stride: int) -> int:
+    """A stride giving the same collective time: members ``stride >= max(domain_size, cards_per_node)``
+    apart each sit in a domain and a node of their own, so every such stride is equivalent."""
+    far = max(int(sc.compute.domain_size), int(sc.compute.cards_per_node))
+    return far if stride >= far and group * far <= sc.cards else stride
 
 
 def alpha_beta(sc, coll: str, group: int, stride: int) -> tuple[float, float]:
-    """Affine fit t = alpha + beta S of a collective [s, s/B] from two message sizes (1 MB, 256 MB)."""
+    """Affine fit t = alpha + beta S of a collective [s, s/B] from two message sizes (1 MB, 256 MB):
+    twin.interconnect.collective_time when present (one call for both sizes), else :func:`fallback_time`."""
     if coll != "send_recv" and group <= 1:
         return 0.0, 0.0
     s1, s2 = 1e6, 256e6
-    t1 = collective_time(sc, coll, s1, group, stride)
-    t2 = collective_time(sc, coll, s2, group, stride)
+    if interconnect_available():
+        t1, t2 = (float(x) for x in _ic_time(sc, coll, np.array([s1, s2]), group, stride))
+    else:
+        t1 = fallback_time(sc, coll, s1, group, stride)
+        t2 = fallback_time(sc, coll, s2, group, stride)
     beta = max((t2 - t1) / (s2 - s1), 0.0)
     return max(t1 - beta * s1, 0.0), beta
 
 
-def comm_tables(sc, tps, dps, eps):
+def comm_tables(sc, tps, dps, eps, usable_tp=None):
     """alpha/beta tables for every tp (TP all-reduce), (tp, dp) (DP all-reduce, PP send/recv)
-    and (tp, ep) (EP all-to-all), with Megatron's rank order (tp fastest, then dp, then pp)."""
+    and (tp, ep) (EP all-to-all), with Megatron's rank order (tp fastest, then dp, then pp).
+
+    ``usable_tp`` (optional set): rows of other tp values are left at zero because the kernel
+    rejects those plans before it reads the tables (tp beyond the domain or not dividing the heads)."""
     skey = _scenario_key(sc)
-    key = (skey, tuple(int(x) for x in tps), tuple(int(x) for x in dps), tuple(int(x) for x in eps))
+    usable = None if usable_tp is None else frozenset(int(t) for t in usable_tp)
+    key = (skey, tuple(int(x) for x in tps), tuple(int(x) for x in dps), tuple(int(x) for x in eps), usable)
     hit = _TABLE_CACHE.get(key)
     if hit is not None:
         return hit
@@ -193,9 +201,9 @@ def comm_tables(sc, tps, dps, eps):
         cache = _AB_CACHE.setdefault(skey, {})
 
     def ab(coll, g, st):
-        k = (coll, int(g), int(st))
+        k = (coll, int(g), canonical_stride(sc, int(g), int(st)))
         if k not in cache:
-            cache[k] = alpha_beta(sc, coll, int(g), int(st))
+            cache[k] = alpha_beta(sc, coll, k[1], k[2])
         return cache[k]
 
     tp_ab = np.zeros((len(tps), 2))
@@ -204,6 +212,8 @@ def comm_tables(sc, tps, dps, eps):
     ep_ab = np.zeros((len(tps), len(eps), 2))
     n_cards = sc.cards
     for i, tp in enumerate(tps):
+        if usable is not None and int(tp) not in usable:
+            continue
         tp_ab[i] = ab("all_reduce", tp, 1)
         for j, dp in enumerate(dps):
             if tp * dp > n_cards:

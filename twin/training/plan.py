@@ -9,7 +9,7 @@ from .formulas import ATTENTION, RECOMPUTE
 from .models import ModelSpec, get_model
 
 PLAN_KEYS = ("tp", "pp", "dp", "ep", "micro_batch", "global_batch", "sequence_length", "virtual_stages",
-             "recompute", "sequence_parallel", "zero_stage", "attention", "dp_overlap")
+             "recompute", "sequence_parallel", "zero_stage", "attention", "dp_overlap", "uneven_pipeline")
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Plan:
     zero_stage: int
     attention: str
     dp_overlap: bool
+    uneven_pipeline: bool = False
 
     @property
     def cards(self) -> int:
@@ -43,6 +44,27 @@ def _int(v, field, lo=1):
     if v < lo:
         raise InputError(field, v, f"an integer >= {lo}", "is out of range")
     return v
+
+
+def check_clock_factor(clock_factor) -> float:
+    """The peak-rate multiplier as a float in (0, 2], else InputError naming ``clock_factor``."""
+    ok = isinstance(clock_factor, (int, float)) and not isinstance(clock_factor, bool)
+    if not ok or not (0 < clock_factor <= 2):
+        raise InputError("clock_factor", clock_factor, "a plain number in (0, 2] (1 = the accelerator's datasheet peak)",
+                         "is out of range" if ok else f"is a {type(clock_factor).__name__}")
+    return float(clock_factor)
+
+
+def check_attention(att, field: str = "workload.attention") -> str:
+    if att not in ATTENTION:
+        raise InputError(field, att, "'flash' or 'unfused'", "is not an attention kernel")
+    return att
+
+
+def check_bool(v, field: str) -> bool:
+    if not isinstance(v, (bool, int)) or isinstance(v, int) and not isinstance(v, bool) and v not in (0, 1):
+        raise InputError(field, v, "true or false", f"is a {type(v).__name__}")
+    return bool(v)
 
 
 def resolve(sc, model=None, **plan) -> tuple[ModelSpec, Plan]:
@@ -62,7 +84,11 @@ def resolve(sc, model=None, **plan) -> tuple[ModelSpec, Plan]:
     w = sc.workload
     get = lambda k: plan[k] if plan.get(k) is not None else getattr(w, k)  # noqa: E731
     m = get_model(model if model is not None else w.model, "workload.model" if model is None else "model")
-    seq = _int(get("sequence_length"), "workload.sequence_length")
+    own = model is not None and m.name != str(w.model)
+    if plan.get("sequence_length") is None and own:
+        seq = m.sequence_length  # another model than the scenario's: its own context length, not the workload's
+    else:
+        seq = _int(get("sequence_length"), "workload.sequence_length")
     if m.kind == "transformer" and seq != m.sequence_length:
         m = m.with_sequence_length(seq)
     tp = _int(get("tp"), "workload.tp")
@@ -77,11 +103,12 @@ def resolve(sc, model=None, **plan) -> tuple[ModelSpec, Plan]:
     rc = get("recompute")
     if rc not in RECOMPUTE:
         raise InputError("workload.recompute", rc, "'none', 'selective' or 'full'", "is not a recomputation mode")
-    att = get("attention")
-    if att not in ATTENTION:
-        raise InputError("workload.attention", att, "'flash' or 'unfused'", "is not an attention kernel")
-    sp = bool(get("sequence_parallel")) and tp > 1
-    ov = bool(get("dp_overlap"))
+    att = check_attention(get("attention"))
+    sp = check_bool(get("sequence_parallel"), "workload.sequence_parallel") and tp > 1
+    ov = check_bool(get("dp_overlap"), "workload.dp_overlap")
+    # not (yet) a scenario field: a plan keyword, default False (Megatron's even split)
+    un = plan.get("uneven_pipeline")
+    un = check_bool(un if un is not None else getattr(w, "uneven_pipeline", False), "workload.uneven_pipeline")
     n = sc.cards
     if m.kind == "cnn":
         tp = pp = v = 1
@@ -100,7 +127,7 @@ def resolve(sc, model=None, **plan) -> tuple[ModelSpec, Plan]:
         raise InputError("workload.global_batch", gb, f"at least dp x micro_batch = {dp} x {mb} = {dp * mb}", "is smaller than dp x micro_batch")
     if gb % (dp * mb):
         raise InputError("workload.global_batch", gb, f"a multiple of dp x micro_batch = {dp * mb}", "is not a multiple of dp x micro_batch")
-    return m, Plan(tp, pp, dp, ep, mb, gb, seq, v, rc, sp, z, att, ov)
+    return m, Plan(tp, pp, dp, ep, mb, gb, seq, v, rc, sp, z, att, ov, un)
 
 
 #: field and words for each rejection code of the kernels

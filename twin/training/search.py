@@ -10,7 +10,7 @@ from . import _kernels as K
 from . import formulas as _f
 from .hardware import comm_tables, hardware_vector
 from .models import get_model
-from .plan import REASONS, _int
+from .plan import REASONS, _int, check_attention, check_bool, check_clock_factor
 
 RC_NAMES = ("none", "selective", "full")
 
@@ -27,11 +27,13 @@ def _pow2(limit: int) -> list[int]:
     return out
 
 
-def candidate_lists(sc, m, global_batch: int, max_cards: int, *, max_micro_batch: int | None = None) -> dict:
+def candidate_lists(sc, m, global_batch: int, max_cards: int, *, max_micro_batch: int | None = None,
+                    uneven_pipeline: bool = False) -> dict:
     """The value lists the search enumerates (their product, cut at max_cards, is the candidate set).
 
     tp: powers of two up to 2 x domain_size (beyond the domain they are listed and rejected);
-    pp: divisors of the layer count; dp: divisors of the global batch; ep: divisors of the
+    pp: divisors of the layer count (with ``uneven_pipeline`` also the powers of two up to the
+    layer count); dp: divisors of the global batch; ep: divisors of the
     experts; micro-batch: powers of two up to 16 (512 for a CNN); virtual stages 1, 2, 4;
     recomputation none/selective/full; ZeRO 0-3; sequence parallelism off/on.
     """
@@ -39,6 +41,8 @@ def candidate_lists(sc, m, global_batch: int, max_cards: int, *, max_micro_batch
     dom = sc.compute.domain_size
     tps = [1] if cnn else _pow2(min(max_cards, 2 * dom, 64))
     pps = [1] if cnn else _divisors(m.layers, max_cards)
+    if uneven_pipeline and not cnn:
+        pps = sorted(set(pps) | set(_pow2(min(m.layers, max_cards))))
     dps = _divisors(global_batch, max_cards)
     eps = _divisors(m.experts, max_cards) if m.experts > 1 else [1]
     mbmax = max_micro_batch or (512 if cnn else 16)
@@ -54,24 +58,31 @@ def candidate_lists(sc, m, global_batch: int, max_cards: int, *, max_micro_batch
 
 
 def prepare(sc, model=None, *, global_batch=None, sequence_length=None, max_cards=None, attention=None,
-            dp_overlap=None, clock_factor: float = 1.0, max_micro_batch=None):
+            dp_overlap=None, clock_factor: float = 1.0, max_micro_batch=None, uneven_pipeline=None):
     """Inputs of the search kernel (also used by the benchmark and the reference)."""
     w = sc.workload
     m = get_model(model if model is not None else w.model, "model" if model is not None else "workload.model")
     gb = _int(global_batch if global_batch is not None else w.global_batch, "global_batch")
-    seq = _int(sequence_length if sequence_length is not None else w.sequence_length, "sequence_length")
+    if sequence_length is None and model is not None and m.name != str(w.model):
+        seq = m.sequence_length  # another model than the scenario's: its own context length
+    else:
+        seq = _int(sequence_length if sequence_length is not None else w.sequence_length, "sequence_length")
     if m.kind == "transformer" and seq != m.sequence_length:
         m = m.with_sequence_length(seq)
     n = _int(max_cards if max_cards is not None else sc.cards, "max_cards")
     if n > sc.cards:
         raise InputError("max_cards", n, f"at most the cluster's {sc.cards} cards", "is too many")
-    att = attention if attention is not None else w.attention
-    ov = dp_overlap if dp_overlap is not None else w.dp_overlap
-    mc = _f.model_constants(m, gb, attention=att, dp_overlap=bool(ov))
-    hw = hardware_vector(sc, clock_factor)
+    att = check_attention(attention if attention is not None else w.attention, "attention")
+    ov = check_bool(dp_overlap if dp_overlap is not None else w.dp_overlap, "dp_overlap")
+    un = check_bool(uneven_pipeline if uneven_pipeline is not None else getattr(w, "uneven_pipeline", False),
+                    "uneven_pipeline")
+    mc = _f.model_constants(m, gb, attention=att, dp_overlap=ov, uneven_pipeline=un)
+    hw = hardware_vector(sc, check_clock_factor(clock_factor))
     hw[K.HW_N] = n
-    lists = candidate_lists(sc, m, gb, n, max_micro_batch=max_micro_batch)
-    tabs = comm_tables(sc, lists["tps"], lists["dps"], lists["eps"])
+    lists = candidate_lists(sc, m, gb, n, max_micro_batch=max_micro_batch, uneven_pipeline=un)
+    usable = [t for t in lists["tps"] if t <= sc.compute.domain_size and (m.kind == "cnn" or (
+        m.heads % t == 0 and (m.kv_heads < t or m.kv_heads % t == 0)))]
+    tabs = comm_tables(sc, lists["tps"], lists["dps"], lists["eps"], usable_tp=usable)
     size = int(np.prod([len(v) for v in lists.values()]))
     return m, gb, n, mc, hw, lists, tabs, size
 
@@ -100,9 +111,29 @@ def pareto_front(cards: np.ndarray, step: np.ndarray) -> np.ndarray:
 
 
 def search(scenario, *, model=None, global_batch=None, sequence_length=None, max_cards=None, top: int = 20,
-           attention=None, dp_overlap=None, clock_factor: float = 1.0, all_candidates: bool = False) -> xr.Dataset:
+           attention=None, dp_overlap=None, clock_factor: float = 1.0, all_candidates: bool = False,
+           uneven_pipeline=None) -> xr.Dataset:
     """Every DP x TP x PP (x EP) x micro-batch plan (with interleaving, recomputation, ZeRO and
     sequence parallelism) on up to ``max_cards`` cards, ranked by step time.
+
+    Parameters
+    ----------
+    scenario : Scenario, preset name, path or dict
+    model : str or ModelSpec, optional
+        Zoo name (default ``scenario.workload.model``; another model keeps its own sequence length).
+    global_batch, sequence_length : int, optional
+        Sequences per iteration [1] and tokens per sequence [1] (default: the workload's).
+    max_cards : int, optional
+        Largest card count a plan may use [1] (default: all the scenario's cards).
+    top : int
+        Ranked plans to return (>= 1).
+    attention : {"flash", "unfused"}, optional;  dp_overlap : bool, optional
+    clock_factor : float
+        Multiplier of the accelerator's peak rate, in (0, 2] [1].
+    all_candidates : bool
+        Also return every candidate with its rejection reason.
+    uneven_pipeline : bool, optional
+        Also try pipeline depths that do not divide the layers (uneven stages, see :func:`estimate`).
 
     Returns
     -------
@@ -117,7 +148,8 @@ def search(scenario, *, model=None, global_batch=None, sequence_length=None, max
 
     Notes
     -----
-    Candidates: tp in powers of two up to 2 x domain_size, pp | layers, dp | global batch,
+    Candidates: tp in powers of two up to 2 x domain_size, pp | layers (``uneven_pipeline=True``:
+    also powers of two, with the uneven split of :func:`twin.training.estimate`), dp | global batch,
     ep | experts (and ep | dp), micro-batch in powers of two up to 16, virtual stages 1/2/4,
     recomputation none/selective/full, ZeRO 0-3, sequence parallelism off/on, with
     tp x pp x dp <= max_cards. Each is evaluated by the same kernel as :func:`estimate`
@@ -138,9 +170,10 @@ def search(scenario, *, model=None, global_batch=None, sequence_length=None, max
         ``workload.model`` and the message gives the commonest reasons.
     """
     sc = load_scenario(scenario)
+    top = _int(top, "top")
     m, gb, n, mc, hw, lists, tabs, size = prepare(sc, model, global_batch=global_batch, sequence_length=sequence_length,
                                                    max_cards=max_cards, attention=attention, dp_overlap=dp_overlap,
-                                                   clock_factor=clock_factor)
+                                                   clock_factor=clock_factor, uneven_pipeline=uneven_pipeline)
     plans, step, mem, code = run_kernel(mc, hw, lists, tabs, size)
     ds = summarise(sc, m, gb, n, hw, plans, step, mem, code, top)
     if all_candidates:

@@ -1,0 +1,164 @@
+"""Audit 2026-11-28: bad inputs of search/goodput/flops name their field; another model keeps its own
+context length; equivalent collective strides share one table entry; placement reaches the DP all-reduce."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from twin.errors import InputError
+from twin.scenario import load_scenario
+from twin.training import estimate, flops_per_iteration, get_model, goodput, search
+from twin.training import hardware as H
+from twin.units import Q_
+
+C23 = load_scenario("cluster-2023")
+H21 = load_scenario("heterogeneous-2021")
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(top=0), "top"), (dict(top=-3), "top"), (dict(top="x"), "top"),
+    (dict(clock_factor=-1), "clock_factor"), (dict(clock_factor=float("nan")), "clock_factor"),
+    (dict(clock_factor="1"), "clock_factor"), (dict(attention="flash3"), "attention"),
+    (dict(dp_overlap="yes"), "dp_overlap"), (dict(global_batch=0), "global_batch"),
+    (dict(max_cards=10 ** 7), "max_cards"), (dict(model="gpt-5"), "model"),
+])
+def test_search_bad_inputs_name_their_field(kwargs, field):
+    with pytest.raises(InputError) as exc:
+        search(C23, **kwargs)
+    assert exc.value.field == field
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(restart_time="-1 min"), "restart_time"), (dict(temperature="-300 degC"), "temperature"),
+    (dict(temperature="30 m"), "temperature"), (dict(reference_temperature="-280 degC", temperature="60 degC"),
+                                                  "reference_temperature"),
+    (dict(storage_bandwidth="0 GB/s"), "storage_bandwidth"), (dict(interval="-5 s"), "interval"),
+    (dict(step_time=Q_(float("nan"), "s")), "step_time"), (dict(failure_rate="-1 /h"), "failure_rate"),
+])
+def test_goodput_bad_inputs_name_their_field(kwargs, field):
+    with pytest.raises(InputError) as exc:
+        goodput(C23, step_time=kwargs.pop("step_time", "10 s"), **kwargs)
+    assert exc.value.field == field
+
+
+@pytest.mark.parametrize("batch", [0, -5, "x", 2.5, float("inf")])
+def test_flops_batch_must_be_a_positive_integer(batch):
+    with pytest.raises(InputError) as exc:
+        flops_per_iteration("gpt3-175b", batch)
+    assert exc.value.field == "global_batch"
+
+
+def test_virtual_stages_named_when_only_the_chunking_is_wrong():
+    with pytest.raises(InputError) as exc:
+        estimate(C23, pp=8, virtual_stages=7)  # 96 layers: pp 8 divides them, 8 x 7 does not
+    assert exc.value.field == "workload.virtual_stages"
+
+
+def test_another_model_keeps_its_own_sequence_length():
+    """The ResNet era's workload has sequence_length 1: a transformer picked there must not inherit it."""
+    ds = estimate(H21, model="gpt3-175b", global_batch=1536, tp=8, pp=32, dp=1, micro_batch=1, recompute="full")
+    assert ds.attrs["plan_sequence_length"] == get_model("gpt3-175b").sequence_length
+    s = search(H21, model="gpt3-175b", global_batch=1536, top=1)
+    # 1536 sequences of 2048 tokens on 256 V100: minutes, not the sub-second a 1-token context gives
+    assert float(s.step_time[0]) > 30.0
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.sampled_from(["all_reduce", "send_recv"]), st.sampled_from([2, 4, 8]), st.sampled_from([8, 16, 32, 64]))
+def test_canonical_stride_gives_the_same_collective(coll, group, stride):
+    g = 2 if coll == "send_recv" else group
+    if g * stride > C23.cards:
+        return
+    c = H.canonical_stride(C23, g, stride)
+    assert c <= stride
+    a = H.alpha_beta(C23, coll, g, stride)
+    b = H.alpha_beta(C23, coll, g, c)
+    assert a == pytest.approx(b, rel=1e-12, abs=1e-15)
+
+
+def test_scattered_placement_slows_the_dp_all_reduce_only_on_ecmp():
+    plan = dict(tp=8, pp=8)
+    cont = estimate(C23.with_overrides({"fabric": {"placement": "contiguous"}}), **plan)
+    scat = estimate(C23.with_overrides({"fabric": {"placement": "scattered"}}), **plan)
+    dp = lambda d: float(d.dp_comm_total)  # noqa: E731
+    assert dp(scat) > dp(cont)                      # ECMP collisions of a fragmented job
+    assert float(scat.breakdown.sel(component="compute")) == float(cont.breakdown.sel(component="compute"))
+    sp = load_scenario("superpool-2025")            # GSE spraying: placement does not matter
+    a = estimate(sp.with_overrides({"fabric": {"placement": "contiguous"}}))
+    b = estimate(sp.with_overrides({"fabric": {"placement": "scattered"}}))
+    assert float(a.step_time) == pytest.approx(float(b.step_time), rel=1e-9)
+
+
+def test_calibration_preset_is_contiguous_and_unchanged_by_placement_default():
+    sc = load_scenario("megatron-sc21-a100-3072")
+    assert sc.fabric.placement == "contiguous"
+    explicit = sc.with_overrides({"fabric": {"placement": "contiguous"}})
+    assert float(estimate(sc).step_time) == float(estimate(explicit).step_time)
+    assert math.isfinite(float(estimate(sc).achieved_tflops))
+    assert np.isfinite(estimate(sc).breakdown.values).all()
+
+
+def test_llama3_405b_on_16_uneven_stages():
+    sp = load_scenario("superpool-2025")
+    with pytest.raises(InputError) as exc:
+        estimate(sp, model="llama3-405b", tp=8, pp=16, global_batch=2048)
+    assert exc.value.field == "workload.pp" and "uneven_pipeline" in str(exc.value)
+    e = estimate(sp, model="llama3-405b", tp=8, pp=16, global_batch=2048, uneven_pipeline=True)
+    assert e.attrs["plan_uneven_pipeline"] == 1 and np.isfinite(e.breakdown.values).all()
+    # the same shape with 128 layers splits evenly into 8 per stage (+ logits on the last): the uneven
+    # 126-layer pipeline (8, ..., 8, 7 + logits) runs at most as slowly, and at least 7/8 as slowly
+    import dataclasses
+
+    m128 = dataclasses.replace(get_model("llama3-405b"), name="llama3-405b-128", layers=128)
+    e128 = estimate(sp, model=m128, tp=8, pp=16, global_batch=2048)
+    c, c128 = (float(x.breakdown.sel(component="compute")) for x in (e, e128))
+    assert 7 / 8 * c128 <= c <= c128 * (1 + 1e-12)
+
+
+def test_uneven_search_only_adds_candidates():
+    sp = load_scenario("superpool-2025")
+    even = search(sp, model="llama3-8b", global_batch=256, max_cards=64, top=1)
+    uneven = search(sp, model="llama3-8b", global_batch=256, max_cards=64, top=1, uneven_pipeline=True)
+    assert uneven.attrs["candidates"] >= even.attrs["candidates"]
+    assert float(uneven.step_time[0]) <= float(even.step_time[0]) * (1 + 1e-12)
+
+
+def test_dashboard_era_comparison_follows_on_the_event_loop():
+    """Inside a running kernel loop a model change redraws the tab at once and the three-era search
+    right after (so the control itself stays fast); without a loop it is drawn synchronously."""
+    import asyncio
+
+    from widgets.training import Dashboard
+
+    async def main():
+        d = Dashboard("cluster-2023")
+        d.model.value = "llama2-13b"
+        assert "searching" in d.fig_era.title.text
+        assert "llama2-13b" in d.readout.value or "Parameters" in d.readout.value
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+            if "searching" not in d.fig_era.title.text:
+                break
+        assert "llama2-13b" in d.fig_era.title.text and "MFU" in d.fig_era.title.text
+        assert len(d.src_era.data["mfu"]) == 3
+
+    asyncio.run(main())
+    d = Dashboard("superpool-2025")
+    d.model.value = "llama2-7b"
+    assert "searching" not in d.fig_era.title.text
+
+
+def test_goodput_writes_checkpoints_at_the_scenario_storage_bandwidth():
+    from twin.energy import arrhenius_factor
+
+    a = goodput(C23, step_time="10 s")
+    b = goodput(C23.with_overrides({"storage": {"bandwidth": f"{2 * C23.storage.bandwidth.to('GB/s').magnitude} GB/s"}}),
+                step_time="10 s")
+    assert float(a.checkpoint_write_time) == pytest.approx(2 * float(b.checkpoint_write_time), rel=1e-12)
+    assert float(a.checkpoint_write_time) == pytest.approx(
+        float(a.checkpoint_size) * 1e12 / C23.storage.bandwidth.to("B/s").magnitude, rel=1e-12)
+    hot = goodput(C23, step_time="10 s", temperature="65 degC", reference_temperature="45 degC")
+    af = arrhenius_factor(Q_(65, "degC"), Q_(45, "degC"))
+    assert float(hot.arrhenius_factor) == pytest.approx(af, rel=1e-12)
+    assert float(hot.mtbf) == pytest.approx(float(a.mtbf) / af, rel=1e-9)
