@@ -12,8 +12,8 @@ import numpy as np
 
 from twin.errors import TwinError
 from twin.scenario import load_scenario
-from twin.energy import (Fault, build_hall, chip_limits, facility_year, floor_plan, hall_from_scenario, hall_steady,
-                         hall_transient)
+from twin.energy import (Fault, build_hall, facility_year, floor_plan, hall_from_scenario, hall_steady,
+                         hall_transient, liquid_share, server_spec)
 from twin.energy.climate import cities
 
 from .common import bokeh_widget
@@ -149,6 +149,10 @@ class Dashboard:
         return float(q.to("degC").magnitude) if hasattr(q, "to") else float(q)
 
     @staticmethod
+    def _air(sc):
+        return float(sc.energy.air_supply_temperature.to("degC").magnitude)
+
+    @staticmethod
     def _city(sc):
         from twin.energy.climate import city_name
 
@@ -176,7 +180,7 @@ class Dashboard:
         return build_hall(accelerator=str(sc.compute.accelerator), cards=int(sc.compute.cards_per_node),
                           n_racks=n_racks, servers_per_rack=spr, cooling=kind, coolant_name=coolant,
                           supply_temperature=float(self.supply.value), util=np.clip(u, 0.0, 1.0),
-                          liquid_fraction=lf)
+                          liquid_fraction=lf, server=server_spec(sc), air_supply_temperature=self._air(sc))
 
     # --- updates ------------------------------------------------------------------------
     def update_hall(self):
@@ -218,8 +222,9 @@ class Dashboard:
         self.span_shut.location = h.t_shut
         fs = float(np.min(tr["first_slowdown"]))
         sd = float(np.min(tr["shutdown"]))
-        ts = f"{fs - 60:.0f} s" if math.isfinite(fs) else "none in 30 min"
-        tsd = f"{sd - 60:.0f} s" if math.isfinite(sd) else "none in 30 min"
+        ts = f"in {fs - 60:.0f} s" if math.isfinite(fs) else "none in 30 min"
+        tsd = f"in {sd - 60:.0f} s" if math.isfinite(sd) else "none in 30 min"
+        op = (f"{sd - 60:.0f} s" if math.isfinite(sd) else "more than 30 min") if faults else "no fault chosen"
         # floor plan
         server_kw = float(pk.max() / S)
         plans = [floor_plan(n_servers=int(self.scenario.compute.nodes), server_kw=server_kw, cooling=k,
@@ -234,15 +239,16 @@ class Dashboard:
             f"<div class='nicc-energy-readout'><b>{html.escape(h.cooling)}</b>, {h.coolant} at {h.t_supply:.0f} degC, "
             f"{R} racks x {S} servers<br>rack power up to {pk.max():.1f} kW; hottest chip {tc.max():.1f} degC "
             f"(slowdown {h.t_slow:g}, shutdown {h.t_shut:g})<br>annual PUE ({html.escape(self.climate.value)}): "
-            f"<span class='nicc-energy-pue'>{pue:.3f}</span><br>after the fault: throttle in {ts}, shutdown in {tsd}"
+            f"<span class='nicc-energy-pue'>{pue:.3f}</span><br>after the fault: throttle {ts}, shutdown {tsd}"
+            f"<br>operator time (fault to first shutdown): <span class='nicc-energy-operator'>{op}</span>"
             f"{over}<br><small>updated in {dt_ms:.0f} ms</small></div>")
 
     def _pue_case(self, h, st, wall):
         it_w = float(wall.sum())
-        lf = 0.0 if h.cooling == "air" else max(0.0, 1.0 - (st["q_air"] + h.fan_w * h.n_servers) / it_w)
+        lf = liquid_share(h, st)
         fy = facility_year(cooling=h.cooling, climate=self.climate.value, it_load_w=it_w, liquid_fraction=lf,
                            supply_temperature=None if h.cooling == "air" else h.t_supply,
-                           air_supply_temperature=h.t_supply if h.cooling == "air" else 24.0)
+                           air_supply_temperature=h.t_supply if h.cooling == "air" else self._air(self.scenario))
         edges = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]) * 24
         tot = fy["pue_hourly"] * fy["it"]
         self.month_src.data = dict(month=list(range(1, 13)),
@@ -270,7 +276,7 @@ class Dashboard:
                 h, _ = hall_from_scenario(sc, max_racks=8)
                 st = hall_steady(h)
                 wall = ((st["p_acc"] + st["p_other"]).reshape(h.n_racks, h.servers_per_rack) + h.fan_w) / h.psu_eff
-                lf = 0.0 if h.cooling == "air" else max(0.0, 1.0 - (st["q_air"] + h.fan_w * h.n_servers) / float(wall.sum()))
+                lf = liquid_share(h, st)
                 fy = facility_year(cooling=h.cooling, climate=str(sc.energy.climate), it_load_w=float(wall.sum()),
                                    liquid_fraction=lf, supply_temperature=None if h.cooling == "air" else h.t_supply)
             except TwinError:

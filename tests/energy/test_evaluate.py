@@ -64,6 +64,11 @@ def test_dashboard_builds_and_redraws():
     d.set_scenario("superpool-2025")
     assert "40 degC" in d.readout.value  # superpool-2025 supplies its liquid at 40 degC
     assert len(d.tr_src.data["t"]) > 0
+    # the operator's time after the chosen fault is on the dashboard and follows the fault
+    d.fault.value = "CDU pump fails (loop 0)"
+    assert "operator time" in d.readout.value and "nicc-energy-operator'>no fault" not in d.readout.value
+    d.fault.value = "none"
+    assert "no fault chosen" in d.readout.value
 
 
 def test_evaluate_immersion_needs_a_dielectric():

@@ -87,3 +87,13 @@ def test_every_path_is_a_chain_from_src_to_dst(topology):
         assert net[s[i]] == pytest.approx(1.0) and net[t[i]] == pytest.approx(-1.0)
         net[[s[i], t[i]]] = 0
         assert np.allclose(net, 0.0)
+
+
+@pytest.mark.parametrize("topology", ["fat-tree-2tier", "fat-tree-3tier", "dual-plane", "rail-optimized"])
+def test_spray_kernel_matches_numpy_reference(topology):
+    fab = build_raw(16, 4, 100e9, 200e9, 8, 1.0, topology)
+    rng = np.random.default_rng(3)
+    s = rng.integers(0, fab.n_endpoints, 400)
+    t = (s + rng.integers(1, fab.n_endpoints, 400)) % fab.n_endpoints
+    for a, b in zip(spray_weights(fab, s, t), spray_weights(fab, s, t, reference=True)):
+        assert np.array_equal(a, b)

@@ -27,7 +27,7 @@ from .facility import YORK_YT_1403, chiller_power, facility_year, floor_plan, in
 from .power import DEFAULT_SERVER, accelerator_power, it_power, server_power, server_power_q, server_spec, ups_efficiency
 from .reliability import arrhenius_factor, chip_limits, clock_factor, throughput_factor
 from .thermal import (COOLING, Fault, Hall, build_hall, coldplate_case, cooling_kind, hall_steady, hall_transient,
-                      ite_air_cooled, operator_time, plate_resistance)
+                      ite_air_cooled, liquid_share, operator_time, plate_resistance)
 
 __all__ = [
     "arrhenius_factor", "chip_limits", "clock_factor", "throughput_factor", "server_power", "server_power_q",
@@ -35,7 +35,7 @@ __all__ = [
     "accelerator_power", "ups_efficiency", "plate_resistance", "coldplate_case", "ite_air_cooled", "build_hall",
     "hall_steady", "hall_transient", "operator_time", "Fault", "Hall", "coolant_properties", "chiller_power",
     "facility_year", "floor_plan", "instantaneous_pue", "plant_power", "hourly_year", "cities", "evaluate",
-    "hall_from_scenario", "COOLING",
+    "hall_from_scenario", "COOLING", "liquid_share",
 ]
 
 
@@ -57,6 +57,8 @@ def hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None):
     ``air+cold-plate`` is a cold-plate hall with the scenario's liquid fraction (the rest by
     air); ``cold-plate+immersion`` is modelled as a cold-plate hall with its (high) liquid
     fraction; ``immersion`` uses the scenario coolant if dielectric, else Syltherm XLT.
+    The server parts come from :func:`~twin.energy.power.server_spec` (the scenario's CPUs,
+    no NVSwitches in a PCIe server), the same as :func:`~twin.energy.power.it_power`.
     Returns (hall, info dict).
     """
     sc = scenario
@@ -72,6 +74,7 @@ def hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None):
     lf = float(_get(en, "liquid_fraction", 0.0))
     cool_name = str(_get(en, "coolant", "air"))
     info = {"cooling": cooling, "model": kind}
+    t_air = _degc(_get(en, "air_supply_temperature", "24 degC"), "energy.air_supply_temperature")
     if kind == "air":
         t_sup = _degc(_get(en, "air_supply_temperature", "24 degC"), "energy.air_supply_temperature")
         cool_name = "air"
@@ -89,7 +92,8 @@ def hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None):
             raise InputError("energy.coolant", cool_name, "a liquid coolant such as 'PG25' for liquid cooling", "is a gas")
     h = build_hall(accelerator=str(comp.accelerator), cards=int(comp.cards_per_node), n_racks=n_racks,
                    servers_per_rack=spr, cooling=kind, coolant_name=cool_name, supply_temperature=t_sup,
-                   utilisation=utilisation, liquid_fraction=lf if kind == "cold-plate" else None)
+                   utilisation=utilisation, liquid_fraction=lf if kind == "cold-plate" else None,
+                   server=server_spec(sc), air_supply_temperature=t_air)
     info.update(n_racks=n_racks, nodes=nodes, supply_temperature=t_sup, coolant=h.coolant)
     return h, info
 
@@ -116,7 +120,10 @@ def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
         [L/kWh], it_power [kW], facility_power [kW], failure_rate_factor, throughput_factor,
         floor_area [m^2] and rack_density [kW] per cooling type, and the fault transient
         fault_chip_temperature [degC] (time, rack), fault_rack_power [kW], fault_loop_supply
-        [degC]; attrs time_to_throttle, time_to_shutdown [s].
+        [degC]; attrs time_to_throttle_s, time_to_shutdown_s [s] of that fault; and per fault kind
+        (dim ``fault``: CDU pump failure on loop 0, leak on loop 0 isolated after 30 s, chiller trip
+        for 10 min, each at t = 60 s) time_to_throttle and time_to_shutdown [s] (the operator's time;
+        inf when it does not happen within ``fault_minutes``).
 
     Notes
     -----
@@ -139,7 +146,7 @@ def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
     kind = h.cooling
     climate = str(_get(scenario.energy, "climate", "beijing"))
     fy = facility_year(cooling=kind, climate=climate, it_load_w=it_w,
-                       liquid_fraction=(1.0 - (st["q_air"] + (h.fan_w * h.n_servers)) / max(it_w, 1.0)) if kind != "air" else 0.0,
+                       liquid_fraction=liquid_share(h, st),
                        supply_temperature=h.t_supply if kind != "air" else None,
                        air_supply_temperature=_degc(_get(scenario.energy, "air_supply_temperature", "24 degC"),
                                                     "energy.air_supply_temperature"))
@@ -157,12 +164,21 @@ def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
     af = arrhenius_factor(Q_(float(np.mean(st["t_chip"])), "degC"), Q_(65.0, "degC"))
     thr, how = throughput_factor(scenario, float(np.min(st["clock"])))
     # fault transient: CDU (or CRAH) of loop 0 fails after 60 s
-    dt = 2.0
+    dt = 1.0
     dur = float(fault_minutes) * 60.0
     fault = Fault("cdu-pump", time=60.0, group=0)
-    tr = hall_transient(h, duration=dur, dt=dt, record_every=5, faults=[fault], initial=st)
+    tr = hall_transient(h, duration=dur, dt=dt, record_every=10, faults=[fault], initial=st)
     fs = float(np.min(tr["first_slowdown"]))
     sd = float(np.min(tr["shutdown"]))
+    # the operator's time for each fault kind: seconds from the fault to the first throttle and
+    # to the first shutdown (inf: not within the horizon)
+    fault_list = [fault, Fault("leak", time=60.0, group=0, isolation_delay=30.0),
+                  Fault("chiller-trip", time=60.0, duration=600.0)]
+    t_thr, t_sd = [fs - fault.time], [sd - fault.time]
+    for f in fault_list[1:]:
+        r = hall_transient(h, duration=dur, dt=dt, record_every=max(1, int(dur / dt)), faults=[f], initial=st)
+        t_thr.append(float(np.min(r["first_slowdown"])) - f.time)
+        t_sd.append(float(np.min(r["shutdown"])) - f.time)
     ds = xr.Dataset(
         {
             "rack_power": ("rack", rack_kw, {"units": "kW", "long_name": "rack wall power"}),
@@ -191,9 +207,14 @@ def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
             "fault_chip_temperature": (("time", "rack"), tr["rack_tmax"], {"units": "degC"}),
             "fault_rack_power": (("time", "rack"), tr["rack_power"] / h.psu_eff / 1e3, {"units": "kW"}),
             "fault_loop_supply": (("time", "loop"), tr["group_tsup"], {"units": "degC"}),
+            "time_to_throttle": ("fault", np.asarray(t_thr), {
+                "units": "s", "long_name": "time from the fault to the first chip slowdown (inf: none in the horizon)"}),
+            "time_to_shutdown": ("fault", np.asarray(t_sd), {
+                "units": "s", "long_name": "operator time: from the fault to the first chip shutdown (inf: none in the horizon)"}),
         },
         coords={"rack": np.arange(R), "loop": np.arange(h.n_groups), "time": ("time", tr["time"], {"units": "s"}),
-                "month": np.arange(1, 13), "cooling_type": types, "hour": ("hour", np.arange(8760), {"units": "h"}),
+                "month": np.arange(1, 13), "cooling_type": types,
+                "fault": ["cdu-pump", "leak", "chiller-trip"], "hour": ("hour", np.arange(8760), {"units": "h"}),
                 "rack_loop": ("rack", h.rack_group)},
         attrs={"cooling": info["cooling"], "model": info["model"], "coolant": h.coolant, "climate": fy["city"],
                "accelerator": h.accelerator, "t_slowdown_degC": h.t_slow, "t_shutdown_degC": h.t_shut,

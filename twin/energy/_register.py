@@ -82,6 +82,15 @@ def _server(accelerator="A800-SXM4-80GB", cards=8, utilisation=1.0, t_inlet="35 
     return server_power_q(accelerator, cards, utilisation, t_inlet)
 
 
+@register_quantity("energy.annual-pue", domain="energy", unit="")
+def _annual_pue(cooling="cold-plate", climate="beijing", supply_temperature=None, utilisation=1.0):
+    """Annual PUE of a 1 MW hall of the cooling type in a climate (twin.energy.facility_year)."""
+    from .facility import facility_year
+
+    t = None if supply_temperature is None else magnitude(supply_temperature, "degC", "supply_temperature")
+    return facility_year(cooling=cooling, climate=climate, supply_temperature=t, utilisation=float(utilisation))["pue"]
+
+
 @register_quantity("energy.gpu-temperature", domain="energy", unit="degC")
 def _gpu_temp(accelerator="H100-SXM5-80GB", cooling="cold-plate", supply_temperature="25 degC", coolant=None,
               utilisation=1.0):

@@ -94,8 +94,29 @@ def _hourly(city: str):
 
 
 def hourly_year(city: str) -> dict:
-    """Synthetic hourly year of ``city``: dict of numpy arrays (8760) ``dry_bulb`` [degC],
-    ``rh`` [%], ``wet_bulb`` [degC], and ``city`` (canonical name)."""
+    """Synthetic hourly year of a city.
+
+    Parameters
+    ----------
+    city : str
+        A city of datasets/climate/normals.toml (case-insensitive) or an alias (Ulanqab -> Hohhot).
+
+    Returns
+    -------
+    dict
+        ``dry_bulb`` [degC], ``rh`` [%], ``wet_bulb`` [degC] (8760 values each), ``city`` and
+        ``source``.
+
+    Notes
+    -----
+    T(h) = T_mean(d) + (T_max - T_min)(d) / 2 cos(2 pi (h - 15) / 24); dew point (Magnus) from
+    the day's mean and RH held through the day; wet bulb by Stull (2011).
+
+    References
+    ----------
+    R. Stull, J. Appl. Meteor. Climatol. 50, 2267 (2011); Alduchov & Eskridge (1996), Magnus
+    constants; the normals' provenance is in the TOML.
+    """
     c = city_name(city)
     t, rh, tw = _hourly(c)
     return {"city": c, "dry_bulb": t, "rh": rh, "wet_bulb": tw, "source": normals()[c].get("source", "")}

@@ -135,6 +135,10 @@ def coolant_properties(name: str, temperature) -> dict:
     Notes
     -----
     Linear interpolation in temperature; viscosity interpolated in log(mu).
+
+    References
+    ----------
+    Each coolant's ``source`` in datasets/catalog/coolants.toml.
     """
     c = coolant(name)
     t = magnitude(temperature, "degC", "temperature")

@@ -69,14 +69,38 @@ YORK_YT_1403 = ChillerCurves(
 def chiller_power(load_w, t_chw_leaving_c, t_cond_entering_c, n_units=None, curves: ChillerCurves = YORK_YT_1403):
     """Electric power [W] of a chiller plant of identical units meeting ``load_w``.
 
+    Parameters
+    ----------
+    load_w : float or array
+        Cooling load [W], finite and >= 0.
+    t_chw_leaving_c, t_cond_entering_c : float or array
+        Leaving chilled-water and entering condenser-water temperatures [degC].
+    n_units : int, optional
+        Units running (default: staged to the load).
+    curves : ChillerCurves
+        Performance curves (default :data:`YORK_YT_1403`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Electric power [W].
+
     Notes
     -----
     Available capacity Q_a = Q_ref capft(x, y); PLR = Q / (n Q_a); P = n (Q_a / COP_ref)
-    eirft(x, y) eirfplr(PLR) (EnergyPlus Chiller:Electric:EIR; below PLR_min the unit cycles
-    at PLR_min). Units are staged: n = ceil(Q / Q_a) unless given. Loads beyond the available
-    capacity are capped (the caller sees the unmet part).
+    eirft(x, y) eirfplr(PLR) (below PLR_min the unit cycles at PLR_min). Units are staged:
+    n = ceil(Q / Q_a) unless given. Loads beyond the available capacity are capped.
+
+    References
+    ----------
+    EnergyPlus Engineering Reference, Chiller:Electric:EIR.
     """
     q = np.asarray(load_w, dtype=float)
+    if not np.all(np.isfinite(q)) or np.any(q < 0):
+        raise InputError("load_w", "array" if q.ndim else float(q), "finite chiller loads >= 0 W")
+    for name, v in (("t_chw_leaving", t_chw_leaving_c), ("t_cond_entering", t_cond_entering_c)):
+        if not np.all(np.isfinite(np.asarray(v, dtype=float))):
+            raise InputError(name, v, "a finite temperature in degC")
     capa = curves.capacity * curves.capft(t_chw_leaving_c, t_cond_entering_c)
     n = np.maximum(np.ceil(q / capa), 1.0) if n_units is None else np.full_like(q, float(n_units))
     plr = np.clip(q / (n * capa), 0.0, 1.0)
@@ -86,20 +110,60 @@ def chiller_power(load_w, t_chw_leaving_c, t_cond_entering_c, n_units=None, curv
     return p
 
 
-#: Heat rejection and distribution constants (estimates): approaches [K], fan power per heat
-#: rejected at design [W/W], pump heads [Pa] and efficiencies, CRAH fan pressure [Pa].
+#: Heat rejection and distribution constants (engineering estimates): approaches [K], fan power
+#: per heat rejected at design [W/W], pump heads [Pa] at design flow and pump efficiency, CRAH
+#: fan total pressure [Pa] (coil, filter, floor tiles) and fan efficiency.
 PLANT = dict(tower_approach=4.0, dry_approach=8.0, hx_approach=1.5, tower_fan=0.008, dry_fan=0.02,
              chw_dt=6.0, cw_dt=5.0, fac_head=250e3, cdu_head=200e3, pump_eff=0.7, crah_dp=350.0,
-             crah_fan_eff=0.65, crah_dt=12.0, coil_approach=8.0, h_fg=2.43e6, cycles=4.0, misc=0.02)
+             crah_fan_eff=0.65, crah_dt=12.0, coil_approach=8.0, h_fg=2.43e6, cycles=4.0)
+
+#: Load on each UPS of a 2N power chain at full IT load (fraction of its rating). Each side of a
+#: 2N system must carry the whole load alone, so it runs at <= 50 %; field surveys find 20-40 %
+#: and a typical 30 % (V. Avelar, "Making Large UPS Systems More Efficient", Schneider Electric
+#: White Paper 108). At that load a double-conversion UPS is well below its full-load efficiency.
+UPS_LOAD_2N = 0.30
+#: Efficiency of the PDUs (with their isolation transformers) and distribution after the UPS:
+#: "PDUs typically operate at the high efficiency of 94 to 98 percent" (Niteo Ltd., "How much
+#: power does your UPS consume to do its job", part 1); 0.97 taken for a modern PDU (assumption
+#: within that range).
+PDU_EFFICIENCY = 0.97
+#: Lighting as a share of the facility's total power: 1 % in APC's breakdown of a typical 1 MW
+#: data centre (K. S. Nash, "Data Centers: Where Does the Power Go?", CIO, 30 Oct 2007).
+LIGHTING_SHARE = 0.01
 
 
 def plant_power(q_w, t_supply_c, t_db, t_wb, rejection="tower", dt_loop=6.0):
     """Hourly plant power [W] to remove ``q_w`` at facility supply ``t_supply_c``.
 
-    Waterside economiser: the tower (wet bulb + approach) or dry cooler (dry bulb + approach)
-    precools the return water through a plate exchanger; the chiller trims the rest with its
-    condenser fed at the heat rejection's leaving temperature. Returns dict of arrays: chiller,
-    rejection_fans, free_fraction, water [kg per hour].
+    Parameters
+    ----------
+    q_w : float or array
+        Heat to remove [W].
+    t_supply_c : float
+        Facility (chilled) water supply temperature [degC].
+    t_db, t_wb : array
+        Outdoor dry bulb and wet bulb [degC].
+    rejection : str
+        ``"tower"`` or ``"dry-cooler"``.
+    dt_loop : float
+        Loop temperature difference [K].
+
+    Returns
+    -------
+    dict
+        Arrays ``chiller`` and ``rejection_fans`` [W], ``free_fraction``, ``water`` [kg per hour].
+
+    Notes
+    -----
+    Waterside economiser: free share = clip((T_ret - (T_rej + approach)) / dT_loop, 0, 1) with
+    T_rej = wet bulb + tower approach or dry bulb + dry-cooler approach; the chiller trims the
+    rest with its condenser at T_rej; fans by the affinity law; tower water = evaporation
+    (Q / h_fg) plus blowdown at the cycles of concentration.
+
+    References
+    ----------
+    ASHRAE Handbook HVAC Systems and Equipment (cooling towers, economisers); approaches and fan
+    powers are estimates (:data:`PLANT`).
     """
     t_db = np.asarray(t_db, dtype=float)
     t_wb = np.asarray(t_wb, dtype=float)
@@ -134,17 +198,55 @@ def _pump_power(q_w, coolant_rho_cp, dt, head):
 
 def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liquid_fraction=None,
                   supply_temperature=None, air_supply_temperature=24.0, rejection=None, eco_ups=None,
-                  utilisation=1.0) -> dict:
+                  utilisation=1.0, ups_load=UPS_LOAD_2N) -> dict:
     """Hourly facility energy over a synthetic year and the annual PUE and WUE.
 
-    Parameters (plain numbers: W, degC): ``it_load_w`` is the IT wall power at full load.
+    Parameters
+    ----------
+    cooling : str
+        Cooling type (``air``, ``cold-plate``, ``immersion`` or a mixed alias).
+    climate : str
+        City of datasets/climate/normals.toml.
+    it_load_w : float
+        IT wall power at full load [W], > 0.
+    liquid_fraction : float, optional
+        Share of the IT heat to liquid (default per type; 0 for air).
+    supply_temperature, air_supply_temperature : float
+        Liquid and air supply temperatures at the IT [degC].
+    rejection : str, optional
+        ``"tower"`` or ``"dry-cooler"`` (default by loop temperature).
+    eco_ups : bool, optional
+        Eco-mode / HVDC power chain instead of double conversion.
+    utilisation : float
+        Mean utilisation 0..1 (IT power 0.3 + 0.7 u of full load).
+    ups_load : float
+        UPS load at full IT load as a fraction of its rating, 0 < x <= 1 (2N: 0.3).
+
     The liquid share is rejected at the liquid loop's facility supply (CDU approach 3 K below
     ``supply_temperature``); the air share through CRAHs fed with chilled water
     ``coil_approach`` below ``air_supply_temperature``. Cold plate and immersion default to a
     dry cooler when the liquid loop is warm (>= 30 degC facility supply), else a tower.
 
-    Returns dict with hourly arrays (``pue``, ``it``, ``cooling``, ``chain_loss``, ``free_fraction``)
-    and annual ``pue``, ``wue`` [L/kWh], ``energy`` [kWh], ``water`` [m^3].
+    Power chain: UPS (double conversion, :func:`~twin.energy.power.ups_efficiency`) at
+    ``ups_load`` of its rating at full IT load (2N: :data:`UPS_LOAD_2N`), then PDUs at
+    :data:`PDU_EFFICIENCY`; lighting :data:`LIGHTING_SHARE` of the total. The chain losses and
+    the lighting end up as heat in the building, removed by the air-side plant (CRAHs and
+    chilled water), as W. J. Kosik notes ("Data center efficiency, cooling considerations",
+    Consulting-Specifying Engineer, 2012).
+
+    Returns dict with hourly arrays (``pue``, ``it``, ``cooling``, ``chain_loss``, ``lighting``,
+    ``free_fraction``) and annual ``pue``, ``wue`` [L/kWh], ``energy`` [kWh], ``water`` [m^3].
+
+    Notes
+    -----
+    PUE(h) = (P_IT + P_cool + P_chain + P_light) / P_IT,
+    P_chain = P_IT (1 / (eta_UPS(x) eta_PDU) - 1), x = ups_load P_IT / P_IT,design,
+    P_light = s_light (P_IT + P_cool + P_chain) / (1 - s_light).
+
+    References
+    ----------
+    EnergyPlus Engineering Reference, Chiller:Electric:EIR; V. Avelar, Schneider Electric White
+    Paper 108; APC power breakdown of a 1 MW data centre (CIO, 2007).
     """
     kind = cooling_kind(cooling)
     w = hourly_year(climate)
@@ -156,9 +258,20 @@ def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liq
     check_range(liquid_fraction, "energy.liquid_fraction", lo=0.0, hi=1.0)
     if supply_temperature is None:
         supply_temperature = {"air": 24.0, "cold-plate": 40.0, "immersion": 35.0}[kind]
+    check_range(supply_temperature, "energy.supply_temperature", lo=-10.0, hi=70.0)
+    check_range(air_supply_temperature, "energy.air_supply_temperature", lo=-10.0, hi=60.0)
+    check_range(utilisation, "utilisation", lo=0.0, hi=1.0)
+    check_range(ups_load, "ups_load", lo=0.0, hi=1.0, lo_open=True)
     it = it_load_w * (0.3 + 0.7 * utilisation) * np.ones(8760)
+    if eco_ups is None:
+        eco_ups = False
+    eta = ups_efficiency(ups_load * (0.3 + 0.7 * utilisation), eco=eco_ups) * PDU_EFFICIENCY
+    chain = it * (1.0 / eta - 1.0)
     q_liq = it * liquid_fraction
-    q_air = it - q_liq
+    # the chain's losses (UPS and PDU rooms) and the lighting are heat for the air-side plant;
+    # lighting is estimated from the IT + chain share before cooling (second-order in the share)
+    light_heat = LIGHTING_SHARE * (it + chain)
+    q_air = it - q_liq + chain + light_heat
     water_rc = 4.18e6
     t_fac_liq = supply_temperature - 3.0
     t_chw = air_supply_temperature - PLANT["coil_approach"]
@@ -174,7 +287,7 @@ def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liq
         fac_pumps = _pump_power(q_liq, water_rc, 10.0, PLANT["fac_head"])
         parts["liquid"] = pl["chiller"] + pl["rejection_fans"] + cdu_pumps + fac_pumps
         cooling_w += parts["liquid"]
-        free += pl["free_fraction"] * liquid_fraction
+        free += pl["free_fraction"] * q_liq
         water += pl["water"]
     if np.any(q_air > 0):
         pa = plant_power(q_air, t_chw, w["dry_bulb"], w["wet_bulb"], "tower", dt_loop=PLANT["chw_dt"])
@@ -183,38 +296,75 @@ def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liq
         crah = q_air / (1.2 * 1006.0 * PLANT["crah_dt"]) * PLANT["crah_dp"] / PLANT["crah_fan_eff"]
         parts["air"] = pa["chiller"] + pa["rejection_fans"] + chw_pumps + cw_pumps + crah
         cooling_w += parts["air"]
-        free += pa["free_fraction"] * (1 - liquid_fraction)
+        free += pa["free_fraction"] * q_air
         water += pa["water"]
-    if eco_ups is None:
-        eco_ups = False
-    eta = ups_efficiency(0.3 + 0.7 * utilisation, eco=eco_ups)
-    chain = it * (1.0 / eta - 1.0)
-    misc = PLANT["misc"] * it
-    total = it + cooling_w + chain + misc
+    free = free / (q_liq + q_air)  # heat-weighted share removed without the chiller
+    light = LIGHTING_SHARE / (1.0 - LIGHTING_SHARE) * (it + cooling_w + chain)
+    total = it + cooling_w + chain + light
     pue_h = total / it
     e_it = it.sum() / 1e3
     wue = water.sum() / e_it  # kg = L of make-up water per kWh of IT energy
     return {"city": w["city"], "cooling": kind, "rejection": rejection, "pue_hourly": pue_h, "it": it,
-            "cooling_power": cooling_w, "chain_loss": chain, "misc": misc, "free_fraction": free,
+            "cooling_power": cooling_w, "chain_loss": chain, "lighting": light, "free_fraction": free,
+            "cooling_parts": parts,
             "pue": float(total.sum() / it.sum()), "wue": float(wue), "energy_kwh": float(total.sum() / 1e3),
             "water_m3": float(water.sum() / 1000.0), "dry_bulb": w["dry_bulb"], "wet_bulb": w["wet_bulb"]}
 
 
 def instantaneous_pue(it_w, cooling_w, chain_w, misc_w=0.0) -> float:
-    """PUE = (IT + cooling + power-chain losses + misc) / IT at one instant."""
+    """PUE at one instant.
+
+    Parameters
+    ----------
+    it_w, cooling_w, chain_w, misc_w : float
+        IT, cooling, power-chain loss and other (lighting) power [W]; IT > 0.
+
+    Returns
+    -------
+    float
+        PUE = (IT + cooling + chain + misc) / IT.
+
+    References
+    ----------
+    The Green Grid, PUE: a comprehensive examination of the metric (White Paper 49).
+    """
     if not it_w > 0:
         raise InputError("it_power", it_w, "a positive IT power")
     return float((it_w + cooling_w + chain_w + misc_w) / it_w)
 
 
 def floor_plan(*, n_servers=1000, server_kw=6.5, cooling="air", servers_per_rack=8, liquid_fraction=None) -> dict:
-    """Racks, rack density [kW] and floor area [m^2] of a hall per cooling type.
+    """Racks, rack density and floor area of a hall per cooling type.
 
-    Servers per rack = min(requested, floor(limit / server_kw)) with the rack limit of the
-    cooling type: air about 15 kW (:data:`~twin.energy.thermal.AIR_RACK_KW`); cold plate the
-    smaller of its liquid-side limit (150 kW) and 15 kW / (1 - liquid fraction) for the
-    residual air heat (default liquid fraction 0.8); immersion 100 kW per tank. Area = racks x
-    area per rack (aisles and the cooling type's share of CRAH / CDU space).
+    Parameters
+    ----------
+    n_servers : int
+        Servers, >= 1.
+    server_kw : float
+        Wall power of one server [kW], > 0.
+    cooling : str
+        Cooling type.
+    servers_per_rack : int
+        Requested servers per rack, >= 1.
+    liquid_fraction : float, optional
+        Cold plate's liquid share (default 0.8).
+
+    Returns
+    -------
+    dict
+        ``servers_per_rack``, ``racks``, ``rack_kw`` [kW], ``area_m2`` [m^2], ``overheats``,
+        ``reason`` (one server beyond the rack limit).
+
+    Notes
+    -----
+    Servers per rack = min(requested, floor(limit / server_kw)); limit: air
+    :data:`~twin.energy.thermal.AIR_RACK_KW`; cold plate min(150 kW, AIR_RACK_KW / (1 - lf));
+    immersion 100 kW per tank. Area = racks x area per rack (aisles, CRAH / CDU share).
+
+    References
+    ----------
+    Air rack limit: see :data:`~twin.energy.thermal.AIR_RACK_KW`; white paper ch. 7 (liquid racks
+    3-4x denser, about 75 % less floor).
     """
     from .thermal import AIR_RACK_KW
 
@@ -222,6 +372,8 @@ def floor_plan(*, n_servers=1000, server_kw=6.5, cooling="air", servers_per_rack
     spec = COOLING[kind]
     if n_servers < 1:
         raise InputError("compute.nodes", n_servers, "a positive number of servers")
+    if not (isinstance(servers_per_rack, (int, np.integer)) and servers_per_rack >= 1):
+        raise InputError("energy.servers_per_rack", servers_per_rack, "a positive integer")
     if not server_kw > 0:
         raise InputError("server_kw", server_kw, "a positive server power")
     limit = spec["max_rack_kw"]

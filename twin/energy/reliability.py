@@ -54,7 +54,24 @@ def arrhenius_factor(t_use, t_ref, activation_energy=Q_(0.7, "eV")) -> float:
 
 
 def chip_limits(accelerator: str) -> dict:
-    """Thermal limits [degC] of an accelerator: t_max_operating, t_slowdown, t_shutdown, source."""
+    """Thermal limits of an accelerator [degC].
+
+    Parameters
+    ----------
+    accelerator : str
+        Catalog accelerator name.
+
+    Returns
+    -------
+    dict
+        ``t_max_operating``, ``t_slowdown``, ``t_shutdown`` [degC] and ``source``. Accelerators
+        without limits in the catalog get the white paper's 85 degC with the H100 brief's offsets
+        (+2 K slowdown, +5 K shutdown).
+
+    References
+    ----------
+    NVIDIA H100 Tensor Core GPU product brief (87 / 89 / 92 degC); white paper ch. 7 (85 degC).
+    """
     from . import _catalog
 
     e = _catalog.accelerator(accelerator)
@@ -72,7 +89,29 @@ def chip_limits(accelerator: str) -> dict:
 
 
 def clock_factor(t_chip_c: float, t_slowdown_c: float, t_shutdown_c: float, f_min: float = F_MIN) -> float:
-    """Clock factor: 1 below slowdown, linear to ``f_min`` at shutdown, 0 at/after shutdown."""
+    """Clock factor of a chip at a junction temperature.
+
+    Parameters
+    ----------
+    t_chip_c, t_slowdown_c, t_shutdown_c : float
+        Junction, slowdown and shutdown temperatures [degC].
+    f_min : float
+        Clock factor just before shutdown (:data:`F_MIN`, an estimate).
+
+    Returns
+    -------
+    float
+        1 below slowdown, linear to ``f_min`` at shutdown, 0 at or after shutdown.
+
+    Notes
+    -----
+    f = 1 - (T - T_slow) / (T_shut - T_slow) (1 - f_min) for T_slow < T < T_shut.
+
+    References
+    ----------
+    NVIDIA H100 product brief: hardware slowdown at 89 degC, shutdown at 92 degC (the factor
+    between them is not documented; the linear ramp is an assumption).
+    """
     if t_chip_c >= t_shutdown_c:
         return 0.0
     if t_chip_c <= t_slowdown_c:

@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..units import Q_, check_range, magnitude
 from . import _kernels
 from .coolants import coolant
-from .power import (CLOCK_EXPONENT, DEFAULT_SERVER, IDLE_FRACTION, LEAKAGE_PER_K, T_REF_C,
+from .power import (CLOCK_EXPONENT, DEFAULT_SERVER, IDLE_FRACTION, LEAKAGE_PER_K, T_REF_C, ServerSpec,
                     accelerator_tdp, fan_fraction)
 from .reliability import F_MIN, chip_limits
 
@@ -96,6 +96,11 @@ def plate_resistance(flow, coolant_name="PG25", temperature="40 degC") -> Q_:
     half the coolant's temperature rise (resistance to the mean coolant temperature), and a
     developing-flow term. R_b, R_lam, a, m fitted to 4 of the 6 published points
     (:data:`PLATE_POINTS`); the other two are predictions (validation cases).
+
+    References
+    ----------
+    OCP 1 kW OAM cold plate, case-to-inlet resistance against flow (Modelica Buildings library
+    data); developing-flow correlations with Nu ~ Re^m Pr^(1/3) (Incropera et al., ch. 8).
     """
     v = magnitude(flow, "L/min", "flow")
     if not v > 0:
@@ -106,10 +111,31 @@ def plate_resistance(flow, coolant_name="PG25", temperature="40 degC") -> Q_:
 
 
 def coldplate_case(power="1 kW", flow="1.5 L/min", coolant_name="PG25", t_inlet="40 degC") -> dict:
-    """Case temperature and coolant temperature rise of a cold plate.
+    """Case temperature and coolant temperature rise of the OCP 1 kW cold plate.
 
-    Returns dict with ``t_case`` [degC], ``case_rise`` [K] over inlet, ``coolant_dt`` [K],
-    ``resistance`` [K/W]. T_case = T_in + P R(V); dT = P / (rho cp V).
+    Parameters
+    ----------
+    power : Quantity or str
+        Heat into the plate [W], >= 0.
+    flow : Quantity or str
+        Coolant flow [L/min], > 0.
+    coolant_name : str
+        Catalog coolant.
+    t_inlet : Quantity or str
+        Coolant inlet temperature [degC], above the coolant's freezing point.
+
+    Returns
+    -------
+    dict
+        ``t_case`` [degC], ``case_rise`` [K] over inlet, ``coolant_dt`` [K], ``resistance`` [K/W].
+
+    Notes
+    -----
+    T_case = T_in + P R(V) with R from :func:`plate_resistance`; dT = P / (rho cp V).
+
+    References
+    ----------
+    OCP 1 kW OAM cold plate data (Modelica Buildings library), OCP guideline 1.5 L/min per kW.
     """
     p = magnitude(power, "W", "power")
     check_range(p, "power", lo=0.0, unit="W")
@@ -129,19 +155,50 @@ def ite_air_cooled(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fract
                    flow_per_watt="0.0001 m^3/s/W", coolant_name="air") -> dict:
     """EnergyPlus ElectricEquipment:ITE:AirCooled at one operating point.
 
+    Parameters
+    ----------
+    design_power : Quantity or str
+        Design power P_d [W], > 0.
+    load : float
+        Load fraction x, 0..1.5.
+    t_inlet : Quantity or str
+        Inlet air temperature [degC]; the airflow curve must stay positive.
+    fan_fraction_design : float
+        Fan share of the design power, 0..1.
+    flow_per_watt : Quantity or str
+        Design airflow per design watt [m^3/s/W], > 0.
+    coolant_name : str
+        Catalog gas for rho, cp (air).
+
+    Returns
+    -------
+    dict
+        ``cpu_power``, ``fan_power`` [W], ``airflow`` [m^3/s], ``air_dt`` [K].
+
     Notes
     -----
     CPU power = P_d (1 - f_fan) fCPU(x, T), fCPU = -1 + x + 0.06667 T_in;
     airflow = V_d fFlow(x, T), fFlow = -1.4 + 0.9 x + 0.1 T_in; fan power = P_d f_fan fFlow^3
     (affinity law); air dT = (CPU + fan) / (rho cp V) with rho, cp of air at the inlet.
-    Curves of the EnergyPlus example file (1ZoneDataCenterCRAC_wPumpedDXCoolingCoil).
+
+    References
+    ----------
+    EnergyPlus Input Output Reference, ElectricEquipment:ITE:AirCooled; curves of the example
+    file 1ZoneDataCenterCRAC_wPumpedDXCoolingCoil.
     """
     pd = magnitude(design_power, "W", "design_power")
+    check_range(pd, "design_power", lo=0.0, lo_open=True, unit="W")
     t = magnitude(t_inlet, "degC", "t_inlet")
     check_range(load, "load", lo=0.0, hi=1.5)
+    check_range(fan_fraction_design, "fan_fraction_design", lo=0.0, hi=1.0)
     vpw = magnitude(flow_per_watt, "m^3/s/W", "flow_per_watt")
+    check_range(vpw, "flow_per_watt", lo=0.0, lo_open=True, unit="m^3/s/W")
     f_cpu = -1.0 + load + 0.06667 * t
     f_flow = -1.4 + 0.9 * load + 0.1 * t
+    if not f_flow > 0:
+        raise InputError("t_inlet", f"{t:g} degC", f"an inlet temperature above {(1.4 - 0.9 * load) / 0.1:.1f} degC "
+                         f"at load {load:g} (the EnergyPlus airflow curve is not positive below it)",
+                         "gives no airflow")
     cpu = pd * (1 - fan_fraction_design) * f_cpu
     flow = pd * vpw * f_flow
     fan = pd * fan_fraction_design * f_flow ** 3
@@ -158,8 +215,8 @@ def ite_air_cooled(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fract
 #: (air heat sink, immersion heat sink) [K/W] (cold plate uses :func:`plate_resistance`);
 #: c_*: capacitances per server [J/K]; flow_per_kw: coolant flow [L/min per kW] (OCP 1.5);
 #: recirc: hot-air recirculation fraction; max_rack_kw: rack heat the liquid side (manifold, CDU
-#: share; immersion tank) or, for air, the room air can remove; AIR_RACK_KW bounds every rack's
-#: air-side heat (raised-floor CRAH with containment, about 15 kW per rack);
+#: share; immersion tank) or, for air, the room air can remove (air: :data:`AIR_RACK_KW`, sourced
+#: below); AIR_RACK_KW bounds every rack's air-side heat;
 #: rack_area: floor area per rack or tank incl. aisles and cooling share [m^2].
 COOLING = {
     "air": dict(r_jc=0.015, r_sink=0.03, c_chip=8 * 120.0, c_sink=8 * 900.0, c_fluid=2000.0,
@@ -169,10 +226,21 @@ COOLING = {
     "immersion": dict(r_jc=0.015, r_sink=0.03, c_chip=8 * 120.0, c_sink=8 * 900.0, c_fluid=1.5e5,
                       recirc=0.0, max_rack_kw=100.0, rack_area=3.6, medium="dielectric", dt_design=8.0),
 }
-#: Air-side heat one rack can reject to the room [kW] (estimate: conventional CRAH cooling with
-#: containment; liquid-cooled racks are bounded by this on their residual air heat).
+#: Air-side heat one rack can reject to the room [kW]; liquid-cooled racks are bounded by this
+#: on their residual air heat. 15 kW is the limit of a conventional (raised-floor CRAH) hall:
+#: "most mainstream data centres are hard pressed or unable to support more than 10-15 kW per
+#: rack" (Refrigeration and Air Conditioning, "Pushing the boundaries of air cooling in
+#: high-density environments", after Data Center Frontier); Schneider Electric White Paper 156
+#: (Brown, Torell, Avelar, "Choosing the Optimal Data Center Power Density") finds no further
+#: capital savings above about 15 kW per rack. Engineered air with full containment goes further,
+#: 25 kW and up to about 35 kW per rack (G. Johnson, Subzero Engineering, Intelligent Data
+#: Centres issue 56, 2023): 15 kW is the conventional hall, not the physical ceiling of air.
 AIR_RACK_KW = 15.0
-#: Chip temperature the fan curve of an air-cooled server holds at full load [degC] (estimate).
+#: Chip temperature the fan curve of an air-cooled server holds at full load [degC]. An
+#: uncalibrated estimate: no published fan-curve policy for air-cooled HGX-class servers was
+#: found; it leaves about 12 K below the H100's 87 degC operating limit. The one measurement
+#: (Latif et al. 2025, 54-72 degC) runs cooler: see the known gap of case
+#: latif2025-h100-air-gpu-temperature in datasets/validation/energy.toml.
 AIR_T_TARGET = 75.0
 COOLING_ALIASES = {"air+cold-plate": "cold-plate", "cold-plate+immersion": "immersion"}
 
@@ -238,7 +306,8 @@ class Hall:
 
 def build_hall(*, accelerator="H100-SXM5-80GB", cards=8, n_racks=10, servers_per_rack=8, cooling="cold-plate",
                coolant_name=None, supply_temperature=None, utilisation=1.0, racks_per_group=10,
-               liquid_fraction=None, flow_per_kw=None, plant_margin=1.25, util=None, seed=None) -> Hall:
+               liquid_fraction=None, flow_per_kw=None, plant_margin=1.25, util=None, seed=None,
+               server: ServerSpec | None = None, air_supply_temperature=24.0) -> Hall:
     """Build the parameters of a hall's thermal network.
 
     Parameters
@@ -268,6 +337,14 @@ def build_hall(*, accelerator="H100-SXM5-80GB", cards=8, n_racks=10, servers_per
         Cold-plate coolant flow [L/min per kW of liquid heat] (OCP guideline 1.5).
     plant_margin : float
         Plant capacity over design IT heat.
+    server : ServerSpec, optional
+        Non-accelerator parts of the server (CPUs, memory, NVSwitches, NICs, fans, PSU);
+        default :data:`~twin.energy.power.DEFAULT_SERVER`. :func:`twin.energy.hall_from_scenario`
+        passes :func:`~twin.energy.power.server_spec` of the scenario, so the hall, ``evaluate``
+        and :func:`~twin.energy.power.it_power` count the same parts.
+    air_supply_temperature : float
+        Room (inlet) air temperature of a liquid-cooled hall [degC]: it sets the fan speed for the
+        residual air heat. For an air hall ``supply_temperature`` is the air temperature.
 
     Returns
     -------
@@ -281,6 +358,11 @@ def build_hall(*, accelerator="H100-SXM5-80GB", cards=8, n_racks=10, servers_per
     flow, less the 1/(m cp) the node model adds; air: heat-sink resistance scaled by
     airflow^-0.8; immersion: a fixed sink resistance), coolant node swept by m cp from the
     loop supply. Loops: counterflow exchanger with design effectiveness 0.8 at balanced flows.
+
+    References
+    ----------
+    OCP cold-plate data and flow guideline (1.5 L/min per kW); Incropera et al., eq. 11.29
+    (effectiveness-NTU); other constants are estimates stated in :data:`COOLING`.
     """
     kind = cooling_kind(cooling)
     spec = COOLING[kind]
@@ -288,6 +370,10 @@ def build_hall(*, accelerator="H100-SXM5-80GB", cards=8, n_racks=10, servers_per
         raise InputError("energy.n_racks", n_racks, "a positive number of racks")
     if servers_per_rack < 1:
         raise InputError("energy.servers_per_rack", servers_per_rack, "a positive integer")
+    if not (isinstance(cards, (int, np.integer)) and cards >= 1):
+        raise InputError("compute.cards_per_node", cards, "a positive integer number of accelerators per server")
+    if not (isinstance(racks_per_group, (int, np.integer)) and racks_per_group >= 1):
+        raise InputError("racks_per_group", racks_per_group, "a positive integer number of racks per CDU loop")
     if coolant_name is None:
         coolant_name = {"air": "air", "cold-plate": "PG25", "immersion": "Syltherm-XLT"}[kind]
     cool = coolant(coolant_name)
@@ -309,8 +395,14 @@ def build_hall(*, accelerator="H100-SXM5-80GB", cards=8, n_racks=10, servers_per
     u = np.full(n_srv, float(utilisation)) if util is None else np.asarray(util, dtype=float).copy()
     if u.shape != (n_srv,) or np.any(~np.isfinite(u)) or np.any(u < 0) or np.any(u > 1):
         raise InputError("util", "array", f"{n_srv} utilisations between 0 and 1")
+    spec_srv = DEFAULT_SERVER if server is None else server
+    if not isinstance(spec_srv, ServerSpec):
+        raise InputError("server", type(spec_srv).__name__, "a twin.energy.power.ServerSpec")
+    t_air = float(air_supply_temperature)
+    if not math.isfinite(t_air):
+        raise InputError("energy.air_supply_temperature", air_supply_temperature, "a finite temperature in degC")
     p_acc = cards * tdp
-    other = DEFAULT_SERVER.other
+    other = spec_srv.other
     p_static = cards * IDLE_FRACTION * tdp
     p_dyn = cards * (1 - IDLE_FRACTION) * tdp
     rho, cp, _, _ = cool.props(supply_temperature, "energy.supply_temperature")
@@ -322,8 +414,8 @@ def build_hall(*, accelerator="H100-SXM5-80GB", cards=8, n_racks=10, servers_per
         # fan speed: the larger of what keeps the exhaust below its limit and what holds the
         # hottest chip at AIR_T_TARGET (server fan curves track GPU temperature); the heat sink
         # conductance scales with airflow^0.8 from its full-speed value
-        n_exh = fan_fraction(design_heat, design_heat, supply_temperature)
-        mcp_full = rho * cp * design_heat / (rho * cp * DEFAULT_SERVER.dt_air_min) * 1.0
+        n_exh = fan_fraction(design_heat, design_heat, supply_temperature, spec_srv)
+        mcp_full = rho * cp * design_heat / (rho * cp * spec_srv.dt_air_min) * 1.0
 
         def tj(nn):
             m_ = mcp_full * nn
@@ -338,7 +430,7 @@ def build_hall(*, accelerator="H100-SXM5-80GB", cards=8, n_racks=10, servers_per
                 lo, hi = (mid, hi) if tj(mid) > AIR_T_TARGET else (lo, mid)
             n = hi
         mcp = mcp_full * n
-        fan_w = DEFAULT_SERVER.fan_max * n ** 3
+        fan_w = spec_srv.fan_max * n ** 3
         r_sink = spec["r_sink"] / n ** 0.8
         g_sf = cards / r_sink
     elif kind == "cold-plate":
@@ -356,8 +448,8 @@ def build_hall(*, accelerator="H100-SXM5-80GB", cards=8, n_racks=10, servers_per
         r_srv = max(r_srv, 1e-5)
         g_sf = 1.0 / r_srv
         air_share = 1.0 - (p_acc + f_liq * other) / design_heat
-        n = fan_fraction(air_share * design_heat, air_share * design_heat, 24.0)
-        fan_w = air_share * DEFAULT_SERVER.fan_max * n ** 3
+        n = fan_fraction(air_share * design_heat, air_share * design_heat, t_air, spec_srv)
+        fan_w = air_share * spec_srv.fan_max * n ** 3
     else:
         lf = 1.0
         f_liq = 1.0
@@ -388,60 +480,90 @@ def build_hall(*, accelerator="H100-SXM5-80GB", cards=8, n_racks=10, servers_per
     return Hall(cooling=kind, coolant=coolant_name, accelerator=accelerator, n_racks=n_racks,
                 servers_per_rack=servers_per_rack, cards=cards, n_groups=n_grp, rack_group=rack_group, util=u,
                 p_static=p_static, p_dyn=p_dyn, k_leak=LEAKAGE_PER_K, t_ref=T_REF_C, p_other=p_other,
-                other_idle=DEFAULT_SERVER.other_idle_fraction, f_liq=f_liq, c_chip=spec["c_chip"],
+                other_idle=spec_srv.other_idle_fraction, f_liq=f_liq, c_chip=spec["c_chip"],
                 c_sink=spec["c_sink"], c_fluid=spec["c_fluid"], g_cs=g_cs, g_sf=g_sf, mcp_server=mcp,
                 recirc=spec["recirc"], t_slow=lim["t_slowdown"], t_shut=lim["t_shutdown"],
                 t_max_op=lim["t_max_operating"], f_min=F_MIN, mcp_group=mcp_group, ua_group=ua_group,
                 mcp_fac_group=mcp_fac_group, t_set_group=np.full(n_grp, float(supply_temperature)),
                 c_header=c_header, c_fac=c_fac, t_fac_set=t_fac_set,
                 plant_capacity=plant_margin * it_design, t_supply=float(supply_temperature), fan_w=fan_w,
-                notes=notes)
+                psu_eff=spec_srv.psu_efficiency, notes=notes)
 
 
 # --- steady state (closed form along the flow path) -----------------------------------
 
-def _server_steady(h: Hall, i, t_in, load=1.0):
-    """Steady server at inlet t_in: returns (t_chip, t_sink, t_fluid, p_acc, p_other, clock, q_liq)."""
-    u = h.util[i] * load
-    po = h.p_other[i] * (h.other_idle + (1 - h.other_idle) * u)
+def _servers_steady(h: Hall, idx, t_in, load=1.0):
+    """Steady servers ``idx`` (array) at inlet temperatures ``t_in`` (array, degC), vectorised.
+
+    Returns arrays (t_chip, t_sink, t_fluid, p_acc, p_other, clock, q_liq). Along the flow path
+    T_c = t_in + q_l / mcp + P r_tot with P = a(f) + b T_c linear in T_c (leakage); a throttled
+    server (T_c above slowdown) is solved for the clock f = clock(T_c(f)) by bisection.
+    """
+    u = h.util[idx] * load
+    po = h.p_other[idx] * (h.other_idle + (1 - h.other_idle) * u)
     ql = h.f_liq * po
     r_tot = 1.0 / h.mcp_server + 1.0 / h.g_sf + 1.0 / h.g_cs
     b = h.p_static * h.k_leak
+    base = t_in + ql / h.mcp_server
 
-    def solve(f):
-        a = h.p_static * (1 - h.k_leak * h.t_ref) + h.p_dyn * u * f ** CLOCK_EXPONENT
-        # P = a + b Tc, Tc = t_in + ql/mcp + P r_tot
-        p = (a + b * (t_in + ql / h.mcp_server)) / (1 - b * r_tot)
-        tc = t_in + ql / h.mcp_server + p * r_tot
-        return p, tc
+    def solve(f, u_, base_):
+        a = h.p_static * (1 - h.k_leak * h.t_ref) + h.p_dyn * u_ * f ** CLOCK_EXPONENT
+        p_ = (a + b * base_) / (1 - b * r_tot)
+        return p_, base_ + p_ * r_tot
 
-    f = 1.0
-    p, tc = solve(f)
-    if tc > h.t_slow:
+    f = np.ones_like(u)
+    p, tc = solve(f, u, base)
+    hot = tc > h.t_slow
+    if np.any(hot):
         # throttled equilibrium: bisection on f in [f_min, 1] for f = clock(tc(f))
-        lo, hi = h.f_min, 1.0
+        uh, bh = u[hot], base[hot]
+        lo = np.full(uh.shape, h.f_min)
+        hi = np.ones_like(uh)
         for _ in range(60):
             mid = 0.5 * (lo + hi)
-            _, tcm = solve(mid)
-            fm = max(h.f_min, 1 - (tcm - h.t_slow) / (h.t_shut - h.t_slow) * (1 - h.f_min)) if tcm > h.t_slow else 1.0
-            if fm < mid:
-                hi = mid
-            else:
-                lo = mid
-        f = 0.5 * (lo + hi)
-        p, tc = solve(f)
-    p = max(p, 0.0)
+            _, tcm = solve(mid, uh, bh)
+            fm = np.where(tcm > h.t_slow,
+                          np.maximum(h.f_min, 1 - (tcm - h.t_slow) / (h.t_shut - h.t_slow) * (1 - h.f_min)), 1.0)
+            down = fm < mid
+            hi = np.where(down, mid, hi)
+            lo = np.where(down, lo, mid)
+        f[hot] = 0.5 * (lo + hi)
+        p, tc = solve(f, u, base)
+    p = np.maximum(p, 0.0)
     tf = t_in + (p + ql) / h.mcp_server
     ts = tf + p / h.g_sf
     return tc, ts, tf, p, po, f, ql
 
 
 def hall_steady(h: Hall, load=1.0) -> dict:
-    """Steady state of the hall: per-server temperatures and powers, loop temperatures, plant heat.
+    """Steady state of the hall network.
 
-    Returns a dict of numpy arrays (degC, W). If a chip would exceed its shutdown temperature or
-    the plant cannot hold the facility loop, ``overheats`` is True and ``reason`` says where.
-    The heat balance: plant heat = sum of server heat (accelerators + other, DC side).
+    Parameters
+    ----------
+    h : Hall
+        From :func:`build_hall`.
+    load : float
+        Multiplier on every server's utilisation.
+
+    Returns
+    -------
+    dict
+        Per server ``t_chip``, ``t_sink``, ``t_fluid`` [degC], ``p_acc``, ``p_other``, ``q_liq`` [W],
+        ``clock``; per loop ``t_supply``, ``t_return`` [degC], ``q_group`` [W]; ``q_air``,
+        ``q_plant``, ``p_it_dc`` [W], ``t_facility`` [degC]; ``overheats`` (bool) and ``reason``
+        (plant capacity, rack heat beyond the cooling type's limit, chips at shutdown).
+
+    Notes
+    -----
+    Along each server's flow path T_c = T_in + q_l / (m c_p) + P (1/(m c_p) + 1/G_sf + 1/G_cs),
+    P = P_s (1 + k (T_c - T_ref)) + P_d u f^3 solved in closed form (bisection on f when
+    throttled); rack inlets with recirculation r solve T_in = (1 - r) T_sup + r T_out; a loop's
+    supply holds its set point unless its counterflow exchanger (effectiveness-NTU) cannot reject
+    the loop's heat. Plant heat equals the servers' heat (accelerators + other, DC side).
+
+    References
+    ----------
+    Incropera et al., Fundamentals of Heat and Mass Transfer, eq. 11.29 (counterflow effectiveness).
     """
     n = h.n_servers
     out = {k: np.zeros(n) for k in ("t_chip", "t_sink", "t_fluid", "p_acc", "p_other", "clock", "q_liq")}
@@ -456,24 +578,22 @@ def hall_steady(h: Hall, load=1.0) -> dict:
         mg = h.mcp_group[g]
         # the CDU holds its set point if its exchanger can; else supply floats up
         ts_g = h.t_set_group[g]
+        S = h.servers_per_rack
+        srv = (racks[:, None] * S + np.arange(S)[None, :]).ravel()
         for _ in range(200):
-            q_g = 0.0
-            for r in racks:
-                tin = ts_g
-                for _it in range(100 if h.recirc > 0 else 1):
-                    tf_sum = 0.0
-                    for i in range(r * h.servers_per_rack, (r + 1) * h.servers_per_rack):
-                        tc, tsk, tf, p, po, f, ql = _server_steady(h, i, tin, load)
-                        out["t_chip"][i], out["t_sink"][i], out["t_fluid"][i] = tc, tsk, tf
-                        out["p_acc"][i], out["p_other"][i], out["clock"][i], out["q_liq"][i] = p, po, f, ql
-                        tf_sum += tf
-                    tout = tf_sum / h.servers_per_rack
-                    new_tin = (1 - h.recirc) * ts_g + h.recirc * tout
-                    if abs(new_tin - tin) < 1e-12:
-                        break
-                    tin = new_tin
-                s = slice(r * h.servers_per_rack, (r + 1) * h.servers_per_rack)
-                q_g += float(np.sum(out["p_acc"][s] + out["q_liq"][s]))
+            # all racks of the loop at once; with recirculation the rack inlet is a fixed point
+            # t_in = (1 - r) t_supply + r t_out(t_in), iterated to 1e-12 K
+            tin = np.full(racks.size, ts_g)
+            for _it in range(100 if h.recirc > 0 else 1):
+                res = _servers_steady(h, srv, np.repeat(tin, S), load)
+                tout = res[2].reshape(racks.size, S).mean(axis=1)
+                new_tin = (1 - h.recirc) * ts_g + h.recirc * tout
+                if np.max(np.abs(new_tin - tin)) < 1e-12:
+                    break
+                tin = new_tin
+            for k, key in enumerate(("t_chip", "t_sink", "t_fluid", "p_acc", "p_other", "clock", "q_liq")):
+                out[key][srv] = res[k]
+            q_g = float(np.sum(res[3] + res[6]))
             th = ts_g + q_g / mg
             cmin = min(mg, h.mcp_fac_group[g])
             cmax = max(mg, h.mcp_fac_group[g])
@@ -516,6 +636,35 @@ def hall_steady(h: Hall, load=1.0) -> dict:
                t_facility=t_fac, overheats=overheats, reason=reason,
                p_it_dc=float(np.sum(out["p_acc"] + out["p_other"])))
     return out
+
+
+def liquid_share(h: Hall, steady: dict) -> float:
+    """Share of the hall's wall power that leaves in the liquid [0..1].
+
+    Parameters
+    ----------
+    h : Hall
+        The hall.
+    steady : dict
+        Its :func:`hall_steady` result.
+
+    Returns
+    -------
+    float
+        0 for air; 1 for immersion (PSUs and fans immersed too); for cold plate the
+        accelerators' heat plus the liquid share of the other parts over the wall power (fans,
+        PSU losses and the rest of the other parts go to the room air).
+
+    Notes
+    -----
+    s = sum(P_acc + q_liq) / sum((P_acc + P_other + P_fan) / eta_PSU).
+    """
+    if h.cooling == "air":
+        return 0.0
+    if h.cooling == "immersion":
+        return 1.0
+    wall = float(np.sum((steady["p_acc"] + steady["p_other"] + h.fan_w) / h.psu_eff))
+    return float(np.sum(steady["p_acc"] + steady["q_liq"])) / max(wall, 1e-9)
 
 
 # --- transient -------------------------------------------------------------------------
@@ -572,11 +721,43 @@ def _fault_arrays(h: Hall, faults, horizon):
 
 def hall_transient(h: Hall, duration=3600.0, dt=1.0, record_every=10, faults=None, profile=None,
                    profile_dt=None, initial=None, load=1.0):
-    """Integrate the hall network from its steady state (or ``initial``) for ``duration`` s.
+    """Integrate the hall network from its steady state (or ``initial``).
 
-    Returns a dict with time [s] and records (per rack: power W, max chip degC, clock factor,
-    outlet degC; per loop: supply/return degC and heat W; facility loop degC, plant heat W) and
-    per server ``first_slowdown``/``shutdown`` times [s] (inf if never), plus the final state.
+    Parameters
+    ----------
+    h : Hall
+        From :func:`build_hall`.
+    duration, dt : float
+        Horizon and step [s], > 0.
+    record_every : int
+        Steps between records.
+    faults : list of Fault or dict, optional
+        Pump failures, leaks with isolation, chiller trips.
+    profile, profile_dt : array, float, optional
+        Load factors 0..1 every ``profile_dt`` s.
+    initial : dict, optional
+        State to start from (default :func:`hall_steady`).
+    load : float
+        Multiplier on utilisation.
+
+    Returns
+    -------
+    dict
+        ``time`` [s]; per rack ``rack_power`` [W], ``rack_tmax`` [degC], ``rack_clock``,
+        ``rack_tout`` [degC]; per loop ``group_tsup``, ``group_tret`` [degC], ``group_q`` [W];
+        ``fac_t`` [degC], ``plant_q`` [W]; per server ``first_slowdown`` and ``shutdown`` [s]
+        (inf if never); ``overheats_at`` [s] and ``message``; ``final`` state.
+
+    Notes
+    -----
+    Backward Euler, C (T^{n+1} - T^n) / dt = sum G (T_j^{n+1} - T^{n+1}) + m c_p (T_up - T^{n+1}) + P:
+    each server's chip - sink - coolant chain solved implicitly (tridiagonal) with the previous
+    step's inlet and leakage, then the loops' return headers, exchangers and the facility loop
+    in flow order (numba kernel :func:`twin.energy._kernels.hall_transient`).
+
+    References
+    ----------
+    scipy.integrate reference of the same ODEs: :mod:`twin.energy._reference`.
     """
     if not (dt > 0 and math.isfinite(dt)):
         raise InputError("dt", dt, "a positive time step in s")
@@ -628,7 +809,23 @@ def hall_transient(h: Hall, duration=3600.0, dt=1.0, record_every=10, faults=Non
 
 
 def operator_time(h: Hall, fault: Fault, horizon=3600.0, dt=1.0) -> dict:
-    """Times after a fault to the first throttle and the first shutdown [s] (inf if none in horizon)."""
+    """The operator's time after a cooling fault.
+
+    Parameters
+    ----------
+    h : Hall
+        From :func:`build_hall`.
+    fault : Fault
+        The fault (its ``time`` is the origin of the returned times).
+    horizon, dt : float
+        Simulated time and step [s].
+
+    Returns
+    -------
+    dict
+        ``to_throttle`` and ``to_shutdown`` [s] after the fault (inf if not within the horizon)
+        and the transient ``result`` of :func:`hall_transient`.
+    """
     res = hall_transient(h, duration=horizon, dt=dt, record_every=max(1, int(10 / dt)), faults=[fault])
     t0 = fault.time
     fs = float(np.min(res["first_slowdown"]))

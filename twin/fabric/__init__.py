@@ -29,7 +29,7 @@ from . import routing as _rt
 from . import topology as _topo
 from .congestion import SCHEMES, run_incast
 from .routing import LOAD_BALANCING, PATTERNS, FlowSolution, Routing, route, solve, traffic, transfer_times
-from .topology import TOPOLOGIES, Fabric, check_connectivity
+from .topology import TOPOLOGIES, Fabric, as_count, check_connectivity
 
 __all__ = [
     "Fabric", "Routing", "FlowSolution", "TOPOLOGIES", "LOAD_BALANCING", "PATTERNS", "SCHEMES",
@@ -81,8 +81,11 @@ def build_fabric(n_nodes: int, nics_per_node: int, nic_speed, spine_link_speed=N
 
         sw = catalog.get("switches", switch, "fabric.switch")
         cap = float((sw.ports * sw.port_speed).to("bit/s").magnitude)
-    return _topo.build_fabric(int(n_nodes), int(nics_per_node), nic, spine, int(radix), float(oversubscription),
-                              topology, switch_capacity=cap)
+    try:
+        over = float(oversubscription)
+    except (TypeError, ValueError):
+        raise InputError("fabric.oversubscription", oversubscription, "a finite ratio >= 1") from None
+    return _topo.build_fabric(n_nodes, nics_per_node, nic, spine, radix, over, topology, switch_capacity=cap)
 
 
 @functools.lru_cache(maxsize=32)
@@ -107,7 +110,7 @@ def fabric_from_scenario(scenario, n_nodes: int | None = None) -> Fabric:
     nic, spine, cap = _fab_params(scenario)
     n = int(scenario.compute.nodes)
     if n_nodes is not None:
-        n = max(n, int(n_nodes))
+        n = max(n, as_count(n_nodes, "n_nodes", 1, what="a number of nodes"))
     return _fabric_cached(n, int(f.nics_per_node), nic, spine, int(f.radix), float(f.oversubscription),
                           str(f.topology), cap)
 
@@ -125,6 +128,10 @@ def flow_rates(fab: Fabric, src, dst, load_balancing: str = "ecmp", flows_per_pa
     -----
     Progressive filling: all unfrozen rates rise together; when a link's load
     sum_f w_fl r_f reaches its capacity c_l, the flows on it freeze (max-min fairness).
+
+    References
+    ----------
+    D. Bertsekas, R. Gallager, *Data Networks*, 2nd ed., sec. 6.5.2 (max-min fairness, progressive filling).
     """
     import xarray as xr
 
@@ -151,6 +158,11 @@ def allreduce_time(scenario, n_nodes: int, message_size, *, load_balancing: str 
     One ring per rail on S/R of the data (hierarchical all-reduce); T = 2(n-1)(t_step + t_lat)
     with t_step from event-driven max-min completion of the step's transfers and t_lat the
     path latency (:func:`base_latency`); busbw = (S/T) 2(n-1)/n (nccl-tests convention).
+
+    References
+    ----------
+    P. Patarasuk, X. Yuan, "Bandwidth optimal all-reduce algorithms for clusters of workstations",
+    J. Parallel Distrib. Comput. 69 (2009); NVIDIA nccl-tests, doc/PERFORMANCE.md (busbw).
     """
     f = scenario.fabric
     lb = load_balancing or f.load_balancing
@@ -159,7 +171,7 @@ def allreduce_time(scenario, n_nodes: int, message_size, *, load_balancing: str 
     check_range(S, "message_size", lo=0.0, lo_open=True, unit="bit")
     fab = fabric_from_scenario(scenario, n_nodes)
     lat = base_latency(scenario, n_nodes).to("s").magnitude
-    r = _rt.ring_allreduce_time(fab, int(n_nodes), S, load_balancing=lb, flows_per_pair=q, seed=seed, hop_latency=lat,
+    r = _rt.ring_allreduce_time(fab, as_count(n_nodes, "n_nodes", 2, what="a number of nodes"), S, load_balancing=lb, flows_per_pair=q, seed=seed, hop_latency=lat,
                                 placement=str(f.placement))
     return {"time": Q_(r["time"], "s"), "step_time": Q_(r["step_time"], "s"),
             "busbw": Q_(r["busbw"], "bit/s").to("GB/s"), "algbw": Q_(r["algbw"], "bit/s").to("GB/s")}
@@ -172,13 +184,16 @@ def ecmp_path_usage(n_flows: int = 8, n_paths: int = 8, n_seeds: int = 2000) -> 
     Notes
     -----
     Balls into bins: E[used]/N = 1 - (1 - 1/N)^N for N flows on N paths if the hash is uniform.
+
+    References
+    ----------
+    C. Hopps, RFC 2992 "Analysis of an Equal-Cost Multi-Path Algorithm" (2000); M. Mitzenmacher,
+    E. Upfal, *Probability and Computing*, ch. 5 (balls into bins).
     """
     from . import _kernels as K
 
-    n_flows, n_paths, n_seeds = int(n_flows), int(n_paths), int(n_seeds)
-    for name, v in (("n_flows", n_flows), ("n_paths", n_paths), ("n_seeds", n_seeds)):
-        if v < 1:
-            raise InputError(f"ecmp.{name}", v, "a positive integer")
+    n_flows, n_paths, n_seeds = (as_count(v, f"ecmp.{k}", 1, what="a positive integer")
+                                 for k, v in (("n_flows", n_flows), ("n_paths", n_paths), ("n_seeds", n_seeds)))
     src = np.arange(n_flows, dtype=np.int64) * 8 + 3
     dst = src + 100_003
     qp = np.zeros(n_flows, np.int64)
@@ -197,6 +212,13 @@ def dcqcn_fixed_point(n_flows: int, capacity="40 Gbit/s", *, rai="40 Mbit/s", ta
 
     p* = cbrt( R_AI N^2 / (tau' C^2) (1/B + N/(T C))^2 ), rates in packets/s, B in packets;
     q* = (p*/Pmax)(Kmax - Kmin) + Kmin. Returns {"p": float, "queue": Quantity [KB]}.
+
+    Parameters: ``capacity`` and ``rai`` [Gbit/s], ``tau_prime`` and ``timer`` [s], ``byte_counter``,
+    ``packet``, ``kmin``, ``kmax`` [byte], ``pmax`` (0, 1].
+
+    References
+    ----------
+    Y. Zhu et al., "ECN or Delay: Lessons Learnt from Analysis of DCQCN and TIMELY", CoNEXT 2016.
     """
     pkt = magnitude(packet, "byte", "dcqcn.packet")
     C = magnitude(capacity, "byte/s", "dcqcn.capacity") / pkt
@@ -204,9 +226,15 @@ def dcqcn_fixed_point(n_flows: int, capacity="40 Gbit/s", *, rai="40 Mbit/s", ta
     tp = magnitude(tau_prime, "s", "dcqcn.tau_prime")
     T = magnitude(timer, "s", "dcqcn.timer")
     B = magnitude(byte_counter, "byte", "dcqcn.byte_counter") / pkt
-    N = int(n_flows)
+    N = as_count(n_flows, "dcqcn.n_flows", 1, what="a number of flows")
+    for name, v in (("capacity", C), ("rai", R), ("tau_prime", tp), ("timer", T), ("byte_counter", B)):
+        check_range(v, f"dcqcn.{name}", lo=0.0, lo_open=True, hi=math.inf, hi_open=True)
+    check_range(pmax, "dcqcn.pmax", lo=0.0, lo_open=True, hi=1.0)
     p = (R * N**2 / (tp * C**2) * (1 / B + N / (T * C)) ** 2) ** (1 / 3)
     k0, k1 = magnitude(kmin, "byte", "dcqcn.kmin"), magnitude(kmax, "byte", "dcqcn.kmax")
+    check_range(k0, "dcqcn.kmin", lo=0.0, hi=math.inf, hi_open=True, unit="byte")
+    if not (k0 < k1 < math.inf):
+        raise InputError("dcqcn.kmax", kmax, f"a finite threshold above kmin ({k0:g} byte)")
     return {"p": p, "queue": Q_(p / pmax * (k1 - k0) + k0, "byte").to("kB")}
 
 
@@ -237,6 +265,12 @@ def incast(scheme: str = "dcqcn", n_senders: int = 64, capacity="100 Gbit/s", li
     -----
     dq/dt = sum_i r_i - C (q >= 0); ECN marking p(q) = Pmax (q - Kmin)/(Kmax - Kmin) between
     the thresholds; PFC pauses the senders one response delay after q > Xoff.
+
+    References
+    ----------
+    Y. Zhu et al., CoNEXT 2016 (DCQCN fluid model); Y. Li et al., "HPCC: High Precision Congestion
+    Control", SIGCOMM 2019; B. Montazeri et al., "Homa", SIGCOMM 2018; IEEE 802.1Qbb (PFC);
+    China Mobile NICC white paper 3.2.2 (GSE DGSQ).
     """
     import xarray as xr
 
@@ -246,7 +280,8 @@ def incast(scheme: str = "dcqcn", n_senders: int = 64, capacity="100 Gbit/s", li
     size = magnitude(message_size, "byte", "congestion.message_size")
     dt = magnitude(step, "s", "congestion.dt")
     r = magnitude(rtt, "s", "congestion.rtt")
-    out = run_incast(scheme, int(n_senders), C, line, dur, size, pfc=pfc, dt=dt, rtt=r, **params)
+    n_senders = as_count(n_senders, "congestion.n_senders", 1, what="a number of senders")
+    out = run_incast(scheme, n_senders, C, line, dur, size, pfc=pfc, dt=dt, rtt=r, **params)
     st = out["stats"]
     attrs = {"scheme": scheme, "n_senders": int(n_senders),
              "pause_time_us": st["pause_time"] * 1e6, "pause_fraction": st["pause_fraction"],
@@ -273,6 +308,12 @@ def fec_latency(rate, code: str = "rs544", *, bypass: bool = False, ber: float =
     1 GHz (model assumption); with detect-then-correct bypass (white paper 3.2.3)
     t = P0 t_det + (1 - P0)(t_acc + t_dec), P0 = (1 - BER)^(n m).
     ``part``: "total" | "accumulation" | "decode".
+
+    References
+    ----------
+    IEEE 802.3 clauses 91 and 119 (RS(528,514), RS(544,514)); China Mobile NICC white paper 3.2.3
+    (detect-then-correct FEC bypass, flexible FEC); G. Sella, A. Moore, N. Zilberman, "FEC Killed
+    the Cut-Through Switch", NetCompute 2018.
     """
     R = si(rate, "Gbit/s", "fec.rate")
     if part == "accumulation":
@@ -288,7 +329,14 @@ def fec_latency(rate, code: str = "rs544", *, bypass: bool = False, ber: float =
 
 def flexible_fec(ber: float, target: float = 1e-10) -> str:
     """Flexible FEC: the lightest code meeting a codeword error ratio ``target`` at pre-FEC ``ber``."""
-    return _ll.flexible_fec(float(ber), float(target))
+    return _ll.flexible_fec(_real(ber, "fec.ber"), _real(target, "fec.target"))
+
+
+def _real(value, field: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise InputError(field, value, "a number") from None
 
 
 def encryption_efficiency(mode: str = "macsec", payload="4096 B") -> float:
@@ -298,7 +346,12 @@ def encryption_efficiency(mode: str = "macsec", payload="4096 B") -> float:
 
 def protocol_efficiency(protocol: str) -> float:
     """Payload fraction of the line rate for full-MTU packets of ``protocol`` (ethernet | roce | gse |
-    infiniband); eta = payload / (payload + per-packet headers and framing)."""
+    infiniband); eta = payload / (payload + per-packet headers and framing).
+
+    References
+    ----------
+    IEEE 802.3 (framing, IFG); IBTA InfiniBand Architecture Vol. 1 and RoCEv2 Annex A17.
+    """
     return _ll.protocol_efficiency(protocol)
 
 
@@ -363,12 +416,15 @@ def base_latency(scenario, n_nodes: int):
     (same leaf, same pod / 2 tiers, across pods); t_FEC = RS(544,514) accumulation + decode at
     the link rate (Ethernet and InfiniBand HDR/NDR both run RS-FEC on PAM4 lanes); cables
     3 m / 30 m / 100 m at 5 ns/m (assumption). Switch and NIC latencies from the catalog.
+
+    References
+    ----------
+    IEEE 802.3 cl. 91/119 (RS-FEC); switch and NIC datasheets cited in datasets/catalog/switches.toml
+    and nics.toml; fibre group index 1.468 (about 4.9 ns/m, rounded to 5 ns/m).
     """
     from .. import catalog
 
-    n = int(n_nodes)
-    if n < 1:
-        raise InputError("n_nodes", n_nodes, "at least 1 node")
+    n = as_count(n_nodes, "n_nodes", 1, what="a number of nodes")
     fab = fabric_from_scenario(scenario, n)
     sw = catalog.get("switches", scenario.fabric.switch, "fabric.switch")
     t_sw = float(sw.latency.to("s").magnitude)
@@ -420,11 +476,15 @@ def node_bandwidth(scenario, n_nodes: int, pattern: str = "ring"):
     F_node the flows a node sends and T_step the last finish time;
     eta_proto = payload / (payload + headers) at a full MTU (RoCEv2 4096 B: 0.980; InfiniBand
     0.994; Ethernet/TCP 1500 B: 0.941). One node alone gets its NICs' line rate times eta_proto.
+
+    References
+    ----------
+    A. Gangidi et al., "RDMA over Ethernet for Distributed AI Training at Meta Scale", SIGCOMM 2024
+    (few large flows, ECMP collisions, fragmented placement); D. Bertsekas, R. Gallager, *Data
+    Networks*, sec. 6.5.2 (max-min fairness).
     """
     f = scenario.fabric
-    n = int(n_nodes)
-    if n < 1:
-        raise InputError("n_nodes", n_nodes, "at least 1 node")
+    n = as_count(n_nodes, "n_nodes", 1, what="a number of nodes")
     if pattern not in PATTERNS:
         raise InputError("pattern", pattern, "one of " + ", ".join(PATTERNS))
     nic, spine, cap = _fab_params(scenario)

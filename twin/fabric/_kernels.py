@@ -6,6 +6,7 @@ Imports only numpy, numba and math. Every kernel has a plain reference in
 Kernels
 -------
 ecmp_hash          seeded 64-bit mix of (src, dst, qp) -> path index (per-flow ECMP)
+spray_incidence    link incidence and weights of flows split evenly over all equal paths (spraying)
 adaptive_route     hop-by-hop least-loaded choice of plane / uplinks (adaptive routing)
 maxmin_rates       max-min fair rates by progressive filling with weighted link incidence
 complete_transfers event-driven completion of finite transfers under max-min sharing
@@ -65,13 +66,8 @@ def _hpush(hk, hi, hv, n, key, idx, vs):
 
 
 @njit(cache=True)
-def _hpop(hk, hi, hv, n):
-    # removes the root (caller read it first); returns the new size
-    n -= 1
-    hk[0] = hk[n]
-    hi[0] = hi[n]
-    hv[0] = hv[n]
-    i = 0
+def _siftdown(hk, hi, hv, n, i):
+    # move entry i down the binary min-heap of size n until its children are not smaller
     while True:
         a = 2 * i + 1
         if a >= n:
@@ -84,25 +80,23 @@ def _hpop(hk, hi, hv, n):
         hi[c], hi[i] = hi[i], hi[c]
         hv[c], hv[i] = hv[i], hv[c]
         i = c
+
+
+@njit(cache=True)
+def _hpop(hk, hi, hv, n):
+    # removes the root (caller read it first); returns the new size
+    n -= 1
+    hk[0] = hk[n]
+    hi[0] = hi[n]
+    hv[0] = hv[n]
+    _siftdown(hk, hi, hv, n, 0)
     return n
 
 
 @njit(cache=True)
 def _heapify(hk, hi, hv, n):
     for start in range((n - 2) // 2, -1, -1):
-        i = start
-        while True:
-            a = 2 * i + 1
-            if a >= n:
-                break
-            b = a + 1
-            c = a if (b >= n or hk[a] <= hk[b]) else b
-            if hk[i] <= hk[c]:
-                break
-            hk[c], hk[i] = hk[i], hk[c]
-            hi[c], hi[i] = hi[i], hi[c]
-            hv[c], hv[i] = hv[i], hv[c]
-            i = c
+        _siftdown(hk, hi, hv, n, start)
 
 
 @njit(cache=True)
@@ -314,6 +308,41 @@ def complete_transfers(var_ptr, var_link, var_w, cap, size, demand, batch, finis
                     finish[v] = t + dt
         t += dt
     return n_events
+
+
+@njit(cache=True)
+def spray_incidence(cls, s, t, ls, lt, ps, pt, a_up, a_dn, lu, ld, au, ad, ptr, links, w):
+    """Fill CSR rows ``ptr`` of flows sprayed evenly over every equal-cost path: per plane the
+    access up/down links (weight 1/P), the u leaf up/down links (1/(P u)) and, across pods, the
+    u v aggregation-core up/down links (1/(P u v)). ``cls``: 0 same leaf, 1 same pod, 2 across pods.
+    Same layout as the NumPy ``topology.spray_weights``."""
+    P = a_up.shape[0]
+    u = lu.shape[2]
+    v = au.shape[3]
+    for i in range(cls.shape[0]):
+        k = ptr[i]
+        for p in range(P):
+            links[k] = a_up[p, s[i]]
+            links[k + 1] = a_dn[p, t[i]]
+            w[k] = 1.0 / P
+            w[k + 1] = 1.0 / P
+            k += 2
+            if cls[i] >= 1:
+                for j in range(u):
+                    links[k + j] = lu[p, ls[i], j]
+                    links[k + u + j] = ld[p, lt[i], j]
+                    w[k + j] = 1.0 / (P * u)
+                    w[k + u + j] = 1.0 / (P * u)
+                k += 2 * u
+            if cls[i] == 2:
+                for j in range(u):
+                    for m in range(v):
+                        links[k + j * v + m] = au[p, ps[i], j, m]
+                        links[k + u * v + j * v + m] = ad[p, pt[i], j, m]
+                        w[k + j * v + m] = 1.0 / (P * u * v)
+                        w[k + u * v + j * v + m] = 1.0 / (P * u * v)
+                k += 2 * u * v
+    return ptr
 
 
 @njit(cache=True)

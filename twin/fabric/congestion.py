@@ -34,6 +34,9 @@ DEFAULTS = dict(
     min_rate=1e6 / 8, grant_margin=1.0, lossy_buffer=1e6,
 )
 
+#: Largest senders x steps kept in memory (per-sender rates are returned: 8 bytes each).
+MAX_CELLS = 50_000_000
+
 _RANGES = {  # field: (lo, hi, lo_open)
     "dt": (0.0, 1e-3, True), "rtt": (0.0, 1e-2, True), "kmin": (0.0, 1e9, False), "kmax": (0.0, 1e9, True),
     "pmax": (0.0, 1.0, False), "xoff": (0.0, 1e10, True), "xon": (0.0, 1e10, False), "pfc_delay": (0.0, 1e-3, False),
@@ -67,9 +70,9 @@ def build_params(n_senders: int, capacity: float, line_rate: float, *, pfc: bool
         raise InputError("congestion.xon", p["xon"], f"at most xoff ({p['xoff']:g} byte)")
     check_range(float(capacity), "congestion.capacity", lo=0.0, lo_open=True, unit="byte/s")
     check_range(float(line_rate), "congestion.line_rate", lo=0.0, lo_open=True, unit="byte/s")
-    n = int(n_senders)
-    if n < 1:
-        raise InputError("congestion.n_senders", n_senders, "at least 1 sender")
+    from .topology import as_count
+
+    n = as_count(n_senders, "congestion.n_senders", 1, what="a number of senders")
     prm = np.zeros(K.N_PRM)
     prm[K.P_DT] = p["dt"]
     prm[K.P_C] = capacity
@@ -107,6 +110,10 @@ def run_incast(scheme: str, n_senders: int, capacity: float, line_rate: float, d
     check_range(float(message_size), "congestion.message_size", lo=0.0, unit="byte")
     n_steps = max(1, int(round(duration / prm[K.P_DT])))
     n = int(n_senders)
+    if n_steps * n > MAX_CELLS:
+        raise InputError("congestion.duration", f"{duration:g} s", f"at most {MAX_CELLS:.0e} sender-steps "
+                         f"(here {n} senders x {n_steps} steps): a shorter duration, a longer step or fewer senders",
+                         "is too long to keep every sender's rate")
     size = np.full(n, float(message_size))
     code = SCHEMES[scheme]
     if reference:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InputError
 from . import _kernels as K
-from .topology import Fabric, _classes, check_flows, n_paths, path_links, spray_weights
+from .topology import Fabric, _classes, as_count, check_flows, n_paths, path_links, spray_weights
 
 LOAD_BALANCING = ("ecmp", "spraying", "gse", "adaptive")
 PATTERNS = ("ring", "hierarchical", "all-to-all", "permutation", "incast", "storage")
@@ -53,9 +53,8 @@ def route(fab: Fabric, src, dst, load_balancing: str = "ecmp", flows_per_pair: i
     """
     if load_balancing not in LOAD_BALANCING:
         raise InputError("fabric.load_balancing", load_balancing, "one of " + ", ".join(LOAD_BALANCING))
-    q = int(flows_per_pair)
-    if q < 1:
-        raise InputError("fabric.flows_per_pair", flows_per_pair, "at least 1 flow (QP) per pair")
+    q = as_count(flows_per_pair, "fabric.flows_per_pair", 1, what="a number of flows (QPs) per pair")
+    seed = as_count(seed, "traffic.seed", 0, what="a hash seed")
     src, dst = check_flows(fab, src, dst)
     n = len(src)
     if load_balancing in ("spraying", "gse"):
@@ -128,8 +127,9 @@ def transfer_times(fab: Fabric, routing: Routing, size_bits, reference: bool = F
     """
     nv = len(routing.var_ptr) - 1
     size = np.broadcast_to(np.asarray(size_bits, float), (routing.n_flows,))
-    if np.any(size < 0):
-        raise InputError("traffic.size", float(size.min()), "a non-negative size")
+    bad = ~((size >= 0) & (size < np.inf))
+    if np.any(bad):
+        raise InputError("traffic.size", float(size[bad][0]), "a finite, non-negative size [bit] per flow")
     per_var = np.bincount(routing.var_flow, minlength=routing.n_flows)
     vs = (size / per_var)[routing.var_flow]
     dem = np.full(nv, np.inf)
@@ -154,9 +154,7 @@ def transfer_times(fab: Fabric, routing: Routing, size_bits, reference: bool = F
 
 
 def job_nodes(fab: Fabric, n_nodes: int) -> np.ndarray:
-    n = int(n_nodes)
-    if n < 1 or n > fab.n_nodes:
-        raise InputError("job.nodes", n_nodes, f"1..{fab.n_nodes} nodes (the fabric's size)")
+    n = as_count(n_nodes, "job.nodes", 1, fab.n_nodes, what=f"a number of nodes (the fabric has {fab.n_nodes})")
     return np.arange(n, dtype=np.int64)
 
 
@@ -176,6 +174,8 @@ def traffic(fab: Fabric, pattern: str, n_nodes: int | None = None, *, seed: int 
     if pattern not in PATTERNS:
         raise InputError("traffic.pattern", pattern, "one of " + ", ".join(PATTERNS))
     nodes = job_nodes(fab, n_nodes if n_nodes is not None else fab.n_nodes)
+    seed = as_count(seed, "traffic.seed", 0, what="a seed")
+    sample = as_count(sample, "traffic.sample", 1, what="a number of all-to-all peers")
     if placement == "scattered":
         nodes = np.sort(np.random.default_rng(seed + 7919).choice(fab.n_nodes, len(nodes), replace=False))
         nodes = np.random.default_rng(seed + 104729).permutation(nodes)
@@ -214,9 +214,7 @@ def traffic(fab: Fabric, pattern: str, n_nodes: int | None = None, *, seed: int 
         r = np.tile(rails, n - 1)
         return a * R + r, np.full(len(a), nodes[0]) * R + r
     # storage
-    k = int(storage_nodes)
-    if k < 1 or k > fab.n_nodes:
-        raise InputError("traffic.storage_nodes", storage_nodes, f"1..{fab.n_nodes} storage server nodes")
+    k = as_count(storage_nodes, "traffic.storage_nodes", 1, fab.n_nodes, what="a number of storage server nodes")
     servers = np.arange(fab.n_nodes - k, fab.n_nodes)
     a, b = servers[nodes % k] * R, nodes * R
     keep = a != b  # a job node that is also a storage server (converged storage) reads locally

@@ -31,6 +31,21 @@ import numpy as np
 
 from ..errors import InputError
 
+def as_count(value, field: str, lo: int = 1, hi: int | None = None, what: str = "an integer") -> int:
+    """``value`` as a Python int in [lo, hi], or InputError naming ``field`` (rejects bools, strings,
+    NaN/inf and non-integral floats instead of truncating them)."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if not ok and isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        ok = True
+    rng = f"{what} >= {lo}" + (f" and <= {hi}" if hi is not None else "")
+    if not ok:
+        raise InputError(field, value, rng, "is not a whole number")
+    v = int(value)
+    if v < lo or (hi is not None and v > hi):
+        raise InputError(field, value, rng, "is out of range")
+    return v
+
+
 TOPOLOGIES = ("fat-tree-2tier", "fat-tree-3tier", "rail-optimized", "dual-plane")
 LINK_TIERS = ("nic->leaf", "leaf->nic", "leaf->spine", "spine->leaf", "agg->core", "core->agg")
 
@@ -127,17 +142,15 @@ def build_fabric(n_nodes: int, rails: int, nic_speed: float, spine_speed: float,
     """
     if topology not in TOPOLOGIES:
         raise InputError("fabric.topology", topology, "one of " + ", ".join(TOPOLOGIES), "is not a known topology")
-    if int(n_nodes) < 1:
-        raise InputError("compute.nodes", n_nodes, "at least 1 node")
-    if int(rails) < 1:
-        raise InputError("fabric.nics_per_node", rails, "at least 1 NIC per node")
-    if not (nic_speed > 0 and spine_speed > 0):
-        raise InputError("fabric.nic_speed", nic_speed, "a positive data rate")
-    k = int(radix)
-    if k < 2:
-        raise InputError("fabric.radix", radix, "at least 2 ports")
-    if not (oversubscription >= 1.0):
-        raise InputError("fabric.oversubscription", oversubscription, "a ratio >= 1")
+    n_nodes = as_count(n_nodes, "compute.nodes", 1, what="a number of nodes")
+    rails = as_count(rails, "fabric.nics_per_node", 1, what="a number of NICs per node")
+    if not (0 < nic_speed < math.inf):
+        raise InputError("fabric.nic_speed", nic_speed, "a positive, finite data rate")
+    if not (0 < spine_speed < math.inf):
+        raise InputError("fabric.spine_link_speed", spine_speed, "a positive, finite data rate")
+    k = as_count(radix, "fabric.radix", 2, what="a port count")
+    if not (1.0 <= oversubscription < math.inf):
+        raise InputError("fabric.oversubscription", oversubscription, "a finite ratio >= 1")
     if switch_capacity is not None and k * spine_speed > switch_capacity * (1 + 1e-9):
         raise InputError("fabric.radix", radix, f"at most {int(switch_capacity // spine_speed)} ports at "
                          f"{spine_speed / 1e9:g} Gbit/s for a {switch_capacity / 1e12:g} Tbit/s switch",
@@ -288,9 +301,25 @@ def n_paths(fab: Fabric, s, t) -> np.ndarray:
     return (per * fab.planes).astype(np.int64)
 
 
+def _endpoint_array(a, field: str) -> np.ndarray:
+    try:
+        x = np.asarray(a).ravel()
+    except Exception as exc:  # ragged input etc.
+        raise InputError(field, a, "an array of endpoint indices") from exc
+    if x.dtype.kind in "iu":
+        return x.astype(np.int64)
+    if x.dtype.kind == "f" and (x.size == 0 or (np.all(np.isfinite(x)) and np.all(x == np.round(x)))):
+        return x.astype(np.int64)
+    if x.size == 0:
+        return x.astype(np.int64)
+    raise InputError(field, x[:3].tolist(), "integer endpoint indices (node x nics_per_node + rail)",
+                     "are not whole numbers")
+
+
 def check_flows(fab: Fabric, src, dst, field_prefix: str = "traffic") -> tuple[np.ndarray, np.ndarray]:
-    src = np.asarray(src, np.int64).ravel()
-    dst = np.asarray(dst, np.int64).ravel()
+    src, dst = _endpoint_array(src, f"{field_prefix}.src"), _endpoint_array(dst, f"{field_prefix}.dst")
+    if src.size == 0:
+        raise InputError(f"{field_prefix}.src", "[]", "at least one flow")
     if src.shape != dst.shape:
         raise InputError(f"{field_prefix}.dst", dst.shape, f"as many destinations as sources ({src.shape})")
     E = fab.n_endpoints
@@ -337,8 +366,29 @@ def path_links(fab: Fabric, s, t, pid) -> tuple[np.ndarray, np.ndarray]:
     return ptr, links
 
 
-def spray_weights(fab: Fabric, s, t) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """CSR (ptr, links, weights): each flow split evenly over all its equal-cost paths."""
+def spray_weights(fab: Fabric, s, t, reference: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CSR (ptr, links, weights): each flow split evenly over all its equal-cost paths.
+
+    Filled by the numba kernel ``spray_incidence``; ``reference=True`` uses the vectorised NumPy
+    version below (same layout: per plane access up/down, leaf up/down, aggregation-core up/down).
+    """
+    if not reference:
+        from . import _kernels as K
+
+        s = np.asarray(s, np.int64)
+        t = np.asarray(t, np.int64)
+        ls, lt, sl, sp, cr = _classes(fab, s, t)
+        P, u, v = fab.planes, fab.u, max(fab.v, 1)
+        lens = np.where(sl, 2 * P, np.where(sp, (2 + 2 * u) * P, (2 + 2 * u + 2 * u * v) * P))
+        ptr = np.zeros(len(s) + 1, np.int64)
+        np.cumsum(lens, out=ptr[1:])
+        L = np.empty(ptr[-1], np.int64)
+        W = np.empty(ptr[-1])
+        cls = np.where(sl, 0, np.where(sp, 1, 2)).astype(np.int64)
+        K.spray_incidence(cls, s, t, ls.astype(np.int64), lt.astype(np.int64),
+                          fab.pod_of_leaf(ls).astype(np.int64), fab.pod_of_leaf(lt).astype(np.int64),
+                          fab.a_up, fab.a_dn, fab.lu, fab.ld, fab.au, fab.ad, ptr, L, W)
+        return ptr, L, W
     s = np.asarray(s, np.int64)
     t = np.asarray(t, np.int64)
     ls, lt, sl, sp, cr = _classes(fab, s, t)
