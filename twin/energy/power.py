@@ -296,9 +296,9 @@ def it_power(scenario, utilisation: float = 1.0) -> Q_:
     c, e = scenario.compute, scenario.energy
     kind = cooling_kind(e.cooling)
     lf = 0.0 if kind == "air" else float(e.liquid_fraction)
-    # "cold-plate+immersion" counts as immersed here (no server fans); hall_from_scenario models
-    # it as cold plate with the residual air share on fans (about 10 W per server more)
-    immersed = kind == "immersion"
+    # only a fully immersed hall is fanless; "cold-plate+immersion" keeps fans for its air
+    # share, as hall_from_scenario models it, so the summary and the hall agree
+    immersed = e.cooling == "immersion"
     p = server_power(c.accelerator, int(c.cards_per_node), float(utilisation),
                      t_inlet_c=float(e.air_supply_temperature.to("degC").magnitude), liquid_fraction=lf,
                      spec=server_spec(scenario), cooling="immersion" if immersed else "air")

@@ -516,7 +516,7 @@ def node_bandwidth(scenario, n_nodes: int, pattern: str = "ring"):
 
 def evaluate(scenario):
     """The fabric group of the twin state: per-link utilisation and per-flow rates of a
-    whole-cluster ring all-reduce, the incast queue under the scenario's congestion control,
+    whole-cluster ring all-reduce (nodes placed as ``fabric.placement`` says), the incast queue under the scenario's congestion control,
     and summary numbers. Returns an xarray.Dataset (units in attrs)."""
     import xarray as xr
 
@@ -528,7 +528,7 @@ def evaluate(scenario):
                            "leaves": int(fab.n_leaves * fab.planes), **{f"switches_{k}": int(v) for k, v in fab.n_switches().items()},
                            **{f"gse_{k}": int(v) for k, v in fab.gse_roles().items()}})
     if n >= 2:
-        src, dst = traffic(fab, "ring", n)
+        src, dst = traffic(fab, "ring", n, placement=str(f.placement))  # same flows as node_bandwidth
         fr = flow_rates(fab, src, dst, f.load_balancing, int(f.flows_per_pair), 0)
         fr = fr.reset_coords(drop=True)
         ds["flow_rate"] = fr["rate"]
