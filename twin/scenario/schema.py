@@ -81,7 +81,7 @@ FIELDS: list[Field] = [
     Field("energy", "supply_temperature", "quantity", "35 degC", "Supply temperature of the liquid coolant at the IT (ASHRAE W classes); unused for air-only halls", unit="degC", lo=-10, hi=70),
     Field("energy", "air_supply_temperature", "quantity", "24 degC", "Supply (inlet) air temperature at the IT (ASHRAE recommended 18-27 degC)", unit="degC", lo=-10, hi=60),
     Field("energy", "climate", "str", "beijing", "City whose climate drives free cooling"),
-    Field("energy", "coolant", "str", "air", "Coolant name in datasets/catalog/coolants.toml"),
+    Field("energy", "coolant", "catalog:coolants", "air", "Coolant (a name in datasets/catalog/coolants.toml)"),
     Field("energy", "servers_per_rack", "int", 4, "Servers per rack", lo=1, hi=128),
     Field("energy", "pue_design", "float", 1.5, "Design PUE used where the facility model is not run", lo=1.0, hi=3.0),
     # --- workload (ch. 3.1.1, 6.3) ------------------------------------------------------
