@@ -46,8 +46,8 @@ def build_state(sc: Scenario) -> xr.DataTree:
     compute = xr.Dataset(
         {
             "cards": xr.Variable(("node",), np.full(c.nodes, c.cards_per_node, dtype=np.int64), attrs={"units": ""}),
-            "peak_bf16_per_card": _scalar(_summary._peak(acc, "bf16"), "TFLOP/s"),
-            "peak_fp32_per_card": _scalar(_summary._peak(acc, "fp32"), "TFLOP/s"),
+            "peak_bf16_per_card": _scalar(_summary.peak_rate(acc, "bf16"), "TFLOP/s"),
+            "peak_fp32_per_card": _scalar(_summary.peak_rate(acc, "fp32"), "TFLOP/s"),
             "hbm_capacity_per_card": _scalar(acc.hbm_capacity, "GB"),
             "hbm_bandwidth_per_card": _scalar(acc.hbm_bandwidth, "GB/s"),
             "tdp_per_card": _scalar(acc.tdp, "W"),

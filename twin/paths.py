@@ -34,14 +34,6 @@ def notebooks_dir() -> Path:
     raise FileNotFoundError("NICC Twin notebooks not found (expected notebooks/app.ipynb)")
 
 
-def shared_dir() -> Path | None:
-    """The workplace's ../shared folder beside a checkout (public data sets), if present."""
-    env = os.environ.get("NICC_TWIN_SHARED")
-    for c in ([Path(env)] if env else []) + [_HERE.parent.parent / "shared", Path.cwd().parent / "shared"]:
-        if c.is_dir():
-            return c
-    return None
-
 
 def load_toml(path: Path) -> dict:
     """Read a TOML file (tomllib on 3.11+, tomli before)."""

@@ -23,7 +23,8 @@ class Figure:
     formula: str
 
 
-def _peak(acc, precision: str) -> pint.Quantity:
+def peak_rate(acc, precision: str) -> pint.Quantity:
+    """Dense peak rate of a catalog accelerator at ``precision`` [TFLOP/s]; BF16 falls back to FP16 (Volta)."""
     key = f"peak_{precision}"
     if key in acc and acc[key].magnitude > 0:
         return acc[key]
@@ -81,7 +82,7 @@ def summary(sc: Scenario) -> list[Figure]:
         Figure("nodes", "Nodes", c.nodes, "scenario"),
     ]
     for p in PRECISIONS:
-        pk = _peak(acc, p)
+        pk = peak_rate(acc, p)
         if pk.magnitude > 0:
             label = "Peak BF16/FP16" if p == "bf16" else f"Peak {p.upper()}"
             out.append(Figure(f"peak_{p}", label, (n * pk).to("PFLOP/s"), f"cards x peak_{p} (dense)"))

@@ -16,7 +16,7 @@ import pint
 import xarray as xr
 
 from .errors import InputError
-from .scenario import Scenario, load_scenario
+from .scenario import Scenario, load_scenario, merge_overrides
 from .units import format_unit
 
 
@@ -27,13 +27,6 @@ def _nest(path: str, value) -> dict:
     for p in parts[:-1]:
         cur = cur.setdefault(p, {})
     cur[parts[-1]] = value
-    return out
-
-
-def _merge(a: dict, b: dict) -> dict:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -95,8 +88,8 @@ def sweep(base, grid: dict[str, list], func: Callable[[Scenario], dict], *, clie
     for pt in points:
         over: dict = {}
         for k, v in zip(keys, pt):
-            over = _merge(over, _nest(k, v))
-        d = _merge(base_dict, over)
+            over = merge_overrides(over, _nest(k, v))
+        d = merge_overrides(base_dict, over)
         load_scenario(d)  # fail early, naming the field, before any task is sent
         dicts.append(d)
 

@@ -54,7 +54,7 @@ def voila_server(tmp_path_factory):
             fh.close()
             pytest.fail(f"nicc-twin serve exited early:\n{log.read_text()[-3000:]}")
         try:
-            urllib.request.urlopen(url + "api/status" if False else url, timeout=2)  # noqa: S310 (loopback)
+            urllib.request.urlopen(url, timeout=2)  # noqa: S310 (loopback)
             break
         except Exception:
             time.sleep(0.5)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..units import Q_, check_range, magnitude
-from . import _catalog
+from .. import catalog
 
 #: Accelerator idle (static) power as a fraction of TDP at the reference temperature.
 #: A100/H100 SXM idle at about 50-70 W of 400-700 W (nvidia-smi on idle nodes; estimate 0.15).
@@ -59,7 +59,7 @@ DEFAULT_SERVER = ServerSpec()
 
 def accelerator_tdp(name: str) -> float:
     """TDP [W] of catalog accelerator ``name``."""
-    return float(_catalog.accelerator(name).tdp.to("W").magnitude)
+    return float(catalog.accelerator(name).tdp.to("W").magnitude)
 
 
 def accelerator_power(tdp_w: float, utilisation: float, t_chip_c: float, clock: float = 1.0) -> float:

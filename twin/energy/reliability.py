@@ -72,9 +72,9 @@ def chip_limits(accelerator: str) -> dict:
     ----------
     NVIDIA H100 Tensor Core GPU product brief (87 / 89 / 92 degC); white paper ch. 7 (85 degC).
     """
-    from . import _catalog
+    from .. import catalog
 
-    e = _catalog.accelerator(accelerator)
+    e = catalog.accelerator(accelerator)
     out = {}
     try:
         out = {"t_max_operating": float(e.t_max_operating.to("degC").magnitude),

@@ -95,11 +95,17 @@ def _fabric_cached(n_nodes, rails, nic, spine, radix, over, topology, cap):
 
 def _fab_params(scenario):
     f = scenario.fabric
-    nic = si(f.nic_speed, "Gbit/s", "fabric.nic_speed")
-    spine = si(getattr(f, "spine_link_speed", f.nic_speed), "Gbit/s", "fabric.spine_link_speed")
+    return _fab_params_of(f.nic_speed, getattr(f, "spine_link_speed", f.nic_speed), f.switch)
+
+
+@functools.lru_cache(maxsize=256)
+def _fab_params_of(nic_speed, spine_link_speed, switch):
+    # cached: collective_time calls this for every group of a plan, and unit parsing dominated it
+    nic = si(nic_speed, "Gbit/s", "fabric.nic_speed")
+    spine = si(spine_link_speed, "Gbit/s", "fabric.spine_link_speed")
     from .. import catalog
 
-    sw = catalog.get("switches", f.switch, "fabric.switch")
+    sw = catalog.get("switches", switch, "fabric.switch")
     cap = float((sw.ports * sw.port_speed).to("bit/s").magnitude)
     return nic, spine, cap
 

@@ -63,13 +63,12 @@ def _plain(v):
 class Scenario:
     """A checked computing-centre description (see :mod:`twin.scenario.schema`)."""
 
-    def __init__(self, meta: dict, sections: dict[str, dict], raw: dict):
+    def __init__(self, meta: dict, sections: dict[str, dict]):
         self.name: str = meta["name"]
         self.era: str = meta["era"]
         self.description: str = meta["description"]
         self.source: str = meta["source"]
         self._sections = {s: Section(s, v) for s, v in sections.items()}
-        self._raw = raw
 
     def __getattr__(self, key):
         secs = self.__dict__.get("_sections", {})
@@ -97,17 +96,18 @@ class Scenario:
     def with_overrides(self, overrides: dict) -> "Scenario":
         """A new scenario: this one with ``overrides`` ({"fabric": {"nic_speed": "400 Gbit/s"}})."""
         base = self.to_dict()
-        return parse_scenario(_merge(base, overrides))
+        return parse_scenario(merge_overrides(base, overrides))
 
     def __repr__(self):
         return f"Scenario({self.name!r}, era={self.era!r}, cards={self.cards})"
 
 
-def _merge(base: dict, over: dict) -> dict:
+def merge_overrides(base: dict, over: dict) -> dict:
+    """A deep copy of ``base`` with the nested tables of ``over`` merged in (``over`` wins)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _merge(out[k], v)
+            out[k] = merge_overrides(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
     return out
@@ -185,7 +185,7 @@ def _range(f: Field, v):
         raise ScenarioError(f.path, _plain(v) if not u else f"{v:g}{u}", f"{rng} ({f.description.lower()})", "is out of range")
 
 
-def _cross_checks(meta: dict, s: dict):
+def _cross_checks(s: dict):
     c, fab, st, w = s["compute"], s["fabric"], s["storage"], s["workload"]
     from .. import catalog
 
@@ -278,7 +278,7 @@ def _read(source, chain=()) -> dict:
         if ext not in list_presets():
             raise unknown_name("extends", ext, list_presets(), "preset", ScenarioError)
         base = _read(ext, chain + (ext,))
-        raw = _merge(base, raw)
+        raw = merge_overrides(base, raw)
     return raw
 
 
@@ -306,8 +306,8 @@ def parse_scenario(raw: dict) -> Scenario:
         target = meta if not f.section else sections[f.section]
         if f.name not in target:
             target[f.name] = _check_field(f, f.default)
-    _cross_checks(meta, sections)
-    return Scenario(meta, sections, raw)
+    _cross_checks(sections)
+    return Scenario(meta, sections)
 
 
 def load_scenario(source) -> Scenario:
@@ -317,4 +317,5 @@ def load_scenario(source) -> Scenario:
     return parse_scenario(_read(source))
 
 
-__all__ = ["Scenario", "load_scenario", "parse_scenario", "list_presets", "usable_fraction", "ScenarioError"]
+__all__ = ["Scenario", "load_scenario", "parse_scenario", "list_presets", "usable_fraction", "merge_overrides",
+           "ScenarioError"]

@@ -55,12 +55,13 @@ ALPHA_INTER = 10e-6  # s per step over the scale-out fabric
 
 
 def peak_rate(acc) -> float:
-    """Dense 16-bit tensor peak [FLOP/s]: BF16, or FP16 where the card has no BF16."""
-    for key in ("peak_bf16", "peak_fp16", "peak_fp32"):
-        if key in acc:
-            v = magnitude(acc[key], "FLOP/s", f"accelerators.{acc.name}.{key}")
-            if v > 0:
-                return v
+    """Dense 16-bit tensor peak [FLOP/s]: BF16, or FP16 where the card has no BF16, else FP32."""
+    from ..summary import peak_rate as catalog_peak
+
+    for precision in ("bf16", "fp32"):
+        v = magnitude(catalog_peak(acc, precision), "FLOP/s", f"accelerators.{acc.name}.peak_{precision}")
+        if v > 0:
+            return v
     return 0.0
 
 
