@@ -9,7 +9,6 @@ through NetCDF or Zarr with units preserved; writes are atomic.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import math
 import os
 import shutil
@@ -101,22 +100,63 @@ def build_state(sc: Scenario) -> xr.DataTree:
     return tree
 
 
-def available_domains() -> list[str]:
-    """Domain packages present that have an ``evaluate(scenario)``."""
-    out = []
-    for d in DOMAINS:
-        if d == "catalog":
-            continue
-        if importlib.util.find_spec(f"twin.{d}") is None:
-            continue
-        mod = importlib.import_module(f"twin.{d}")
-        if callable(getattr(mod, "evaluate", None)):
-            out.append(d)
-    return out
+def domain_module(name: str):
+    """The package ``twin.<name>`` of a domain (a TwinError if it is not a domain)."""
+    if name not in DOMAINS:
+        raise TwinError(f"unknown domain {name!r}; the domains are {', '.join(DOMAINS)}")
+    mod = importlib.import_module(f"twin.{name}")
+    if not callable(getattr(mod, "evaluate", None)) or not hasattr(mod, "NEEDS"):
+        raise TwinError(f"twin.{name} does not follow the domain contract (NEEDS and evaluate(scenario, state))")
+    return mod
+
+
+def run_order(domains=None) -> list[str]:
+    """Domains to evaluate, each after everything in its ``NEEDS`` (transitively), cycles refused.
+
+    Parameters
+    ----------
+    domains : iterable of str, optional
+        The domains wanted; their NEEDS are added. Default: every domain.
+
+    Raises
+    ------
+    TwinError
+        Naming the cycle (``a -> b -> a``) when NEEDS are circular.
+    """
+    wanted = list(DOMAINS) if domains is None else list(domains)
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(d: str, path: list[str]) -> None:
+        if state.get(d) == 2:
+            return
+        if state.get(d) == 1:
+            cyc = path[path.index(d):] + [d]
+            raise TwinError("cycle detected in domain NEEDS: " + " -> ".join(cyc))
+        state[d] = 1
+        for n in domain_module(d).NEEDS:
+            visit(n, path + [d])
+        state[d] = 2
+        order.append(d)
+
+    for d in wanted:
+        visit(d, [])
+    return order
+
+
+#: Explicit feedback of Twin.run: (value name, domain that writes it, its seed). Training reads
+#: the clock factor of the previous pass (twin.tree.feedback); energy computes it from the
+#: utilisation training wrote. Iterated until the value moves less than FEEDBACK_TOLERANCE.
+FEEDBACK = (("clock_factor", "energy", 1.0),)
+FEEDBACK_TOLERANCE = 1e-3
+FEEDBACK_MAX_PASSES = 4
 
 
 class Twin:
     """A computing centre's digital twin: scenario + state tree + domain results.
+
+    ``run`` evaluates every domain once, in the order of their NEEDS, each reading the
+    results of the domains below it from :attr:`state` and writing ``/<domain>/results``.
 
     Examples
     --------
@@ -125,27 +165,78 @@ class Twin:
     'TFLOP / s'
     """
 
+    #: How many times each domain's evaluate ran in this Twin (checked by the tests).
+    calls: dict
+
     def __init__(self, scenario):
         self.scenario: Scenario = load_scenario(scenario)
         self.state: xr.DataTree = build_state(self.scenario)
+        self.calls = {}
 
     def summary(self):
         return _summary.summary(self.scenario)
 
     def run(self, domains=None, progress=None) -> xr.DataTree:
-        """Evaluate the domain models that exist and store their results as /<domain>/results."""
-        todo = list(domains) if domains else available_domains()
-        for i, d in enumerate(todo):
+        """Evaluate ``domains`` (default all) and their NEEDS in dependency order.
+
+        Domains whose results are already in the tree are not evaluated again. When a domain
+        writing a :data:`FEEDBACK` value (energy's ``clock_factor``) lands and the value moved
+        by more than :data:`FEEDBACK_TOLERANCE` from the seed the pass used, the domains from the
+        first reader upward are evaluated again with the new value (at most
+        :data:`FEEDBACK_MAX_PASSES` passes); ``/feedback`` records the values used.
+        """
+        order = [d for d in run_order(domains) if f"{d}/results" not in self.state]
+        if "feedback" not in self.state.children:
+            self.state["feedback"] = xr.DataTree(xr.Dataset(
+                {name: ((), float(seed), {"units": ""}) for name, _, seed in FEEDBACK},
+                attrs={"passes": 1, "tolerance": FEEDBACK_TOLERANCE}))
+        passes = 0
+        todo = list(order)
+        while todo:
+            passes += 1
+            for i, d in enumerate(todo):
+                if progress:
+                    progress(i, len(todo), d)
+                self._evaluate(d)
             if progress:
-                progress(i, len(todo), d)
-            mod = importlib.import_module(f"twin.{d}")
-            ds = mod.evaluate(self.scenario)
-            if not isinstance(ds, xr.Dataset):
-                raise TwinError(f"twin.{d}.evaluate returned {type(ds).__name__}, not an xarray.Dataset")
-            self.state[f"{d}/results"] = xr.DataTree(_netcdf_safe(ds))
-        if progress:
-            progress(len(todo), len(todo), "")
+                progress(len(todo), len(todo), "")
+            moved = self._update_feedback()
+            if not moved or passes >= FEEDBACK_MAX_PASSES:
+                break
+            # Re-run every domain of this run that (transitively) sits above the training domain.
+            first = min(order.index(d) for d in order if d in _readers_of_feedback(order))
+            todo = order[first:]
+            for d in todo:
+                del self.state[f"{d}/results"]
+        fb = self.state["feedback"].to_dataset()
+        fb.attrs["passes"] = passes
+        self.state["feedback"] = xr.DataTree(fb)
         return self.state
+
+    def _evaluate(self, d: str) -> None:
+        mod = domain_module(d)
+        ds = mod.evaluate(self.scenario, self.state)
+        self.calls[d] = self.calls.get(d, 0) + 1
+        if not isinstance(ds, xr.Dataset):
+            raise TwinError(f"twin.{d}.evaluate returned {type(ds).__name__}, not an xarray.Dataset")
+        self.state[f"{d}/results"] = xr.DataTree(_netcdf_safe(ds))
+
+    def _update_feedback(self) -> bool:
+        """Copy the FEEDBACK values the writers produced into /feedback; True if one moved."""
+        fb = self.state["feedback"].to_dataset()
+        moved = False
+        for name, writer, _ in FEEDBACK:
+            if f"{writer}/results" not in self.state:
+                continue
+            ds = self.state[f"{writer}/results"].to_dataset()
+            if name not in ds.variables:
+                raise TwinError(f"/{writer}/results has no {name!r}, which Twin.run feeds back")
+            new = float(np.min(ds[name].values))
+            if abs(new - float(fb[name].values)) > FEEDBACK_TOLERANCE:
+                moved = True
+            fb[name] = ((), new, {"units": ""})
+        self.state["feedback"] = xr.DataTree(fb)
+        return moved
 
     def save(self, path) -> Path:
         return save_state(self.state, path)
@@ -216,3 +307,16 @@ def load_state(path) -> xr.DataTree:
     loaded = tree.load()
     tree.close()
     return loaded
+
+
+def _readers_of_feedback(order: list[str]) -> set[str]:
+    """Domains that read a fed-back value (declare ``READS_FEEDBACK = True``) and all above them."""
+    readers = {d for d in order if getattr(domain_module(d), "READS_FEEDBACK", False)}
+    changed = True
+    while changed:
+        changed = False
+        for d in order:
+            if d not in readers and readers & set(domain_module(d).NEEDS):
+                readers.add(d)
+                changed = True
+    return readers

@@ -10,9 +10,12 @@ from __future__ import annotations
 import importlib
 import importlib.util
 
-#: Domain packages in white-paper order (ch. 3 interconnect and fabric, 4 compute, 5 storage,
-#: 6 platform and training, 7 energy), after the catalog-level checks of the core.
-DOMAINS = ("catalog", "interconnect", "fabric", "compute", "training", "storage", "platform", "energy")
+#: Domain packages, bottom layer first: a domain reads only the results of domains before it
+#: (its NEEDS). The same order is the import-linter layers contract in pyproject.toml.
+DOMAINS = ("fabric", "interconnect", "compute", "training", "platform", "storage", "energy", "cost")
+
+#: Packages whose _register module holds validation quantities and benchmarks.
+REGISTERING = ("catalog",) + DOMAINS
 
 _loaded = False
 
@@ -22,7 +25,7 @@ def load_registrations() -> None:
     global _loaded
     if _loaded:
         return
-    for d in DOMAINS:
+    for d in REGISTERING:
         name = f"twin.{d}._register"
         try:
             spec = importlib.util.find_spec(name)
