@@ -39,6 +39,12 @@ def _build_registry() -> pint.UnitRegistry:
     reg.define("FLOPS = FLOP / second")
     # integer operations (TOPS) are counted on the same axis as FLOP for peak-rate tables
     reg.define("OP = FLOP = OP")
+    # Money (cost domain): US dollar as the base of a currency dimension; the yuan at a fixed
+    # annual-average rate. People's Bank of China central parity, 2024 annual average
+    # 7.1217 CNY per USD (PBoC statistical release, January 2025). Users who need another year's
+    # rate convert at the edge; prices in datasets/prices carry their own currency.
+    reg.define("USD = [currency] = USD = usd")
+    reg.define("CNY = USD / 7.1217 = CNY = yuan = RMB")
     return reg
 
 
@@ -71,6 +77,11 @@ DIMENSION_WORDS = {
     "[frequency]": ("a frequency", "'1.98 GHz'"),
     "1 / [time]": ("a rate per time", "'1e-6 /h'"),
     "": ("a plain number", "'1.3'"),
+    "[currency]": ("an amount of money", "'1000 USD'"),
+    "[currency] * [time] ** 2 / [mass] / [length] ** 2": ("a price per energy", "'0.45 CNY/kWh'"),
+    "[currency] / [length] ** 3": ("a price per volume", "'4 CNY/m^3'"),
+    "[currency] / [time]": ("a price per time", "'2 USD/h'"),
+    "[time] ** 2 / [length] ** 2": ("an emission factor (mass per energy)", "'0.5568 kg/kWh'"),
 }
 
 
