@@ -75,7 +75,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .validation import run_cases
+    from .validation import fidelity, run_cases
 
     results = run_cases(args.cases, args.domain)
     if args.json:
@@ -84,7 +84,7 @@ def cmd_validate(args) -> int:
         rows = []
         for r in results:
             rows.append({
-                "id": r.id, "domain": r.domain,
+                "id": r.id, "domain": r.domain, "kind": {"measurement": "meas", "consistency": "cons"}.get(r.kind, r.kind or "?"),
                 "expected": "" if r.expected is None else f"{r.expected:.4g}",
                 "predicted": "" if r.predicted is None else f"{r.predicted:.4g}",
                 "unit": r.unit,
@@ -93,16 +93,39 @@ def cmd_validate(args) -> int:
                     if any(ch.isalpha() for ch in r.tolerance) else f"{100 * r.rel_error:+.1f}%"),
                 "tol": r.tolerance, "cal": "yes" if r.calibrated else "",
                 "result": {"pass": "pass", "fail": "FAIL", "known gap": "known gap", "gap closed": "GAP CLOSED (remove known_gap)",
+                           "gap widened": f"GAP WIDENED (past bound {r.gap_bound})",
                            "error": f"ERROR: {r.error}"}[r.status],
             })
-        print(_table(rows, ["id", "domain", "expected", "predicted", "unit", "error", "tol", "cal", "result"]))
+        print(_table(rows, ["id", "domain", "kind", "expected", "predicted", "unit", "error", "tol", "cal", "result"]))
         n_pass = sum(r.status == "pass" for r in results)
         n_gap = sum(r.status == "known gap" for r in results)
         n_fail = sum(not r.ok for r in results)
         print(f"{n_pass} passed, {n_fail} failed" + (f", {n_gap} known gaps" if n_gap else ""))
         for r in results:
-            if r.status == "known gap":
-                print(f"known gap {r.id}: {r.known_gap}")
+            if r.status in ("known gap", "gap widened"):
+                print(f"known gap {r.id} (bound {r.gap_bound}): {r.known_gap}")
+        fid = fidelity(results)
+        pct = lambda x: "" if x is None else f"{100 * x:.1f}%"  # noqa: E731
+        print("\nFidelity on measurements (known gaps apart); consistency checks counted apart")
+        print(_table([{"domain": d["domain"], "measurements": d["measurements"], "mean |err|": pct(d["mean_abs_error"]),
+                       "max |err|": pct(d["max_abs_error"]), "worst": d["worst"], "known gaps": d["known_gaps"],
+                       "consistency": f"{d['consistency_passed']}/{d['consistency']} pass"} for d in fid["domains"]],
+                     ["domain", "measurements", "mean |err|", "max |err|", "worst", "known gaps", "consistency"]))
+        if fid["baseline"]:
+            print("\nConstant baseline (median published value) on quantities with >= 5 measurements; "
+                  "the model must beat it by 2x")
+            print(_table([{"quantity": b["quantity"], "cases": b["cases"], "median": f"{b['median']:.4g} {b['unit']}".strip(),
+                           "constant |err|": pct(b["baseline_error"]), "model |err|": pct(b["model_error"]),
+                           "ratio": f"{b['ratio']:.1f}x", "flag": "FLAG: model < 2x better" if b["flagged"] else ""}
+                          for b in fid["baseline"]],
+                         ["quantity", "cases", "median", "constant |err|", "model |err|", "ratio", "flag"]))
+        if fid["leave_one_out"]:
+            print("\nCalibrated constants: cases fitted on, error with the fit and leave-one-out (refit without the case)")
+            print(_table([{"constant": row["constant"], "case": row["case"],
+                           "fitted": "" if row["fitted_error"] is None else f"{100 * row['fitted_error']:+.1f}%",
+                           "leave-one-out": "" if row["loo_error"] is None else f"{100 * row['loo_error']:+.1f}%",
+                           "note": row["note"]} for row in fid["leave_one_out"]],
+                         ["constant", "case", "fitted", "leave-one-out", "note"]))
     return 0 if all(r.ok for r in results) else 1
 
 

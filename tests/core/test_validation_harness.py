@@ -29,6 +29,7 @@ id = "bad-inputs"
 domain = "catalog"
 quantity = "link-bandwidth"
 source = "test"
+kind = "consistency"
 inputs = { link = "pcie9-x16" }
 expected = "64 GB/s"
 tolerance = 0.03
@@ -38,6 +39,7 @@ id = "unknown-quantity"
 domain = "catalog"
 quantity = "link-bandwith"
 source = "test"
+kind = "consistency"
 expected = "1 GB/s"
 
 [[case]]
@@ -45,6 +47,7 @@ id = "wrong-kwarg"
 domain = "catalog"
 quantity = "link-bandwidth"
 source = "test"
+kind = "consistency"
 inputs = { lnk = "pcie4-x16" }
 expected = "1 GB/s"
 
@@ -53,6 +56,7 @@ id = "absolute-tolerance"
 domain = "catalog"
 quantity = "link-bandwidth"
 source = "test"
+kind = "consistency"
 inputs = { link = "pcie4-x16" }
 expected = "64 GB/s"
 tolerance = "0.5 GB/s"
@@ -71,7 +75,7 @@ def test_cli_validate_json_and_exit_status(tmp_path, capsys):
     keys = {"id", "domain", "quantity", "source", "expected", "predicted", "unit", "rel_error", "tolerance", "passed"}
     assert out and all(keys <= set(r) for r in out)
     f = tmp_path / "fail.toml"
-    f.write_text('[[case]]\nid = "x"\ndomain = "catalog"\nquantity = "link-bandwidth"\nsource = "t"\n'
+    f.write_text('[[case]]\nid = "x"\ndomain = "catalog"\nquantity = "link-bandwidth"\nsource = "t"\nkind = "consistency"\n'
                  'inputs = { link = "pcie4-x16" }\nexpected = "128 GB/s"\ntolerance = 0.01\n')
     assert cli.main(["validate", "--domain", "catalog", "--cases", str(f)]) == 1
     assert "1 failed" in capsys.readouterr().out
@@ -80,7 +84,8 @@ def test_cli_validate_json_and_exit_status(tmp_path, capsys):
 def test_known_gap_is_reported_and_strict(tmp_path, capsys):
     f = tmp_path / "gap.toml"
     base = ('[[case]]\nid = "{id}"\ndomain = "catalog"\nquantity = "link-bandwidth"\nsource = "t"\n'
-            'inputs = {{ link = "pcie4-x16" }}\nexpected = "{exp}"\ntolerance = 0.01\nknown_gap = "model lacks X"\n')
+            'kind = "measurement"\ninputs = {{ link = "pcie4-x16" }}\nexpected = "{exp}"\ntolerance = 0.01\n'
+            'known_gap = "model lacks X"\ngap_bound = 0.6\n')
     f.write_text(base.format(id="gap-open", exp="128 GB/s"))
     res = run_cases([f], domain="catalog")
     gap = next(r for r in res if r.id == "gap-open")
@@ -102,3 +107,118 @@ def test_offset_temperature_errors_are_absolute_and_kelvin_relative():
     r = res["latif2025-h100-liquid-gpu-temperature"]
     assert r.abs_error == pytest.approx(r.predicted - r.expected)
     assert r.rel_error == pytest.approx((r.predicted - r.expected) / (r.expected + 273.15))
+
+
+# --- issue 14 bookkeeping: kind, gap bound, constant baseline, leave-one-out -----------------
+
+_CASE = ('[[case]]\nid = "{id}"\ndomain = "catalog"\nquantity = "link-bandwidth"\nsource = "t"\n{extra}'
+         'inputs = {{ link = "pcie4-x16" }}\nexpected = "{exp}"\ntolerance = 0.01\n')
+
+
+def test_every_case_has_a_kind_and_every_gap_a_bound():
+    from twin.validation import KINDS
+
+    for c in load_cases():
+        assert c.get("kind") in KINDS, c["id"]
+        if c.get("known_gap"):
+            assert "gap_bound" in c, c["id"]
+
+
+def test_missing_kind_or_gap_bound_is_an_error_naming_the_field(tmp_path):
+    f = tmp_path / "k.toml"
+    f.write_text(_CASE.format(id="no-kind", extra="", exp="63 GB/s")
+                 + _CASE.format(id="bad-kind", extra='kind = "guess"\n', exp="63 GB/s")
+                 + _CASE.format(id="no-bound", extra='kind = "measurement"\nknown_gap = "x"\n', exp="128 GB/s"))
+    res = {r.id: r for r in run_cases([f], domain="catalog")}
+    assert res["no-kind"].status == "error" and "kind" in res["no-kind"].error
+    assert res["bad-kind"].status == "error" and "guess" in res["bad-kind"].error
+    assert res["no-bound"].status == "error" and "gap_bound" in res["no-bound"].error
+
+
+def test_gap_past_its_bound_fails(tmp_path, capsys):
+    f = tmp_path / "g.toml"
+    gap = 'kind = "measurement"\nknown_gap = "model lacks X"\ngap_bound = {b}\n'
+    # the model gives 63 GB/s for PCIe 4.0 x16: against 128 GB/s that is -50.8%
+    f.write_text(_CASE.format(id="inside", extra=gap.format(b=0.6), exp="128 GB/s")
+                 + _CASE.format(id="widened", extra=gap.format(b=0.3), exp="128 GB/s")
+                 + _CASE.format(id="abs-bound", extra=gap.format(b='"70 GB/s"'), exp="128 GB/s"))
+    res = {r.id: r for r in run_cases([f], domain="catalog")}
+    assert res["inside"].status == "known gap" and res["inside"].ok
+    assert res["widened"].status == "gap widened" and not res["widened"].ok
+    assert res["abs-bound"].status == "known gap"
+    assert cli.main(["validate", "--domain", "catalog", "--cases", str(f)]) == 1
+    assert "GAP WIDENED" in capsys.readouterr().out
+
+
+def _result(i, expected, predicted, quantity="q", kind="measurement", domain="d", gap=""):
+    from twin.validation import CaseResult
+
+    return CaseResult(id=f"c{i}", domain=domain, quantity=quantity, source="s", expected=expected, predicted=predicted,
+                      unit="GB/s", rel_error=(predicted - expected) / expected, tolerance="0.1", passed=True,
+                      kind=kind, known_gap=gap, gap_bound="0.5" if gap else "")
+
+
+def test_constant_baseline_flags_a_model_no_better_than_the_median():
+    from twin.validation import constant_baseline, domain_fidelity
+
+    spread = [50.0, 100.0, 200.0, 400.0, 800.0]
+    good = [_result(i, e, e * (1.05 if i % 2 else 0.95), "good") for i, e in enumerate(spread)]
+    flat = [_result(i, e, 200.0, "flat") for i, e in enumerate(spread)]            # a constant model
+    few = [_result(i, e, e, "few") for i, e in enumerate(spread[:4])]              # < 5 cases: no row
+    cons = [_result(i, e, 3 * e, "good", kind="consistency") for i, e in enumerate(spread)]
+    rows = {b["quantity"]: b for b in constant_baseline(good + flat + few + cons)}
+    assert set(rows) == {"good", "flat"}
+    med = 200.0
+    base = sum(abs(med - e) / e for e in spread) / 5
+    assert rows["good"]["median"] == med and rows["good"]["baseline_error"] == pytest.approx(base)
+    assert rows["good"]["model_error"] == pytest.approx(0.05) and not rows["good"]["flagged"]
+    assert rows["flat"]["flagged"] and rows["flat"]["ratio"] == pytest.approx(1.0)
+    # fidelity counts measurements only, known gaps apart
+    dom = domain_fidelity(good + cons + [_result(9, 100.0, 300.0, "good", gap="why")])[0]
+    assert dom["measurements"] == 5 and dom["consistency"] == 5 and dom["known_gaps"] == 1
+    assert dom["max_abs_error"] == pytest.approx(0.05)
+
+
+def test_leave_one_out_refits_without_the_case(tmp_path):
+    """A toy constant K fitted on three cases (K = mean of published / x): the leave-one-out
+    error of each is the error of K refit on the other two."""
+    import contextlib
+
+    from twin import validation as v
+    from twin.units import Q_
+
+    box = {"K": 2.0}
+
+    @v.register_quantity("test.scaled", domain="test", unit="GB/s")
+    def _scaled(x: float):
+        return Q_(box["K"] * x, "GB/s")
+
+    def refit(train):
+        k = sum(float(c["expected"].split()[0]) / c["inputs"]["x"] for c in train) / len(train)
+        return v.patched(box, "K", k)
+
+    pub = {1.0: 2.0, 2.0: 4.4, 4.0: 7.6}          # published values (GB/s) at x
+    cases = [{"id": f"toy-{x}", "domain": "test", "quantity": "test.scaled", "source": "t", "kind": "measurement",
+              "inputs": {"x": x}, "expected": f"{y} GB/s", "tolerance": 0.2, "calibrated": True} for x, y in pub.items()]
+    try:
+        v.register_calibration("test.K", domain="test", cases=[c["id"] for c in cases], refit=refit)
+        rows = {r["case"]: r for r in v.leave_one_out(cases=cases) if r["constant"] == "test.K"}
+        for x, y in pub.items():
+            others = [pub[o] / o for o in pub if o != x]
+            k = sum(others) / len(others)
+            assert rows[f"toy-{x}"]["loo_error"] == pytest.approx((k * x - y) / y)
+            assert rows[f"toy-{x}"]["fitted_error"] == pytest.approx((2.0 * x - y) / y)
+        assert box["K"] == 2.0                      # restored after each refit
+        # a calibrated case that no constant names is listed
+        orphan = dict(cases[0], id="orphan")
+        rows = v.leave_one_out(cases=[orphan])
+        assert any(r["case"] == "orphan" and r["constant"] == "(none registered)" for r in rows)
+    finally:
+        v._CALIBRATIONS.pop("test.K", None)
+        v._QUANTITIES.pop("test.scaled", None)
+
+
+def test_cli_validate_prints_fidelity_baseline_and_loo(capsys):
+    assert cli.main(["validate", "--domain", "interconnect"]) == 0
+    out = capsys.readouterr().out
+    assert "Fidelity on measurements" in out and "Constant baseline" in out and "leave-one-out" in out

@@ -15,16 +15,37 @@ source : str        citation of the published number
 inputs : table      keyword arguments of the quantity function
 expected : str|num  published value, a quantity string such as ``"232.5 GB/s"``
 tolerance : float|str   relative (``0.1``) or absolute quantity (``"2 K"``)
-calibrated : bool   optional; true when a model parameter was fitted to this case
+kind : str          required: ``"measurement"`` (a published measurement, or a published
+                    model's output) or ``"consistency"`` (arithmetic on datasheet numbers, a
+                    formula re-derived). Fidelity is reported on measurements only.
+calibrated : bool   optional; true when a model parameter was fitted to this case. The constant
+                    names its cases (:func:`register_calibration`); a calibrated case that no
+                    registered constant names is reported.
 note : str          optional; why the error is what it is
 known_gap : str     optional; the reason the twin is known to miss this measurement. The case
                     is still run and reported with its error, but does not fail the run;
                     if it starts to pass, the run fails until ``known_gap`` is removed
                     (strict, like pytest's xfail(strict=True)).
+gap_bound : float|str  required with ``known_gap``: the largest error the gap may reach,
+                    relative (``0.2``) or absolute (``"18 K"``). A gap whose error grows past
+                    its bound fails ("gap widened").
+
+Bookkeeping (:func:`fidelity`)
+------------------------------
+* per domain: measurement cases, mean and max |relative error| (known gaps apart), and the
+  consistency checks counted on their own;
+* every quantity with five or more measurement cases: the error of the best constant
+  predictor (the median published value) beside the model's; a model that does not beat the
+  constant by at least 2x is flagged;
+* every calibrated constant (:func:`register_calibration`) names the cases it was fitted on;
+  where it registers a refit hook, each of those cases is re-predicted with the constant
+  refit without it (leave-one-out).
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import statistics
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +92,60 @@ def quantities() -> dict[str, QuantitySpec]:
     return dict(_QUANTITIES)
 
 
+KINDS = ("measurement", "consistency")
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    """A model constant fitted on named cases.
+
+    ``refit(train_cases) -> context manager``: inside the ``with`` block the model uses the
+    constant refit on ``train_cases`` (the case dicts of the fit minus the one left out) and
+    restores it on exit. ``None`` when the constant cannot be refit automatically.
+    """
+
+    name: str
+    domain: str
+    cases: tuple
+    refit: Callable | None = None
+    description: str = ""
+
+
+_CALIBRATIONS: dict[str, CalibrationSpec] = {}
+
+
+def register_calibration(name: str, *, domain: str, cases, refit: Callable | None = None, description: str = ""):
+    """Register a calibrated constant ``name`` and the case ids it was fitted on.
+
+    Parameters
+    ----------
+    name : str
+        Dotted name of the constant, e.g. ``"twin.interconnect.topology.EFFICIENCY['scale-up']"``.
+    domain : str
+    cases : sequence of str
+        Ids of the cases the constant was fitted on (each should carry ``calibrated = true``).
+    refit : callable, optional
+        ``refit(train_cases: list[dict]) -> contextlib.AbstractContextManager``: refits the
+        constant on ``train_cases`` and applies it inside the ``with`` block. Used for the
+        leave-one-out errors.
+    description : str
+        What the constant is and how it is fitted.
+    """
+    cases = tuple(str(c) for c in cases)
+    if not cases:
+        raise TwinError(f"calibration {name!r} names no cases")
+    if name in _CALIBRATIONS and _CALIBRATIONS[name].cases != cases:
+        raise TwinError(f"calibration {name!r} registered twice")
+    _CALIBRATIONS[name] = CalibrationSpec(name, domain, cases, refit, description)
+    return _CALIBRATIONS[name]
+
+
+def calibrations() -> dict[str, CalibrationSpec]:
+    """All registered calibrated constants (domain registrations loaded)."""
+    load_registrations()
+    return dict(_CALIBRATIONS)
+
+
 @dataclass
 class CaseResult:
     id: str
@@ -89,14 +164,20 @@ class CaseResult:
     file: str = ""
     known_gap: str = ""
     abs_error: float | None = None
+    kind: str = ""
+    gap_bound: str = ""
+    within_gap_bound: bool = True
 
     @property
     def status(self) -> str:
-        """pass | fail | error | known gap | gap closed (a known gap that now passes)."""
+        """pass | fail | error | known gap | gap closed (a known gap that now passes) |
+        gap widened (a known gap whose error grew past its bound)."""
         if self.error is not None:
             return "error"
         if self.known_gap:
-            return "gap closed" if self.passed else "known gap"
+            if self.passed:
+                return "gap closed"
+            return "known gap" if self.within_gap_bound else "gap widened"
         return "pass" if self.passed else "fail"
 
     @property
@@ -110,9 +191,11 @@ class CaseResult:
         if self.error is not None:
             d["error"] = self.error
         d["calibrated"] = self.calibrated
+        d["kind"] = self.kind
         d["status"] = self.status
         if self.known_gap:
             d["known_gap"] = self.known_gap
+            d["gap_bound"] = self.gap_bound
         if self.note:
             d["note"] = self.note
         return d
@@ -175,12 +258,32 @@ def _as_reporting(value, unit: str, case_id: str):
     return float(value)
 
 
+def _within(tol_raw, predicted: float, expected: float, rel: float, unit: str, field: str) -> tuple[bool, str]:
+    """Whether a prediction lies within a relative (number) or absolute (quantity string) bound."""
+    if isinstance(tol_raw, str):
+        tol_q = ureg.Quantity(tol_raw)
+        if not isinstance(tol_q, pint.Quantity):
+            tol_q = Q_(float(tol_q), "dimensionless")
+        # absolute tolerance: an offset temperature tolerance means a difference
+        if tol_q.units == ureg.degC:
+            tol_q = Q_(tol_q.magnitude, "delta_degC")
+        try:
+            tol_abs = float(tol_q.to(ureg.Unit(unit) if unit != "degC" else ureg.delta_degC).magnitude)
+        except pint.DimensionalityError:
+            raise InputError(field, tol_raw, f"a relative bound (0.1) or a quantity in {unit or 'dimensionless'}") from None
+        return abs(predicted - expected) <= tol_abs, tol_raw
+    if isinstance(tol_raw, bool) or not isinstance(tol_raw, (int, float)) or not tol_raw >= 0:
+        raise InputError(field, tol_raw, "a relative bound >= 0 (0.1) or an absolute quantity string ('2 K')")
+    return abs(rel) <= float(tol_raw), f"{float(tol_raw):g}"
+
+
 def run_case(c: dict) -> CaseResult:
     """Evaluate one case; bad inputs become a failed result with the error, never an exception."""
     cid = str(c.get("id", "?"))
     base = dict(id=cid, domain=str(c.get("domain", "?")), quantity=str(c.get("quantity", "?")),
                 source=str(c.get("source", "")), calibrated=bool(c.get("calibrated", False)),
-                note=str(c.get("note", "")), file=c.get("_file", ""), known_gap=str(c.get("known_gap", "")))
+                note=str(c.get("note", "")), file=c.get("_file", ""), known_gap=str(c.get("known_gap", "")),
+                kind=str(c.get("kind", "")), gap_bound=str(c.get("gap_bound", "")))
     tol_raw = c.get("tolerance", 0.05)
     if "_load_error" in c:
         return CaseResult(**base, expected=None, predicted=None, unit="", rel_error=None, tolerance=str(tol_raw),
@@ -190,6 +293,13 @@ def run_case(c: dict) -> CaseResult:
         if base["quantity"] not in specs:
             raise unknown_name(f"case {cid}.quantity", base["quantity"], specs, "validation quantity")
         spec = specs[base["quantity"]]
+        if base["kind"] not in KINDS:
+            raise InputError(f"case {cid}.kind", c.get("kind"), "'measurement' (a published measurement or a published "
+                             "model's output) or 'consistency' (arithmetic on datasheet numbers)",
+                             "is missing" if "kind" not in c else None)
+        if base["known_gap"] and "gap_bound" not in c:
+            raise InputError(f"case {cid}.gap_bound", None, "the largest error the known gap may reach, relative (0.2) "
+                             "or absolute ('18 K')", "is missing")
         unit = spec.unit
         expected_q = _expected_quantity(c, unit)
         unit = unit or format_unit(expected_q.units)
@@ -204,19 +314,12 @@ def run_case(c: dict) -> CaseResult:
         # is taken on the absolute (kelvin) scale; the absolute error is reported beside it
         ref = Q_(expected, unit).to("K").magnitude if _is_offset(unit) else expected
         rel = (predicted - expected) / ref if ref != 0 else (0.0 if predicted == 0 else math.inf)
-        if isinstance(tol_raw, str):
-            tol_q = ureg.Quantity(tol_raw)
-            # absolute tolerance: an offset temperature tolerance means a difference
-            if tol_q.units == ureg.degC:
-                tol_q = Q_(tol_q.magnitude, "delta_degC")
-            tol_abs = float(tol_q.to(ureg.Unit(unit) if unit != "degC" else ureg.delta_degC).magnitude)
-            passed = abs(predicted - expected) <= tol_abs
-            tol_str = tol_raw
-        else:
-            passed = abs(rel) <= float(tol_raw)
-            tol_str = f"{float(tol_raw):g}"
+        passed, tol_str = _within(tol_raw, predicted, expected, rel, unit, f"case {cid}.tolerance")
+        within_bound = True
+        if base["known_gap"]:
+            within_bound, _ = _within(c["gap_bound"], predicted, expected, rel, unit, f"case {cid}.gap_bound")
         return CaseResult(**base, expected=expected, predicted=predicted, unit=unit, rel_error=rel,
-                          abs_error=predicted - expected,
+                          abs_error=predicted - expected, within_gap_bound=bool(within_bound),
                           tolerance=tol_str, passed=bool(passed))
     except TwinError as exc:
         msg = str(exc)
@@ -243,5 +346,174 @@ def results_table(results) -> "pandas.DataFrame":  # noqa: F821
     return pd.DataFrame([r.to_dict() for r in results])
 
 
+# --- bookkeeping: fidelity by kind, constant baseline, leave-one-out -------------------------
+
+#: A model must beat the constant predictor's mean |error| by this factor on every quantity
+#: with at least BASELINE_MIN_CASES measurement cases (issue 14).
+BASELINE_FACTOR = 2.0
+BASELINE_MIN_CASES = 5
+
+
+def _fidelity_error(r: CaseResult) -> float | None:
+    return None if r.rel_error is None else abs(r.rel_error)
+
+
+def _rel(pred: float, exp: float, unit: str) -> float:
+    ref = Q_(exp, unit).to("K").magnitude if _is_offset(unit) else exp
+    return (pred - exp) / ref if ref != 0 else (0.0 if pred == exp else math.inf)
+
+
+def domain_fidelity(results) -> list[dict]:
+    """Per domain: measurement cases (mean and max |relative error|, known gaps apart) and
+    consistency checks counted on their own.
+
+    Returns
+    -------
+    list of dict
+        domain, measurements, mean_abs_error, max_abs_error, worst (case id), known_gaps,
+        consistency, consistency_passed, errors (cases that did not run).
+    """
+    rows = []
+    for dom in sorted({r.domain for r in results}):
+        rs = [r for r in results if r.domain == dom]
+        meas = [r for r in rs if r.kind == "measurement" and r.error is None and not r.known_gap]
+        errs = [abs(r.rel_error) for r in meas]
+        worst = max(meas, key=lambda r: abs(r.rel_error)).id if meas else ""
+        cons = [r for r in rs if r.kind == "consistency"]
+        rows.append({"domain": dom, "measurements": len(meas),
+                     "mean_abs_error": statistics.fmean(errs) if errs else None,
+                     "max_abs_error": max(errs) if errs else None, "worst": worst,
+                     "known_gaps": sum(1 for r in rs if r.known_gap and r.kind == "measurement"),
+                     "consistency": len(cons), "consistency_passed": sum(1 for r in cons if r.ok),
+                     "errors": sum(1 for r in rs if r.error is not None)})
+    return rows
+
+
+def constant_baseline(results, min_cases: int = BASELINE_MIN_CASES, factor: float = BASELINE_FACTOR) -> list[dict]:
+    """The best constant predictor (the median published value) against the model, for every
+    quantity with at least ``min_cases`` measurement cases.
+
+    Returns
+    -------
+    list of dict
+        quantity, domain, cases, median (published, in the quantity's unit), unit,
+        baseline_error and model_error (mean |relative error| over the same cases),
+        ratio = baseline / model, flagged (the model does not beat the constant by ``factor``).
+
+    Notes
+    -----
+    A quantity whose published values barely spread is passed by a constant; only a model
+    that beats ``median(published)`` by ``factor`` shows it explains the spread. Known gaps
+    count here (the constant would have to predict them too).
+    """
+    by_q: dict[str, list[CaseResult]] = {}
+    for r in results:
+        if r.kind == "measurement" and r.error is None and r.expected is not None:
+            by_q.setdefault(r.quantity, []).append(r)
+    rows = []
+    for q, rs in sorted(by_q.items()):
+        if len(rs) < min_cases:
+            continue
+        units = {r.unit for r in rs}
+        if len(units) != 1:
+            continue
+        unit = units.pop()
+        med = statistics.median(r.expected for r in rs)
+        base = statistics.fmean(abs(_rel(med, r.expected, unit)) for r in rs)
+        model = statistics.fmean(abs(r.rel_error) for r in rs)
+        ratio = base / model if model > 0 else math.inf
+        rows.append({"quantity": q, "domain": rs[0].domain, "cases": len(rs), "median": med, "unit": unit,
+                     "baseline_error": base, "model_error": model, "ratio": ratio, "flagged": not ratio >= factor})
+    return rows
+
+
+def leave_one_out(results=None, cases=None) -> list[dict]:
+    """Leave-one-out errors of the calibrated cases.
+
+    For every registered calibration (:func:`register_calibration`) and every case it names,
+    the constant is refit on the other cases (its ``refit`` hook) and the left-out case is
+    predicted again. A constant fitted on a single case, or without a refit hook, reports why
+    no leave-one-out error exists. Calibrated cases that no constant names are listed too.
+
+    Returns
+    -------
+    list of dict
+        constant, domain, case, fitted_error (with all cases), loo_error (refit without the
+        case; None when not available), note.
+    """
+    cases = load_cases() if cases is None else cases
+    by_id = {str(c.get("id")): c for c in cases}
+    results = [run_case(c) for c in cases] if results is None else results
+    res_by_id = {r.id: r for r in results}
+    rows = []
+    named = set()
+    for cal in calibrations().values():
+        for cid in cal.cases:
+            named.add(cid)
+            r = res_by_id.get(cid)
+            row = {"constant": cal.name, "domain": cal.domain, "case": cid,
+                   "fitted_error": None if r is None else r.rel_error, "loo_error": None, "note": ""}
+            if cid not in by_id:
+                row["note"] = "case not found"
+            elif len(cal.cases) < 2:
+                row["note"] = "fitted on this case alone: nothing left to refit on"
+            elif cal.refit is None:
+                row["note"] = "no refit hook registered"
+            else:
+                train = [by_id[k] for k in cal.cases if k != cid and k in by_id]
+                try:
+                    with cal.refit(train):
+                        rr = run_case(by_id[cid])
+                    if rr.error is not None:
+                        row["note"] = rr.error
+                    else:
+                        row["loo_error"] = rr.rel_error
+                except TwinError as exc:
+                    row["note"] = str(exc)
+            rows.append(row)
+    for r in results:
+        if r.calibrated and r.id not in named:
+            rows.append({"constant": "(none registered)", "domain": r.domain, "case": r.id, "fitted_error": r.rel_error,
+                         "loo_error": None, "note": "calibrated, but no registered constant names this case"})
+    return rows
+
+
+def fidelity(results=None, *, loo: bool = True) -> dict:
+    """The fidelity summary of a validation run: ``{"domains", "baseline", "leave_one_out"}``
+    (see :func:`domain_fidelity`, :func:`constant_baseline`, :func:`leave_one_out`)."""
+    cases = load_cases()
+    results = [run_case(c) for c in cases] if results is None else results
+    out = {"domains": domain_fidelity(results), "baseline": constant_baseline(results)}
+    out["leave_one_out"] = leave_one_out(results, cases) if loo else []
+    return out
+
+
+@contextlib.contextmanager
+def patched(obj, key, value, *, clear=()):
+    """Temporarily set ``obj[key]`` (a dict item) or ``obj.key`` (an attribute) to ``value``,
+    clearing the callables' caches in ``clear`` on entry and exit. For refit hooks."""
+    is_item = isinstance(obj, dict)
+    old = obj[key] if is_item else getattr(obj, key)
+
+    def _clear():
+        for f in clear:
+            f.cache_clear()
+
+    if is_item:
+        obj[key] = value
+    else:
+        setattr(obj, key, value)
+    _clear()
+    try:
+        yield value
+    finally:
+        if is_item:
+            obj[key] = old
+        else:
+            setattr(obj, key, old)
+        _clear()
+
+
 __all__ = ["register_quantity", "quantities", "load_cases", "run_case", "run_cases", "CaseResult",
-           "results_table", "default_case_files"]
+           "results_table", "default_case_files", "register_calibration", "calibrations", "KINDS",
+           "domain_fidelity", "constant_baseline", "leave_one_out", "fidelity", "patched"]
