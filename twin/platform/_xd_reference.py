@@ -1,0 +1,42 @@
+"""Plain-Python reference of twin.platform._xd_kernels (tests and benchmarks only)."""
+import math
+
+
+def step_time_one(strategy, t_compute, t_intra, overlap, grad_bytes, act_bytes, n_sites, dp, bandwidth,
+                  latency, local_steps, ratio, cost, pipeline_ok):
+    """Same contract as the kernel, written out per strategy with the equations of crossdomain.step_times."""
+    names = ("sync-dp", "hierarchical", "pipeline", "diloco")
+    name = names[int(strategy)]
+    if name == "pipeline":
+        if not pipeline_ok:
+            return math.inf, math.inf
+        base = t_compute + t_intra
+        step = max(base, act_bytes / bandwidth) + 2 * (n_sites - 1) * latency
+        return step, step - base
+    if name == "sync-dp":
+        ring_bytes = 2 * (dp - 1) / dp * grad_bytes * ratio
+        t_wan = ring_bytes / bandwidth + 2 * (dp - 1) * latency
+        step = t_compute + cost + max(t_intra, t_wan - overlap)
+        return step, step - t_compute - t_intra
+    ring_bytes = 2 * (n_sites - 1) / n_sites * grad_bytes * ratio
+    t_wan = ring_bytes / bandwidth + 2 * (n_sites - 1) * latency
+    if name == "hierarchical":
+        step = t_compute + t_intra + cost + max(0.0, t_wan - overlap)
+    else:
+        step = t_compute + t_intra + (cost + t_wan) / local_steps
+    return step, step - t_compute - t_intra
+
+
+def sweep(t_compute, t_intra, overlap, grad_bytes, act_bytes, n_sites, dp, bandwidths, latency, local_steps,
+          ratios, costs, pipeline_ok, step_out, wan_out):
+    """Python loops over the same axes as the kernel."""
+    for k in range(len(t_compute)):
+        for b, bw in enumerate(bandwidths):
+            for s in range(4):
+                for c in range(len(ratios)):
+                    r, co = (1.0, 0.0) if s == 2 else (ratios[c], costs[c])
+                    st, w = step_time_one(s, t_compute[k], t_intra[k], overlap[k], grad_bytes[k], act_bytes[k],
+                                          n_sites[k], dp[k], bw, latency[k], local_steps[k], r, co, pipeline_ok[k])
+                    step_out[k, b, s, c] = st
+                    wan_out[k, b, s, c] = w
+    return step_out
