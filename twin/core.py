@@ -45,8 +45,8 @@ def build_state(sc: Scenario) -> xr.DataTree:
     compute = xr.Dataset(
         {
             "cards": xr.Variable(("node",), np.full(c.nodes, c.cards_per_node, dtype=np.int64), attrs={"units": ""}),
-            "peak_bf16_per_card": _scalar(_summary.peak_rate(acc, "bf16"), "TFLOP/s"),
-            "peak_fp32_per_card": _scalar(_summary.peak_rate(acc, "fp32"), "TFLOP/s"),
+            "peak_bf16_per_card": _scalar(catalog.peak_rate(acc, "bf16"), "TFLOP/s"),
+            "peak_fp32_per_card": _scalar(catalog.peak_rate(acc, "fp32"), "TFLOP/s"),
             "hbm_capacity_per_card": _scalar(acc.hbm_capacity, "GB"),
             "hbm_bandwidth_per_card": _scalar(acc.hbm_bandwidth, "GB/s"),
             "tdp_per_card": _scalar(acc.tdp, "W"),
@@ -77,10 +77,8 @@ def build_state(sc: Scenario) -> xr.DataTree:
     n_racks = math.ceil(c.nodes / e.servers_per_rack)
     servers = np.full(n_racks, e.servers_per_rack, dtype=float)
     servers[-1] = c.nodes - e.servers_per_rack * (n_racks - 1)
-    node_power = (_summary.it_power(sc) / c.nodes).to("kW").magnitude
     energy = xr.Dataset(
         {"servers": xr.Variable(("rack",), servers, attrs={"units": ""}),
-         "rack_it_power": _var(servers * node_power, "kW", ("rack",), description="full-load server power per rack"),
          "liquid_fraction": _var(e.liquid_fraction, ""),
          "supply_temperature": _scalar(e.supply_temperature, "degC"),
          "air_supply_temperature": _scalar(e.air_supply_temperature, "degC"),
@@ -219,6 +217,12 @@ class Twin:
         self.calls[d] = self.calls.get(d, 0) + 1
         if not isinstance(ds, xr.Dataset):
             raise TwinError(f"twin.{d}.evaluate returned {type(ds).__name__}, not an xarray.Dataset")
+        for name, v in ds.variables.items():  # one spelling of every unit, through twin.units
+            try:
+                v.attrs["units"] = format_unit(v.attrs.get("units", ""))
+            except Exception as exc:
+                raise TwinError(f"/{d}/results/{name}: units {v.attrs.get('units')!r} are not a unit twin.units "
+                                f"knows ({exc})") from None
         self.state[f"{d}/results"] = xr.DataTree(_netcdf_safe(ds))
 
     def _update_feedback(self) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pint
 
 from . import catalog
+from .catalog import peak_rate
 from .scenario import Scenario, usable_fraction
 from .units import Q_
 
@@ -21,16 +22,6 @@ class Figure:
     label: str
     value: pint.Quantity | str | int | float
     formula: str
-
-
-def peak_rate(acc, precision: str) -> pint.Quantity:
-    """Dense peak rate of a catalog accelerator at ``precision`` [TFLOP/s]; BF16 falls back to FP16 (Volta)."""
-    key = f"peak_{precision}"
-    if key in acc and acc[key].magnitude > 0:
-        return acc[key]
-    if precision == "bf16" and "peak_fp16" in acc:  # Volta: FP16 tensor cores only
-        return acc["peak_fp16"]
-    return Q_(0.0, "TFLOP/s")
 
 
 def scale_up_bandwidth(sc: Scenario) -> pint.Quantity:
@@ -57,17 +48,6 @@ def bisection_bandwidth(sc: Scenario) -> pint.Quantity:
     """
     f = sc.fabric
     return (sc.compute.nodes * f.nics_per_node * f.nic_speed / 2 / f.oversubscription).to("Tbit/s")
-
-
-def it_power(sc: Scenario) -> pint.Quantity:
-    """IT power at full load [kW], servers only: the energy domain's server model.
-
-    See :func:`twin.energy.it_power` (accelerators, CPUs, memory, NVSwitches, NICs, fans by
-    the affinity laws, PSU loss; checked against the white paper's 6.5 kW 8 x A800 server).
-    """
-    from .energy import it_power as _energy_it_power
-
-    return _energy_it_power(sc, utilisation=1.0).to("kW")
 
 
 def summary(sc: Scenario) -> list[Figure]:
@@ -97,7 +77,6 @@ def summary(sc: Scenario) -> list[Figure]:
         Figure("storage_usable", "Storage usable", (s.capacity * usable_fraction(s.redundancy)).to("PB"), f"raw x usable fraction of {s.redundancy}"),
         Figure("storage_bw", "Storage bandwidth", s.bandwidth.to("GB/s"), f"{s.architecture}"),
         Figure("cooling", "Cooling", f"{e.cooling} ({e.liquid_fraction:.0%} liquid)", "scenario"),
-        Figure("it_power", "IT power (servers)", it_power(sc), "energy model: nodes x server wall power at full load"),
     ]
     return out
 

@@ -170,3 +170,13 @@ def link_bandwidth(name: str, lanes: int | None = None, *, bidirectional: bool =
 
 
 __all__ = ["get", "names", "kinds", "accelerator", "link", "table", "link_bandwidth", "CatalogEntry"]
+
+
+def peak_rate(acc, precision: str) -> pint.Quantity:
+    """Dense peak rate of a catalog accelerator at ``precision`` [TFLOP/s]; BF16 falls back to FP16 (Volta)."""
+    key = f"peak_{precision}"
+    if key in acc and acc[key].magnitude > 0:
+        return acc[key]
+    if precision == "bf16" and "peak_fp16" in acc:  # Volta: FP16 tensor cores only
+        return acc["peak_fp16"]
+    return ureg.Quantity(0.0, "TFLOP/s")

@@ -9,7 +9,7 @@ Public functions take and return pint quantities (plain floats inside, SI in the
 * Coolants: :func:`coolant_properties` (datasets/catalog/coolants.toml).
 * Facility: :func:`chiller_power`, :func:`facility_year` (annual and hourly PUE, WUE),
   :func:`floor_plan`; climate: :func:`hourly_year`.
-* Reliability: :func:`arrhenius_factor`, :func:`chip_limits`, :func:`throughput_factor`.
+* Reliability: :func:`arrhenius_factor`, :func:`chip_limits`.
 * :func:`evaluate` (scenario) -> xarray.Dataset, the /energy group of the twin state.
 """
 from __future__ import annotations
@@ -25,12 +25,12 @@ from .climate import cities, hourly_year
 from .coolants import coolant, coolant_properties
 from .facility import YORK_YT_1403, chiller_power, facility_year, floor_plan, instantaneous_pue, plant_power
 from .power import DEFAULT_SERVER, accelerator_power, it_power, server_power, server_power_q, server_spec, ups_efficiency
-from .reliability import arrhenius_factor, chip_limits, clock_factor, throughput_factor
+from .reliability import arrhenius_factor, chip_limits, clock_factor
 from .thermal import (COOLING, Fault, Hall, build_hall, coldplate_case, cooling_kind, hall_steady, hall_transient,
                       ite_air_cooled, liquid_share, operator_time, plate_resistance)
 
 __all__ = [
-    "arrhenius_factor", "chip_limits", "clock_factor", "throughput_factor", "server_power", "server_power_q",
+    "arrhenius_factor", "chip_limits", "clock_factor", "server_power", "server_power_q",
     "server_spec", "it_power",
     "accelerator_power", "ups_efficiency", "plate_resistance", "coldplate_case", "ite_air_cooled", "build_hall",
     "hall_steady", "hall_transient", "operator_time", "Fault", "Hall", "coolant_properties", "chiller_power",
@@ -98,13 +98,23 @@ def hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None):
     return h, info
 
 
-def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
+#: Energy reads the training's utilisation and step times, the fabric's network power and the
+#: storage system's power from the state tree.
+NEEDS = ("fabric", "training")
+
+
+def evaluate(scenario, state, *, fault_minutes=30.0) -> xr.Dataset:
     """The energy state of a scenario's hall.
 
     Parameters
     ----------
     scenario : twin.scenario.Scenario
         Uses compute.accelerator/nodes/cards_per_node and the energy section.
+    state : xarray.DataTree
+        The twin state: ``/training/results`` (gpu_utilisation drives the accelerators' power;
+        step_time and step_time_nominal give the throughput kept under throttling),
+        ``/fabric/results`` (network_power) and, when the storage domain is in NEEDS,
+        ``/storage/results`` (storage_power) join the servers in the IT power.
     fault_minutes : float
         Length of the CDU-pump-failure transient on loop 0 [min].
 
@@ -130,7 +140,10 @@ def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
     Steady state of the hall network (:func:`hall_steady`), transient by the numba kernel, PUE
     over a synthetic year of the scenario's climate (:func:`facility_year`).
     """
-    h, info = hall_from_scenario(scenario)
+    from .. import tree
+
+    util = tree.value(state, "training", "gpu_utilisation")
+    h, info = hall_from_scenario(scenario, utilisation=util)
     st = hall_steady(h)
     S = h.servers_per_rack
     R = h.n_racks
@@ -142,11 +155,15 @@ def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
     clock = st["clock"].reshape(R, S).mean(axis=1)
     rho_cp = coolant(h.coolant).rho_cp(h.t_supply)
     loop_flow = h.mcp_group / rho_cp
-    it_w = float(wall.sum())
+    servers_w = float(wall.sum())
+    parts = {"servers": servers_w, "network": 1e3 * tree.value(state, "fabric", "network_power", "kW")}
+    if "storage" in NEEDS:
+        parts["storage"] = 1e3 * tree.value(state, "storage", "storage_power", "kW")
+    it_w = float(sum(parts.values()))
     kind = h.cooling
     climate = str(_get(scenario.energy, "climate", "beijing"))
     fy = facility_year(cooling=kind, climate=climate, it_load_w=it_w,
-                       liquid_fraction=liquid_share(h, st),
+                       liquid_fraction=liquid_share(h, st) * servers_w / it_w,  # network and storage: air
                        supply_temperature=h.t_supply if kind != "air" else None,
                        air_supply_temperature=_degc(_get(scenario.energy, "air_supply_temperature", "24 degC"),
                                                     "energy.air_supply_temperature"))
@@ -162,7 +179,8 @@ def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
              for t in types]
     # reliability and throughput
     af = arrhenius_factor(Q_(float(np.mean(st["t_chip"])), "degC"), Q_(65.0, "degC"))
-    thr, how = throughput_factor(scenario, float(np.min(st["clock"])))
+    # throughput kept under throttling: training ran at the clock factor fed back by Twin.run
+    thr = tree.value(state, "training", "step_time_nominal", "s") / tree.value(state, "training", "step_time", "s")
     # fault transient: CDU (or CRAH) of loop 0 fails after 60 s
     dt = 1.0
     dur = float(fault_minutes) * 60.0
@@ -190,7 +208,9 @@ def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
             "loop_flow": ("loop", loop_flow, {"units": "m^3/s"}),
             "loop_heat": ("loop", st["q_group"] / 1e3, {"units": "kW"}),
             "facility_temperature": ((), float(st["t_facility"]), {"units": "degC"}),
-            "it_power": ((), it_w / 1e3, {"units": "kW"}),
+            "it_power": ((), it_w / 1e3, {"units": "kW", "long_name": "servers, network and storage at the training's utilisation"}),
+            "it_power_by_part": ("it_part", [v / 1e3 for v in parts.values()], {"units": "kW"}),
+            "gpu_utilisation": ((), util, {"units": "", "long_name": "accelerator utilisation read from /training/results"}),
             "facility_power": ((), float(fy["energy_kwh"] / 8760.0), {"units": "kW", "long_name": "annual mean facility power"}),
             "pue": ((), fy["pue"], {"units": "", "long_name": "annual PUE"}),
             "pue_monthly": ("month", pue_m, {"units": ""}),
@@ -200,7 +220,7 @@ def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
             "dry_bulb": ("hour", fy["dry_bulb"], {"units": "degC"}),
             "wue": ((), fy["wue"], {"units": "L/kWh"}),
             "failure_rate_factor": ((), af, {"units": "", "long_name": "Arrhenius factor vs 65 degC, Ea 0.7 eV"}),
-            "throughput_factor": ((), thr, {"units": "", "how": how}),
+            "throughput_factor": ((), thr, {"units": "", "long_name": "training throughput kept at the fed-back clock factor (step_time_nominal / step_time)"}),
             "floor_area": ("cooling_type", [p["area_m2"] for p in plans], {"units": "m^2"}),
             "rack_density": ("cooling_type", [p["rack_kw"] for p in plans], {"units": "kW"}),
             "racks": ("cooling_type", [p["racks"] for p in plans], {"units": ""}),
@@ -213,7 +233,7 @@ def evaluate(scenario, *, fault_minutes=30.0) -> xr.Dataset:
                 "units": "s", "long_name": "operator time: from the fault to the first chip shutdown (inf: none in the horizon)"}),
         },
         coords={"rack": np.arange(R), "loop": np.arange(h.n_groups), "time": ("time", tr["time"], {"units": "s"}),
-                "month": np.arange(1, 13), "cooling_type": types,
+                "month": np.arange(1, 13), "cooling_type": types, "it_part": list(parts),
                 "fault": ["cdu-pump", "leak", "chiller-trip"], "hour": ("hour", np.arange(8760), {"units": "h"}),
                 "rack_loop": ("rack", h.rack_group)},
         attrs={"cooling": info["cooling"], "model": info["model"], "coolant": h.coolant, "climate": fy["city"],

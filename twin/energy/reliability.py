@@ -1,7 +1,6 @@
 """Chip thermal limits, throttling and Arrhenius failure-rate acceleration."""
 from __future__ import annotations
 
-import importlib
 import math
 
 from ..errors import InputError
@@ -117,27 +116,3 @@ def clock_factor(t_chip_c: float, t_slowdown_c: float, t_shutdown_c: float, f_mi
     if t_chip_c <= t_slowdown_c:
         return 1.0
     return 1.0 - (t_chip_c - t_slowdown_c) / (t_shutdown_c - t_slowdown_c) * (1.0 - f_min)
-
-
-def throughput_factor(scenario, clock: float):
-    """Training throughput at a clock factor: twin.training.estimate when it exists.
-
-    Returns (factor, how): the ratio of achieved TFLOP/s at ``clock`` to that at clock 1 and a
-    string saying how it was obtained. Without the training domain the factor is the clock
-    factor itself (compute-bound upper bound on the slowdown).
-    """
-    if clock <= 0:
-        return 0.0, "shut down"
-    if importlib.util.find_spec("twin.training") is not None:
-        try:
-            from .. import training
-
-            if hasattr(training, "estimate"):
-                a = training.estimate(scenario, clock_factor=1.0)
-                b = training.estimate(scenario, clock_factor=float(clock))
-                ta = float(a["step_time"].values)
-                tb = float(b["step_time"].values)
-                return ta / tb, "twin.training.estimate step-time ratio"
-        except Exception as exc:  # the training model may reject a scenario; say so
-            return float(clock), f"clock factor (twin.training.estimate failed: {type(exc).__name__})"
-    return float(clock), "clock factor (twin.training not available)"

@@ -23,7 +23,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
-from ..units import Q_, as_quantity, check_range, magnitude, si
+from ..units import Q_, as_quantity, check_range, format_unit, magnitude, si
 from . import linklayer as _ll
 from . import routing as _rt
 from . import topology as _topo
@@ -520,10 +520,130 @@ def node_bandwidth(scenario, n_nodes: int, pattern: str = "ring"):
     return Q_(eta * val, "bit/s").to("GB/s")
 
 
-def evaluate(scenario):
-    """The fabric group of the twin state: per-link utilisation and per-flow rates of a
-    whole-cluster ring all-reduce (nodes placed as ``fabric.placement`` says), the incast queue under the scenario's congestion control,
-    and summary numbers. Returns an xarray.Dataset (units in attrs)."""
+#: Domains whose results the fabric reads: none (it sits at the bottom of the twin).
+NEEDS: tuple = ()
+
+#: Patterns whose per-node bandwidth the fabric publishes for the collectives above it.
+HOP_PATTERNS = ("ring", "all-to-all")
+
+
+def hop_nodes(n_nodes: int) -> list[int]:
+    """Group sizes in nodes [1] at which :func:`evaluate` tabulates the inter-node hop: powers of
+    two below the cluster and the cluster itself (readers interpolate in log n between them)."""
+    n = as_count(n_nodes, "compute.nodes", 1, what="a number of nodes")
+    out = [2 ** k for k in range(1, 40) if 2 ** k < n]
+    return out + [n] if n >= 2 else [1]
+
+
+def congestion_efficiency(scenario, fan_in: int) -> float:
+    """Share of the max-min bandwidth that a bottleneck shared by ``fan_in`` flows delivers
+    under the scenario's congestion control [1].
+
+    Parameters
+    ----------
+    scenario : Scenario
+    fan_in : int
+        Flows converging on the busiest link (1: no contention, efficiency 1).
+
+    Returns
+    -------
+    float
+        ``eta_cc = (T_ideal / T_fluid) (1 - f_pause)`` in (0, 1].
+
+    Notes
+    -----
+    The fluid incast model (:func:`incast`) runs ``fan_in`` senders of 0.5 MB each into one
+    port at the NIC speed under the scenario's congestion control (PFC, DCQCN, HPCC, receiver
+    credits, GSE DGSQ or TCP); ``T_ideal = fan_in S / C`` is the completion time of a perfectly
+    shared link, ``T_fluid`` the model's, and ``f_pause`` the share of time PFC paused the
+    senders, which also stops every other flow behind those ports (head-of-line blocking).
+
+    References
+    ----------
+    Y. Zhu et al., CoNEXT 2016; Y. Li et al., SIGCOMM 2019; A. Gangidi et al., SIGCOMM 2024.
+    """
+    k = as_count(fan_in, "fan_in", 1, what="a number of flows")
+    if k < 2:
+        return 1.0
+    f = scenario.fabric
+    cc = str(f.congestion_control)
+    scheme = cc if cc in SCHEMES else "dcqcn"
+    nic = magnitude(f.nic_speed, "Gbit/s", "fabric.nic_speed")
+    size = 0.5e6
+    inc = incast(scheme, min(k, 64), f"{nic} Gbit/s", duration="2 ms", message_size=f"{size} B")
+    t_ideal = min(k, 64) * size * 8 / (nic * 1e9)
+    t_done = inc.attrs["completion_time_us"] * 1e-6
+    if t_done <= 0:  # not finished within the window: take the delivered share instead
+        delivered = float(inc["rate_total"].mean()) / nic
+        return float(min(1.0, max(delivered, 1e-3)) * (1.0 - inc.attrs["pause_fraction"]))
+    return float(min(1.0, t_ideal / t_done) * (1.0 - inc.attrs["pause_fraction"]))
+
+
+def network_power(scenario) -> dict:
+    """Power of the scale-out network the scenario builds [W], by part.
+
+    Returns
+    -------
+    dict
+        ``switches`` (switch systems x catalog power), ``optics`` (two modules per link, at each
+        link's speed and ``fabric.optics`` technology), ``total``; and the counts used.
+
+    Notes
+    -----
+    ``P = N_sw P_sw + sum_links 2 P_module(speed, technology)``. Every link, NIC-to-leaf
+    included, carries an optical module at each end (400G-class AI fabrics run optics or AOCs to
+    end-of-row rail switches; an assumption, stated). Switch power is the catalog's typical
+    system power without optics.
+
+    References
+    ----------
+    Switch and module datasheets in datasets/catalog/switches.toml and optics.toml; white paper
+    3.2 (network power rising with port speed; LPO and CPO).
+    """
+    from .. import catalog
+
+    f = scenario.fabric
+    fab = fabric_from_scenario(scenario)
+    sw = catalog.get("switches", f.switch, "fabric.switch")
+    n_sw = int(sum(fab.n_switches().values()))
+    tech = str(f.optics)
+    # directed links come in pairs; LINK_TIERS even indices are the up-direction of each tier
+    up = np.bincount(fab.tier, minlength=len(_topo.LINK_TIERS))[0::2]
+    nic_speed = magnitude(f.nic_speed, "Gbit/s", "fabric.nic_speed") / fab.planes
+    spine_speed = magnitude(f.spine_link_speed, "Gbit/s", "fabric.spine_link_speed")
+    p_access = optics_power(f"{nic_speed} Gbit/s", tech).to("W").magnitude
+    p_spine = optics_power(f"{spine_speed} Gbit/s", tech).to("W").magnitude
+    optics = 2 * (up[0] * p_access + up[1:].sum() * p_spine)
+    switches = n_sw * sw.power.to("W").magnitude
+    return {"switches": float(switches), "optics": float(optics), "total": float(switches + optics),
+            "n_switches": n_sw, "n_modules": int(2 * up.sum())}
+
+
+def evaluate(scenario, state=None):
+    """The fabric's results in the twin state.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    state : xarray.DataTree, optional
+        The twin state (the fabric reads nothing from it: NEEDS is empty).
+
+    Returns
+    -------
+    xarray.Dataset
+        The inter-node hop the collectives above read: ``node_bandwidth`` [GB/s] over
+        (``pattern``, ``hop_nodes``), congestion control included (``cc_efficiency``), and
+        ``hop_latency`` [us] over ``hop_nodes``; per-link utilisation and per-flow rates of a
+        whole-cluster ring (nodes placed as ``fabric.placement`` says); the incast queue under
+        the scenario's congestion control; network power [kW] by part; base and FEC latency.
+
+    Notes
+    -----
+    ``b(pattern, n) = b_maxmin(pattern, n) eta_cc(k)``, with ``k`` the flows converging on the
+    busiest port: ``n - 1`` for all-to-all (every receiver is an incast), and for a ring the
+    ratio of the line rate to the max-min rate (ECMP collisions on a scattered placement); see
+    :func:`node_bandwidth` and :func:`congestion_efficiency`.
+    """
     import xarray as xr
 
     f = scenario.fabric
@@ -533,6 +653,25 @@ def evaluate(scenario):
                            "load_balancing": str(f.load_balancing), "congestion_control": str(f.congestion_control),
                            "leaves": int(fab.n_leaves * fab.planes), **{f"switches_{k}": int(v) for k, v in fab.n_switches().items()},
                            **{f"gse_{k}": int(v) for k, v in fab.gse_roles().items()}})
+    # --- the inter-node hop table read by the interconnect and everything above it
+    hops = hop_nodes(n)
+    eta = _ll.protocol_efficiency(str(f.protocol))
+    line = eta * magnitude(f.nic_speed, "GB/s", "fabric.nic_speed") * int(f.nics_per_node)
+    raw = np.array([[node_bandwidth(scenario, k, pat).to("GB/s").magnitude if k >= 2 else line for k in hops]
+                    for pat in HOP_PATTERNS])
+    cc = np.ones_like(raw)
+    for j, k in enumerate(hops):
+        if k < 2:
+            continue
+        cc[HOP_PATTERNS.index("all-to-all"), j] = congestion_efficiency(scenario, k - 1)
+        fan = int(round(line / max(raw[HOP_PATTERNS.index("ring"), j], 1e-9)))
+        cc[HOP_PATTERNS.index("ring"), j] = congestion_efficiency(scenario, fan)
+    ds = ds.assign_coords(pattern=list(HOP_PATTERNS), hop_nodes=("hop_nodes", np.asarray(hops, dtype=float), {"units": ""}))
+    ds["node_bandwidth"] = (("pattern", "hop_nodes"), raw * cc,
+                            {"units": format_unit("GB/s"), "long_name": "per-node payload bandwidth of a collective step, congestion control included"})
+    ds["node_bandwidth_maxmin"] = (("pattern", "hop_nodes"), raw, {"units": format_unit("GB/s"), "long_name": "max-min fair bandwidth before congestion control"})
+    ds["cc_efficiency"] = (("pattern", "hop_nodes"), cc, {"units": "", "long_name": "share kept under the congestion control"})
+    ds["hop_latency"] = ("hop_nodes", [base_latency(scenario, k).to("us").magnitude for k in hops], {"units": format_unit("us")})
     if n >= 2:
         src, dst = traffic(fab, "ring", n, placement=str(f.placement))  # same flows as node_bandwidth
         fr = flow_rates(fab, src, dst, f.load_balancing, int(f.flows_per_pair), 0)
@@ -541,18 +680,24 @@ def evaluate(scenario):
         ds["flow_src"] = ("flow", np.asarray(src), {"units": "", "long_name": "source NIC port"})
         ds["flow_dst"] = ("flow", np.asarray(dst), {"units": "", "long_name": "destination NIC port"})
         ds["link_utilisation"] = fr["utilisation"]
-        ds["link_capacity"] = ("link", fab.cap / 1e9, {"units": "Gbit / s"})
+        ds["link_capacity"] = ("link", fab.cap / 1e9, {"units": format_unit("Gbit/s")})
         ds["link_tier"] = ("link", np.asarray(_topo.LINK_TIERS)[fab.tier].astype(str), {"units": ""})
-        ds["ring_node_bandwidth"] = ((), node_bandwidth(scenario, n, "ring").magnitude, {"units": "GB / s"})
-    cc = str(f.congestion_control)
-    scheme = cc if cc in SCHEMES else "dcqcn"
+        ds["ring_node_bandwidth"] = ((), float(ds["node_bandwidth"].sel(pattern="ring").values[-1]), {"units": format_unit("GB/s")})
+    cc_name = str(f.congestion_control)
+    scheme = cc_name if cc_name in SCHEMES else "dcqcn"
     nic_gbps = magnitude(f.nic_speed, "Gbit/s", "fabric.nic_speed")
     ns = int(min(max(n - 1, 1), 64))
     inc = incast(scheme, ns, f"{nic_gbps} Gbit/s", duration="1 ms", message_size="0.5 MB")
-    ds["incast_queue"] = ("incast_time", inc["queue"].values, {"units": "kB", "scheme": scheme, "n_senders": ns})
-    ds = ds.assign_coords(incast_time=("incast_time", inc["time"].values, {"units": "us"}))
+    ds["incast_queue"] = ("incast_time", inc["queue"].values, {"units": format_unit("kB"), "scheme": scheme, "n_senders": ns})
+    ds = ds.assign_coords(incast_time=("incast_time", inc["time"].values, {"units": format_unit("us")}))
     ds["incast_pause_fraction"] = ((), inc.attrs["pause_fraction"], {"units": ""})
-    ds["incast_tail_latency"] = ((), inc.attrs["tail_latency_us"], {"units": "us"})
-    ds["base_latency"] = ((), base_latency(scenario, n).to("us").magnitude, {"units": "us"})
-    ds["fec_latency"] = ((), fec_latency(f"{nic_gbps * 1.0625} Gbit/s").magnitude, {"units": "ns"})
+    ds["incast_tail_latency"] = ((), inc.attrs["tail_latency_us"], {"units": format_unit("us")})
+    ds["base_latency"] = ((), base_latency(scenario, n).to("us").magnitude, {"units": format_unit("us")})
+    ds["fec_latency"] = ((), fec_latency(f"{nic_gbps * 1.0625} Gbit/s").magnitude, {"units": format_unit("ns")})
+    npw = network_power(scenario)
+    ds = ds.assign_coords(network_part=["switches", "optics"])
+    ds["network_power_by_part"] = ("network_part", [npw["switches"] / 1e3, npw["optics"] / 1e3], {"units": format_unit("kW")})
+    ds["network_power"] = ((), npw["total"] / 1e3, {"units": format_unit("kW"), "long_name": "switches and optical modules"})
+    ds["switch_count"] = ((), npw["n_switches"], {"units": ""})
+    ds["optical_modules"] = ((), npw["n_modules"], {"units": ""})
     return ds

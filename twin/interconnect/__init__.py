@@ -14,7 +14,7 @@ collective_time(scenario, collective, message_size, group_size, *, stride=1, alg
 sweep(topology, accelerator, cards, collective, sizes, *, algorithm="auto") -> xarray.Dataset
 busbw_factor(collective, n)                         -> float
 parallelism_traffic(...), topology_offer(...)       -> xarray.Dataset (Table 3-1)
-evaluate(scenario)                                  -> xarray.Dataset
+evaluate(scenario, state)                           -> xarray.Dataset
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError
-from ..units import Q_, as_quantity
+from ..units import Q_, as_quantity, format_unit
 from . import _kernels
 from .collectives import (ALGORITHMS, COLLECTIVES, NVLS_EFFICIENCY, Phase, busbw_factor, canonical_collective,
                           check_algorithm, intra_phases, phase_arrays)
@@ -199,16 +199,40 @@ def _evaluate_candidates(cands, collective: str, sizes: np.ndarray):
 
 # --- fabric hop ------------------------------------------------------------------------------
 
-def _fabric_hop(sc, n_nodes: int, pattern: str) -> tuple[float, float]:
-    """Per-node scale-out bandwidth [B/s] and base latency [s] from :mod:`twin.fabric`:
-    ``node_bandwidth`` (job placement, load balancing and ECMP collisions included) for the
-    traffic ``pattern`` over ``n_nodes`` nodes, and ``base_latency`` across them."""
-    from .. import fabric
+def _fabric_hop(state, n_nodes: int, pattern: str) -> tuple[float, float]:
+    """Per-node scale-out bandwidth [B/s] and base latency [s] of a group over ``n_nodes`` nodes,
+    read from the fabric's results in the state tree (``node_bandwidth`` over pattern and
+    hop_nodes, congestion control included; ``hop_latency``), log-linear in n between the
+    tabulated group sizes."""
+    from .. import tree
 
-    bw = fabric.node_bandwidth(sc, n_nodes, pattern)
-    lat = fabric.base_latency(sc, n_nodes)
-    return (float(as_quantity(bw, "B/s", "fabric.node_bandwidth").magnitude),
-            float(as_quantity(lat, "s", "fabric.base_latency").magnitude))
+    bw = tree.array(state, "fabric", "node_bandwidth", "B/s").sel(pattern=pattern)
+    lat = tree.array(state, "fabric", "hop_latency", "s")
+    x = np.log(np.asarray(bw["hop_nodes"].values, dtype=float))
+    xi = math.log(max(float(n_nodes), 1.0))
+    return float(np.interp(xi, x, bw.values)), float(np.interp(xi, x, lat.values))
+
+
+@functools.lru_cache(maxsize=16)
+def _fabric_state_of(scenario_toml: str):
+    from ..core import Twin
+
+    t = Twin(scenario_toml_dict(scenario_toml))
+    t.run(["fabric"])
+    return t.state
+
+
+def scenario_toml_dict(text: str) -> dict:
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def fabric_state(scenario):
+    """The state tree of a throw-away Twin with the fabric evaluated (what a standalone
+    :func:`collective_time` reads its inter-node hop from); one per scenario, kept for reuse."""
+    sc = _scenario(scenario)
+    return _fabric_state_of(sc.to_toml())
 
 
 def _scenario(scenario):
@@ -236,7 +260,7 @@ def _group_layout(sc, group_size: int, stride: int):
     return busiest, counts, n_nodes
 
 
-def _plan(sc, collective: str, group_size: int, stride: int, algorithm: str):
+def _plan(sc, collective: str, group_size: int, stride: int, algorithm: str, state=None):
     c = canonical_collective(collective)
     a = check_algorithm(algorithm)
     topo_key = (sc.compute.topology, sc.compute.accelerator, int(sc.compute.domain_size))
@@ -252,7 +276,7 @@ def _plan(sc, collective: str, group_size: int, stride: int, algorithm: str):
         card_bw, base_lat, hw = _host_hop(sc)
     else:
         pattern = "all-to-all" if c == "all-to-all" else "ring"
-        node_bw, base_lat = _fabric_hop(sc, n_nodes, pattern)
+        node_bw, base_lat = _fabric_hop(state if state is not None else fabric_state(sc), n_nodes, pattern)
         card_bw, hw = node_bw / int(sc.compute.cards_per_node), "net"
     return c, _inter_candidates(topo, c, a, members, counts, card_bw, base_lat, hw), topo
 
@@ -268,7 +292,7 @@ def _host_hop(sc) -> tuple[float, float, str]:
     return bw, lat, "pci"
 
 
-def collective_time(scenario, collective, message_size, group_size, *, stride=1, algorithm="auto"):
+def collective_time(scenario, collective, message_size, group_size, *, stride=1, algorithm="auto", state=None):
     """Time of one collective among ``group_size`` cards of a scenario [s].
 
     Parameters
@@ -285,6 +309,9 @@ def collective_time(scenario, collective, message_size, group_size, *, stride=1,
         Members are ``0, stride, 2 stride, ...``; a group spanning domains crosses the fabric.
     algorithm : str
         auto (fastest), ring, tree, direct, nvls, hierarchical.
+    state : xarray.DataTree, optional
+        A twin state holding ``/fabric/results`` (the inter-node hop is read from it); default:
+        a throw-away Twin of the scenario with the fabric evaluated (:func:`fabric_state`).
 
     Returns
     -------
@@ -314,7 +341,7 @@ def collective_time(scenario, collective, message_size, group_size, *, stride=1,
     sizes, scalar = _sizes(message_size)
     group_size = _int(group_size, "group_size")
     stride = _int(stride, "stride")
-    c, cands, _ = _plan(sc, collective, group_size, stride, algorithm)
+    c, cands, _ = _plan(sc, collective, group_size, stride, algorithm, state)
     if cands[0][0] == "none":
         t = np.zeros_like(sizes)
     else:
@@ -440,7 +467,11 @@ def topology_aggregate_bandwidth(topology: str, accelerator: str, cards: int | N
 from .parallelism import parallelism_traffic, topology_offer  # noqa: E402
 
 
-def evaluate(scenario) -> xr.Dataset:
+#: The interconnect reads the fabric's inter-node hop from the state tree.
+NEEDS = ("fabric",)
+
+
+def evaluate(scenario, state) -> xr.Dataset:
     """The interconnect state of a scenario: busbw against message size for its topology and
     every collective, the parallelism needs of its workload against what the topology offers.
 
@@ -472,9 +503,21 @@ def evaluate(scenario) -> xr.Dataset:
                "card_bandwidth_GBps": topo.card_bandwidth(0) / 1e9})
     try:
         need = topology_offer(sc)
+    except InputError as exc:  # the workload's plan does not map onto this topology: say so
+        out.attrs["table_3_1"] = f"not evaluated: {exc}"
+    else:
         out = out.merge(need[["needed", "offered", "meets"]])
-    except InputError:
-        pass
+        out.attrs["table_3_1"] = "evaluated"
+    # the whole job's all-reduce across the cluster: domains, nodes and the fabric's hop
+    cards = int(sc.cards)
+    if cards >= 2:
+        size = 2.0 ** 30
+        t = float(collective_time(sc, "all-reduce", Q_(size, "B"), cards, state=state).to("s").magnitude)
+        out["cluster_allreduce_busbw"] = ((), size / t * busbw_factor("all-reduce", cards) / 1e9,
+                                          {"units": format_unit("GB/s"), "long_name": "all-reduce of 1 GiB over every card"})
+    for k in ("busbw", "time", "needed", "offered"):
+        if k in out:
+            out[k].attrs["units"] = format_unit(out[k].attrs.get("units", ""))
     return out
 
 

@@ -20,8 +20,6 @@ and the link efficiencies are fixed from the literature below, not fitted.
 """
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 
 from .. import catalog
@@ -44,22 +42,12 @@ T_LAUNCH = 4e-6
 KERNELS_PER_LAYER = 20
 #: memory not available to the model: CUDA context, NCCL buffers, allocator fragmentation
 RESERVE_BYTES = 3e9
-#: all-reduce bus bandwidth over the nominal link bandwidth: 232.5 GB/s measured on 8x A100
-#: NVLink3 / NVSwitch (nccl-tests issue #175) over 300 GB/s per direction = 0.775
-ETA_LINK = 0.775
-#: scale-out efficiency of RDMA collectives over the NIC line rate (NCCL over HDR IB reaches
-#: about 85-92 % of 25 GB/s per NIC in nccl-tests all-reduce; 0.85 assumed)
-ETA_NIC = 0.85
-ALPHA_INTRA = 5e-6   # s per algorithm step inside a high-speed domain (NCCL launch + hop)
-ALPHA_INTER = 10e-6  # s per step over the scale-out fabric
 
 
 def peak_rate(acc) -> float:
     """Dense 16-bit tensor peak [FLOP/s]: BF16, or FP16 where the card has no BF16, else FP32."""
-    from ..summary import peak_rate as catalog_peak
-
     for precision in ("bf16", "fp32"):
-        v = magnitude(catalog_peak(acc, precision), "FLOP/s", f"accelerators.{acc.name}.peak_{precision}")
+        v = magnitude(catalog.peak_rate(acc, precision), "FLOP/s", f"accelerators.{acc.name}.peak_{precision}")
         if v > 0:
             return v
     return 0.0
@@ -88,78 +76,18 @@ def hardware_vector(sc, clock_factor: float = 1.0) -> np.ndarray:
 
 # --- communication ---------------------------------------------------------------------------
 
-def interconnect_available() -> bool:
-    """True when twin.interconnect provides collective_time (else the alpha-beta fallback)."""
-    try:
-        if importlib.util.find_spec("twin.interconnect") is None:
-            return False
-        import twin.interconnect as ic
-    except Exception:
-        return False
-    return hasattr(ic, "collective_time")
-
-
-_NAMES = {"all_reduce": ("all-reduce", "all_reduce", "allreduce"),
-          "all_to_all": ("all-to-all", "all_to_all", "alltoall"),
-          "send_recv": ("send-recv", "send_recv", "sendrecv")}
-
-
-def _ic_time(sc, coll: str, size, group: int, stride: int):
-    """twin.interconnect.collective_time [s] for a size or an array of sizes [B] (plain floats)."""
+def _ic_time(sc, coll: str, size, group: int, stride: int, state=None):
+    """twin.interconnect.collective_time [s] for a size or an array of sizes [B] (plain floats);
+    the inter-node hop is read from ``state`` (a throw-away fabric state when None)."""
     import twin.interconnect as ic
-    from ..errors import InputError
 
-    last = None
-    for name in _NAMES[coll]:
-        try:
-            q = ic.collective_time(sc, name, Q_(size, "B"), group, stride=stride)
-            mag = q.to("s").magnitude
-            return float(mag) if np.ndim(mag) == 0 else np.asarray(mag, dtype=float)
-        except InputError as exc:
-            last = exc
-            if "collective" not in exc.field:
-                raise
-    raise last
+    q = ic.collective_time(sc, _COLLECTIVE[coll], Q_(size, "B"), group, stride=stride, state=state)
+    mag = q.to("s").magnitude
+    return float(mag) if np.ndim(mag) == 0 else np.asarray(mag, dtype=float)
 
 
-def _scale_up_bandwidth(sc) -> float:
-    """Per-card, per-direction bandwidth inside the high-speed domain [B/s]."""
-    acc = catalog.accelerator(sc.compute.accelerator)
-    fam = str(acc.link_family)
-    bw = catalog.link_bandwidth(fam).to("B/s").magnitude * int(acc.get("link_count", 1))
-    return float(bw)
-
-
-def _nic_bandwidth(sc) -> float:
-    """Per-card share of the node's scale-out NICs [B/s]."""
-    rate = magnitude(sc.fabric.nic_speed, "bit/s", "fabric.nic_speed") / 8.0
-    return rate * sc.fabric.nics_per_node / sc.compute.cards_per_node
-
-
-def fallback_time(sc, coll: str, size: float, group: int, stride: int) -> float:
-    """Alpha-beta time of a collective [s] when twin.interconnect is absent.
-
-    Notes
-    -----
-    A group whose span ``stride (n - 1) + 1`` fits in ``compute.domain_size`` runs on the
-    scale-up links at ``ETA_LINK`` of the per-card link bandwidth (catalog), else on the
-    per-card NIC share (``nic_speed x nics_per_node / cards_per_node``) at ``ETA_NIC``.
-    Ring all-reduce: t = 2 (n-1) alpha + 2 (n-1)/n S / bw; all-to-all: (n-1) alpha + (n-1)/n S / bw;
-    send/recv: alpha + S / bw (nccl-tests bus-bandwidth conventions).
-    """
-    if group <= 1 and coll != "send_recv":
-        return 0.0
-    span = stride * (max(group, 2) - 1) + 1
-    if span <= sc.compute.domain_size:
-        bw, alpha = ETA_LINK * _scale_up_bandwidth(sc), ALPHA_INTRA
-    else:
-        bw, alpha = ETA_NIC * min(_nic_bandwidth(sc), _scale_up_bandwidth(sc)), ALPHA_INTER
-    n = float(group)
-    if coll == "all_reduce":
-        return 2 * (n - 1) * alpha + 2 * (n - 1) / n * size / bw
-    if coll == "all_to_all":
-        return (n - 1) * alpha + (n - 1) / n * size / bw
-    return alpha + size / bw
+#: the kernels' collective keys and the interconnect's names for them
+_COLLECTIVE = {"all_reduce": "all-reduce", "all_to_all": "all-to-all", "send_recv": "send-recv"}
 
 
 def canonical_stride(sc, group: int, stride: int) -> int:
@@ -169,22 +97,18 @@ def canonical_stride(sc, group: int, stride: int) -> int:
     return far if stride >= far and group * far <= sc.cards else stride
 
 
-def alpha_beta(sc, coll: str, group: int, stride: int) -> tuple[float, float]:
-    """Affine fit t = alpha + beta S of a collective [s, s/B] from two message sizes (1 MB, 256 MB):
-    twin.interconnect.collective_time when present (one call for both sizes), else :func:`fallback_time`."""
+def alpha_beta(sc, coll: str, group: int, stride: int, state=None) -> tuple[float, float]:
+    """Affine fit t = alpha + beta S of a collective [s, s/B] from two message sizes (1 MB, 256 MB)
+    of twin.interconnect.collective_time (one call for both sizes)."""
     if coll != "send_recv" and group <= 1:
         return 0.0, 0.0
     s1, s2 = 1e6, 256e6
-    if interconnect_available():
-        t1, t2 = (float(x) for x in _ic_time(sc, coll, np.array([s1, s2]), group, stride))
-    else:
-        t1 = fallback_time(sc, coll, s1, group, stride)
-        t2 = fallback_time(sc, coll, s2, group, stride)
+    t1, t2 = (float(x) for x in _ic_time(sc, coll, np.array([s1, s2]), group, stride, state))
     beta = max((t2 - t1) / (s2 - s1), 0.0)
     return max(t1 - beta * s1, 0.0), beta
 
 
-def comm_tables(sc, tps, dps, eps, usable_tp=None):
+def comm_tables(sc, tps, dps, eps, usable_tp=None, state=None):
     """alpha/beta tables for every tp (TP all-reduce), (tp, dp) (DP all-reduce, PP send/recv)
     and (tp, ep) (EP all-to-all), with Megatron's rank order (tp fastest, then dp, then pp).
 
@@ -204,7 +128,7 @@ def comm_tables(sc, tps, dps, eps, usable_tp=None):
     def ab(coll, g, st):
         k = (coll, int(g), canonical_stride(sc, int(g), int(st)))
         if k not in cache:
-            cache[k] = alpha_beta(sc, coll, k[1], k[2])
+            cache[k] = alpha_beta(sc, coll, k[1], k[2], state)
         return cache[k]
 
     tp_ab = np.zeros((len(tps), 2))
@@ -232,7 +156,7 @@ def comm_tables(sc, tps, dps, eps, usable_tp=None):
 
 def _scenario_key(sc) -> str:
     """Content key of a scenario's compute and fabric (what the collectives depend on)."""
-    return repr((sc.compute, sc.fabric, sc.cards, interconnect_available()))
+    return repr((sc.compute, sc.fabric, sc.cards))
 
 
 _TABLE_CACHE: dict = {}
