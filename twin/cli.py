@@ -2,9 +2,11 @@
 
     nicc-twin scenarios                     list presets
     nicc-twin info SCENARIO                 headline figures
-    nicc-twin run SCENARIO -o FILE          evaluate the domain models, write .nc/.zarr
+    nicc-twin run SCENARIO -o FILE          evaluate every domain in dependency order, write the tree
+    nicc-twin compare A B [--json]          headline figures of two scenarios with deltas
+    nicc-twin fields SCENARIO [FIELD ...]   which results each scenario field moves
     nicc-twin validate [--cases PATH ...] [--domain NAME] [--json]
-    nicc-twin bench [--quick] [--json] [NAME ...]
+    nicc-twin bench [--quick] [--check] [--json] [NAME ...]
     nicc-twin serve [SCENARIO] [--port N] [--ip ADDR]
 
 Errors print one line and exit non-zero; ``--debug`` shows the traceback.
@@ -136,10 +138,58 @@ def cmd_bench(args) -> int:
     if args.json:
         print(json.dumps(res, indent=1))
     else:
+        def status(r):
+            if r["problems"]:
+                return "FAIL"
+            return "ok" if r["goal_met"] else "agrees (goal not checked: --quick)"
+
         rows = [{"name": r["name"], "size": r["size"], "fast_s": f"{r['fast_s']:.4g}", "reference_s": f"{r['reference_s']:.4g}",
-                 "ratio": f"{r['ratio']:.1f}x", "goal": r["goal"]} for r in res]
-        print(_table(rows, ["name", "size", "fast_s", "reference_s", "ratio", "goal"]))
+                 "ratio": f"{r['ratio']:.1f}x", "agreement": f"{r['discrepancy']:.2g} <= {r['tolerance']:.2g} {r['metric']}",
+                 "goal": r["goal"], "result": status(r)} for r in res]
+        print(_table(rows, ["name", "size", "fast_s", "reference_s", "ratio", "agreement", "result", "goal"]))
+        for r in res:
+            for p in r["problems"]:
+                print(f"{r['name']}: {p}")
+            if r["note"]:
+                print(f"{r['name']}: {r['note']}")
+    if args.check and any(r["problems"] for r in res):
+        return 1
     return 0
+
+
+def cmd_compare(args) -> int:
+    from .compare import compare
+
+    ds = compare(args.a, args.b)
+    rows = []
+    for i in range(ds.sizes["figure"]):
+        unit = str(ds.unit.values[i])
+        rel = float(ds.relative.values[i])
+        rows.append({"domain": str(ds.domain.values[i]), "figure": str(ds.label.values[i]), "unit": unit,
+                     "a": float(ds.a.values[i]), "b": float(ds.b.values[i]), "delta": float(ds.delta.values[i]),
+                     "relative": rel})
+    if args.json:
+        print(json.dumps({"a": ds.attrs["a"], "b": ds.attrs["b"], "figures": rows}, indent=1))
+        return 0
+    show = [{**r, "a": f"{r['a']:.4g}", "b": f"{r['b']:.4g}", "delta": f"{r['delta']:+.4g}",
+             "relative": f"{100 * r['relative']:+.1f}%"} for r in rows]
+    print(f"a = {ds.attrs['a']}, b = {ds.attrs['b']}")
+    print(_table(show, ["domain", "figure", "a", "b", "unit", "delta", "relative"]))
+    return 0
+
+
+def cmd_fields(args) -> int:
+    from .compare import field_sensitivity, sensitivity_table
+
+    rows = field_sensitivity(args.scenario, args.fields or None)
+    if args.json:
+        print(json.dumps(rows, indent=1, default=str))
+    else:
+        print(_table(sensitivity_table(rows), ["field", "perturbation", "results moved", "status"]))
+    silent = [r["field"] for r in rows if not r["moved"] and not r["label_only"]]
+    if silent:
+        print(f"{len(silent)} field(s) move no result and are not marked label_only: {', '.join(silent)}", file=sys.stderr)
+    return 1 if silent else 0
 
 
 def cmd_serve(args) -> int:
@@ -175,6 +225,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("scenario")
     s.add_argument("-o", "--output", required=True, help="output .nc or .zarr")
     s.set_defaults(func=cmd_run)
+    s = add("compare", help="headline figures of two scenarios side by side, with deltas")
+    s.add_argument("a", help="preset name or .toml path")
+    s.add_argument("b", help="preset name or .toml path")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_compare)
+    s = add("fields", help="which results each scenario field moves (perturb and re-run)")
+    s.add_argument("scenario", help="preset name or .toml path")
+    s.add_argument("fields", nargs="*", help="dotted field paths (default: all)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_fields)
     s = add("validate", help="run validation cases against published measurements")
     s.add_argument("--cases", nargs="*", default=[], help="extra case files or folders")
     s.add_argument("--domain", help="only this domain")
@@ -182,8 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_validate)
     s = add("bench", help="time fast paths against their references")
     s.add_argument("names", nargs="*")
-    s.add_argument("--quick", action="store_true")
+    s.add_argument("--quick", action="store_true", help="reduced sizes; checks agreement, not goals")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--check", action="store_true",
+                   help="exit 1 when a fast path disagrees with its reference or misses its goal")
     s.set_defaults(func=cmd_bench)
     s = add("serve", help="serve the dashboards (Voila)")
     s.add_argument("scenario", nargs="?", default="cluster-2023")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from . import catalog, summary as _summary
+from . import catalog, summary as _summary, tree
 from .errors import InputError, TwinError
 from .registry import DOMAINS
 from .scenario import Scenario, load_scenario, usable_fraction
@@ -103,8 +103,10 @@ def domain_module(name: str):
     if name not in DOMAINS:
         raise TwinError(f"unknown domain {name!r}; the domains are {', '.join(DOMAINS)}")
     mod = importlib.import_module(f"twin.{name}")
-    if not callable(getattr(mod, "evaluate", None)) or not hasattr(mod, "NEEDS"):
-        raise TwinError(f"twin.{name} does not follow the domain contract (NEEDS and evaluate(scenario, state))")
+    missing = [a for a in ("NEEDS", "HEADLINES", "evaluate") if not hasattr(mod, a)]
+    if missing:
+        raise TwinError(f"twin.{name} does not follow the domain contract: it lacks {', '.join(missing)} "
+                        "(NEEDS, HEADLINES and evaluate(scenario, state))")
     return mod
 
 
@@ -183,7 +185,7 @@ class Twin:
         first reader upward are evaluated again with the new value (at most
         :data:`FEEDBACK_MAX_PASSES` passes); ``/feedback`` records the values used.
         """
-        order = [d for d in run_order(domains) if f"{d}/results" not in self.state]
+        order = [d for d in run_order(domains) if not tree.has_results(self.state, d)]
         if "feedback" not in self.state.children:
             self.state["feedback"] = xr.DataTree(xr.Dataset(
                 {name: ((), float(seed), {"units": ""}) for name, _, seed in FEEDBACK},
@@ -230,7 +232,7 @@ class Twin:
         fb = self.state["feedback"].to_dataset()
         moved = False
         for name, writer, _ in FEEDBACK:
-            if f"{writer}/results" not in self.state:
+            if not tree.has_results(self.state, writer):
                 continue
             ds = self.state[f"{writer}/results"].to_dataset()
             if name not in ds.variables:

@@ -20,14 +20,17 @@ from .errors import TwinError
 from .units import Q_, format_unit, ureg
 
 
+def has_results(state: xr.DataTree, domain: str) -> bool:
+    """True when the tree holds ``/<domain>/results``."""
+    return domain in state.children and "results" in state[domain].children
+
+
 def results(state: xr.DataTree, domain: str) -> xr.Dataset:
     """The ``/<domain>/results`` Dataset of a state tree (a TwinError naming it if absent)."""
-    try:
-        node = state[f"{domain}/results"]
-    except KeyError:
+    if not has_results(state, domain):
         raise TwinError(f"state tree has no /{domain}/results: run '{domain}' before the domains that "
-                        f"read it (declare it in NEEDS)") from None
-    return node.to_dataset()
+                        f"read it (declare it in NEEDS)")
+    return state[f"{domain}/results"].to_dataset()
 
 
 def variable(state: xr.DataTree, domain: str, name: str) -> xr.DataArray:
@@ -85,4 +88,4 @@ def feedback(state: xr.DataTree, name: str, default: float) -> float:
     return float(ds[name].values) if name in ds.variables else float(default)
 
 
-__all__ = ["results", "variable", "quantity", "value", "array", "feedback", "ureg"]
+__all__ = ["has_results", "results", "variable", "quantity", "value", "array", "feedback", "ureg"]

@@ -107,7 +107,7 @@ def test_spraying_recovers_ecmp_loss_in_scenario():
 
 
 def test_evaluate_dataset():
-    ds = F.evaluate(load_scenario("superpool-2025"))
+    ds = F.evaluate(load_scenario("superpool-2025"), None)
     assert {"flow_rate", "link_utilisation", "incast_queue", "base_latency"} <= set(ds.data_vars)
     assert float(ds["link_utilisation"].max()) <= 1 + 1e-9
     assert float(ds["flow_rate"].min()) > 0

@@ -59,6 +59,10 @@ def test_bad_parallel_layouts(kw, field):
 
 @pytest.mark.parametrize("preset", ["heterogeneous-2021", "cluster-2023", "superpool-2025"])
 def test_evaluate_returns_units(preset):
-    ds = evaluate(preset)
+    from twin.core import Twin
+
+    t = Twin(preset)
+    t.run(["interconnect"])
+    ds = t.state["interconnect/results"].to_dataset()
     assert ds.busbw.attrs["units"] and ds.message_size.attrs["units"] == "B"
     assert np.all(np.isfinite(ds.busbw.values)) and float(ds.busbw.max()) > 0

@@ -30,10 +30,12 @@ def test_constants_still_reproduce_the_two_calibration_rows():
 
 
 def test_evaluate_returns_training_group():
-    from twin.training import evaluate
+    from twin.core import Twin
 
-    ds = evaluate("cluster-2023")
-    for k in ("step_time", "mfu", "achieved_tflops", "gpu_utilisation", "breakdown", "goodput"):
+    t = Twin("cluster-2023")
+    t.run(["training"])
+    ds = t.state["training/results"].to_dataset()
+    for k in ("step_time", "mfu", "achieved_tflops", "gpu_utilisation", "breakdown", "step_time_nominal"):
         assert k in ds
 
 

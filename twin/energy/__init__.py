@@ -102,8 +102,12 @@ def hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None):
 #: storage system's power from the state tree.
 NEEDS = ("fabric", "training")
 
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit).
+HEADLINES = (("it_power", "IT power", "kW"), ("facility_power", "Facility power (annual mean)", "kW"),
+             ("pue", "PUE (annual)", ""), ("wue", "WUE", "L/kWh"), ("throughput_factor", "Throughput kept under throttling", ""))
 
-def evaluate(scenario, state, *, fault_minutes=30.0) -> xr.Dataset:
+
+def evaluate(scenario, state) -> xr.Dataset:
     """The energy state of a scenario's hall.
 
     Parameters
@@ -115,8 +119,6 @@ def evaluate(scenario, state, *, fault_minutes=30.0) -> xr.Dataset:
         step_time and step_time_nominal give the throughput kept under throttling),
         ``/fabric/results`` (network_power) and, when the storage domain is in NEEDS,
         ``/storage/results`` (storage_power) join the servers in the IT power.
-    fault_minutes : float
-        Length of the CDU-pump-failure transient on loop 0 [min].
 
     Returns
     -------
@@ -133,7 +135,7 @@ def evaluate(scenario, state, *, fault_minutes=30.0) -> xr.Dataset:
         [degC]; attrs time_to_throttle_s, time_to_shutdown_s [s] of that fault; and per fault kind
         (dim ``fault``: CDU pump failure on loop 0, leak on loop 0 isolated after 30 s, chiller trip
         for 10 min, each at t = 60 s) time_to_throttle and time_to_shutdown [s] (the operator's time;
-        inf when it does not happen within ``fault_minutes``).
+        inf when it does not happen within ``energy.fault_horizon``).
 
     Notes
     -----
@@ -183,7 +185,7 @@ def evaluate(scenario, state, *, fault_minutes=30.0) -> xr.Dataset:
     thr = tree.value(state, "training", "step_time_nominal", "s") / tree.value(state, "training", "step_time", "s")
     # fault transient: CDU (or CRAH) of loop 0 fails after 60 s
     dt = 1.0
-    dur = float(fault_minutes) * 60.0
+    dur = magnitude(scenario.energy.fault_horizon, "s", "energy.fault_horizon")
     fault = Fault("cdu-pump", time=60.0, group=0)
     tr = hall_transient(h, duration=dur, dt=dt, record_every=10, faults=[fault], initial=st)
     fs = float(np.min(tr["first_slowdown"]))

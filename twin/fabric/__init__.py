@@ -523,6 +523,12 @@ def node_bandwidth(scenario, n_nodes: int, pattern: str = "ring"):
 #: Domains whose results the fabric reads: none (it sits at the bottom of the twin).
 NEEDS: tuple = ()
 
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit).
+HEADLINES = (("ring_node_bandwidth", "Ring bandwidth per node, whole cluster", "GB/s"),
+             ("base_latency", "Fabric base latency", "us"),
+             ("incast_tail_latency", "Incast tail latency", "us"),
+             ("network_power", "Network power", "kW"))
+
 #: Patterns whose per-node bandwidth the fabric publishes for the collectives above it.
 HOP_PATTERNS = ("ring", "all-to-all")
 

@@ -27,8 +27,8 @@ import xarray as xr
 from ..errors import InputError
 from ..units import Q_, as_quantity, format_unit
 from . import _kernels
-from .collectives import (ALGORITHMS, COLLECTIVES, NVLS_EFFICIENCY, Phase, busbw_factor, canonical_collective,
-                          check_algorithm, intra_phases, phase_arrays)
+from .collectives import (ALGORITHMS, COLLECTIVES, NCCL_ALGORITHMS, NVLS_EFFICIENCY, Phase, busbw_factor,
+                          canonical_collective, check_algorithm, intra_phases, phase_arrays)
 from .topology import EFFICIENCY, TOPOLOGIES, Topology, build_topology
 
 INTRA_ALGORITHMS = ("ring", "tree", "direct", "nvls", "hierarchical")
@@ -77,9 +77,9 @@ def _int(value, field: str, lo: int = 1) -> int:
 @functools.lru_cache(maxsize=512)
 def _intra_candidates(topo_key: tuple, collective: str, algorithm: str, members: tuple) -> tuple:
     topo = build_topology(*topo_key)
-    names = INTRA_ALGORITHMS if algorithm == "auto" else (algorithm,)
+    names = INTRA_ALGORITHMS if algorithm == "auto" else NCCL_ALGORITHMS[collective] if algorithm == "nccl" else (algorithm,)
     if collective == "send-recv":
-        names = ("direct",) if algorithm in ("auto", "direct") else names
+        names = ("direct",) if algorithm in ("auto", "nccl", "direct") else names
     out = []
     for a in names:
         ph = intra_phases(topo, collective, a, list(members))
@@ -469,6 +469,9 @@ from .parallelism import parallelism_traffic, topology_offer  # noqa: E402
 
 #: The interconnect reads the fabric's inter-node hop from the state tree.
 NEEDS = ("fabric",)
+
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit).
+HEADLINES = (("cluster_allreduce_busbw", "All-reduce busbw, 1 GiB over every card", "GB/s"),)
 
 
 def evaluate(scenario, state) -> xr.Dataset:

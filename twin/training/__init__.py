@@ -21,14 +21,14 @@ from ..units import Q_
 from . import _kernels as K
 from . import formulas as _f
 from .goodput import goodput
-from .hardware import comm_tables, hardware_vector, interconnect_available
+from .hardware import comm_tables, hardware_vector
 from .models import ModelSpec, get_model, model_names
 from .plan import REASONS, Plan, check_clock_factor, resolve
 from .search import search
 
-COMPONENTS = ("compute", "tp_comm", "pp_comm", "bubble", "dp_comm", "ep_comm", "optimizer")
+COMPONENTS = ("compute", "tp_comm", "pp_comm", "bubble", "dp_comm", "ep_comm", "optimizer", "cp_comm", "offload")
 MEMORY_PARTS = ("weights", "gradients", "optimizer", "activations", "other")
-_O_COMP = (K.O_COMPUTE, K.O_TP, K.O_PP, K.O_BUBBLE, K.O_DP, K.O_EP, K.O_OPT)
+_O_COMP = (K.O_COMPUTE, K.O_TP, K.O_PP, K.O_BUBBLE, K.O_DP, K.O_EP, K.O_OPT, K.O_CP, K.O_OFFLOAD)
 _O_MEM = (K.O_M_WEIGHTS, K.O_M_GRADS, K.O_M_OPT, K.O_M_ACT, K.O_M_OTHER)
 
 
@@ -51,20 +51,26 @@ def flops_per_iteration(model, global_batch: int, recompute: str = "full") -> "Q
     return Q_(_f.flops_per_iteration(get_model(model, "model"), _int(global_batch, "global_batch"), recompute), "FLOP")
 
 
-def _eval(sc, m: ModelSpec, p: Plan, clock_factor: float = 1.0):
+def _eval(sc, m: ModelSpec, p: Plan, clock_factor: float = 1.0, state=None):
     mc = _f.model_constants(m, p.global_batch, attention=p.attention, dp_overlap=p.dp_overlap,
                             uneven_pipeline=p.uneven_pipeline)
-    hw = hardware_vector(sc, clock_factor)
-    tp_ab, dp_ab, pp_ab, ep_ab = comm_tables(sc, [p.tp], [p.dp], [p.ep])
+    from .offload import OFFLOAD_MODES, fill_offload
+    from .search import cp_ring
+
+    hw = fill_offload(sc, hardware_vector(sc, clock_factor), p.offload_tier)
+    # the gradient reduction spans the dp x cp ranks (tp fastest, then cp, then dp, then pp)
+    tp_ab, dp_ab, pp_ab, ep_ab = comm_tables(sc, [p.tp], [p.dp * p.cp], [p.ep], state=state)
+    cpa, cpb = cp_ring(sc, p.tp, p.cp)
     out = np.zeros(K.N_OUT)
     code = K.evaluate_plan(mc, hw, p.tp, p.pp, p.dp, p.ep, p.micro_batch, p.virtual_stages,
                            _f.RECOMPUTE[p.recompute], p.zero_stage, int(p.sequence_parallel),
                            tp_ab[0, 0], tp_ab[0, 1], dp_ab[0, 0, 0], dp_ab[0, 0, 1],
-                           pp_ab[0, 0, 0], pp_ab[0, 0, 1], ep_ab[0, 0, 0], ep_ab[0, 0, 1], out)
+                           pp_ab[0, 0, 0], pp_ab[0, 0, 1], ep_ab[0, 0, 0], ep_ab[0, 0, 1], out,
+                           p.cp, OFFLOAD_MODES[p.offload], cpa, cpb)
     return code, out, hw
 
 
-def estimate(scenario, *, model=None, clock_factor: float = 1.0, **plan) -> xr.Dataset:
+def estimate(scenario, *, model=None, clock_factor: float = 1.0, state=None, **plan) -> xr.Dataset:
     """Step time, MFU and memory of one training plan on a scenario.
 
     Parameters
@@ -74,6 +80,9 @@ def estimate(scenario, *, model=None, clock_factor: float = 1.0, **plan) -> xr.D
         Zoo name (default ``scenario.workload.model``).
     clock_factor : float
         Multiplier of the accelerator's peak rate (power capping / thermal throttling) [1].
+    state : xarray.DataTree, optional
+        A twin state with ``/fabric/results`` (the collectives' inter-node hop is read from it);
+        default: a throw-away Twin of the scenario (:func:`twin.interconnect.fabric_state`).
     **plan
         Overrides of ``scenario.workload``: tp, pp, dp (0 = all remaining cards), ep,
         micro_batch, global_batch, sequence_length, virtual_stages, recompute
@@ -132,8 +141,8 @@ def estimate(scenario, *, model=None, clock_factor: float = 1.0, **plan) -> xr.D
     sc = load_scenario(scenario)
     clock_factor = check_clock_factor(clock_factor)
     m, p = resolve(sc, model, **plan)
-    code, out, hw = _eval(sc, m, p, clock_factor)
-    if code not in (K.OK, K.R_MEMORY):
+    code, out, hw = _eval(sc, m, p, clock_factor, state)
+    if code not in (K.OK, K.R_MEMORY, K.R_HOST):
         field, words = REASONS[code]
         if code == K.R_PP_LAYERS and p.virtual_stages > 1 and m.layers % p.pp == 0:
             field = "workload.virtual_stages"  # pp alone divides the layers: the chunking is at fault
@@ -170,6 +179,7 @@ def _dataset(sc, m, p, out, hw, code, clock_factor):
             "memory_total": xr.DataArray(out[K.O_M_TOTAL] / 1e9, attrs={"units": "GB"}),
             "hbm_capacity": xr.DataArray(hw[K.HW_HBM_CAP] / 1e9, attrs={"units": "GB"}),
             "fits": xr.DataArray(code == K.OK, attrs={"units": "", "long_name": "memory per card within HBM"}),
+            "offloaded_memory": xr.DataArray(out[K.O_M_HOST] / 1e9, attrs={"units": "GB", "long_name": "state per card held on the offload tier (host DDR or CXL pool)"}),
             "parameters": xr.DataArray(_f.parameter_count(m), attrs={"units": "", "long_name": "model parameters"}),
             "flops_per_iteration": xr.DataArray(f_hw, attrs={"units": "FLOP"}),
             "model_flops_per_iteration": xr.DataArray(f_model, attrs={"units": "FLOP"}),
@@ -178,7 +188,7 @@ def _dataset(sc, m, p, out, hw, code, clock_factor):
             "dp_comm_total": xr.DataArray(out[K.O_DP_TOTAL], attrs={"units": "s", "long_name": "DP reduction before overlap"}),
         },
         attrs={"model": m.name, "scenario": sc.name, "cards": n, "clock_factor": float(clock_factor),
-               "communication": "twin.interconnect" if interconnect_available() else "alpha-beta fallback",
+               "communication": "twin.interconnect.collective_time, inter-node hop from /fabric/results",
                **{f"plan_{k}": (int(v) if isinstance(v, bool) else v) for k, v in p.as_dict().items()}},
     )
     return ds
@@ -201,14 +211,33 @@ def memory_per_card(scenario, *, model=None, **plan) -> xr.DataArray:
     return estimate(scenario, model=model, **plan)["memory"]
 
 
-def evaluate(scenario) -> xr.Dataset:
-    """The scenario's workload as configured (``estimate``) plus its goodput; stored by Twin.run() as /training."""
+#: Training reads the collectives' inter-node hop (fabric results) and, through Twin.run's
+#: explicit iteration, the clock factor energy computed in the previous pass.
+NEEDS = ("fabric", "interconnect")
+READS_FEEDBACK = True
+
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit).
+HEADLINES = (("step_time", "Training step time", "s"), ("mfu", "MFU", ""),
+             ("achieved_tflops", "Achieved TFLOP/s per GPU", "TFLOP/s"),
+             ("tokens_per_second", "Tokens per second", "1/s"), ("memory_total", "Memory per card", "GB"))
+
+
+def evaluate(scenario, state) -> xr.Dataset:
+    """The scenario's workload as configured (:func:`estimate`), stored by Twin.run() at
+    /training/results.
+
+    The clock factor is the one energy's thermal model fed back (``/feedback/clock_factor``,
+    1 on the first pass); when it is below 1 the unthrottled step time is kept as
+    ``step_time_nominal`` so energy can report the throughput lost to throttling.
+    """
+    from .. import tree
+
     sc = load_scenario(scenario)
-    ds = estimate(sc)
-    g = goodput(sc)
-    for k in ("goodput", "checkpoint_interval", "checkpoint_size", "checkpoint_write_time", "mtbf"):
-        if k in g:
-            ds[k] = g[k]
+    cf = tree.feedback(state, "clock_factor", 1.0)
+    ds = estimate(sc, clock_factor=cf, state=state)
+    nominal = ds["step_time"] if cf >= 1.0 else estimate(sc, state=state)["step_time"]
+    ds["step_time_nominal"] = nominal.assign_attrs(units="s", long_name="step time at clock factor 1")
+    ds["clock_factor"] = xr.DataArray(cf, attrs={"units": "", "long_name": "clock factor the step time was computed at"})
     return ds
 
 
