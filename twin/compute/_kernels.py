@@ -1,0 +1,76 @@
+"""numba kernels of the compute-efficiency domain: GEMM time by shape and the operator sweep.
+
+Plain float64 arrays in SI units (s, FLOP/s, B/s, B). Imports only numpy, numba, math.
+The equations are documented in :mod:`twin.compute.operators` and mirrored without numba in
+:mod:`twin.compute._reference`.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+# --- accelerator-at-a-precision parameter vector (built by twin.compute.operators.arch_vector) -----
+AP_PEAK, AP_BW, AP_ETA, AP_UNITS, AP_TM, AP_TN, AP_KHALF, AP_TMIN = 0, 1, 2, 3, 4, 5, 6, 7
+AP_BYTES_IN, AP_BYTES_W, AP_BYTES_OUT = 8, 9, 10
+AP_SIZE = 11
+
+
+#: tile candidates a GEMM library picks from: the full tile, and the tile halved along M or N
+#: (run at HALF_TILE_EFF of the full tile's rate: half the operand reuse; assumption)
+HALF_TILE_EFF = 0.9
+
+
+@njit(cache=True)
+def padded_work(m, n, k, ap):
+    """Effective FLOPs of a GEMM after tile and wave quantisation, the best of three tilings [FLOP]:
+    2 W U Tm Tn k / f, W = ceil(ceil(m/Tm) ceil(n/Tn) / U) waves of U units, f the tile's relative rate."""
+    best = 1e300
+    for c in range(3):
+        tm = ap[AP_TM]
+        tn = ap[AP_TN]
+        f = 1.0
+        if c == 1:
+            tm = 0.5 * tm
+            f = HALF_TILE_EFF
+        elif c == 2:
+            tn = 0.5 * tn
+            f = HALF_TILE_EFF
+        tiles = math.ceil(m / tm) * math.ceil(n / tn)
+        waves = math.ceil(tiles / ap[AP_UNITS])
+        w = 2.0 * waves * ap[AP_UNITS] * tm * tn * k / f
+        if w < best:
+            best = w
+    return best
+
+
+@njit(cache=True)
+def gemm_time(m, n, k, ap):
+    """Time [s] of one (m x k) @ (k x n) GEMM on an accelerator parameter vector ``ap``.
+
+    t = max(t_compute, t_memory) + t_min with t_compute = padded_work (1 + k_half / k) / (P eta),
+    t_memory = (m k b_in + k n b_w + m n b_out) / B_mem.
+    """
+    t_c = padded_work(m, n, k, ap) / (ap[AP_PEAK] * ap[AP_ETA]) * (1.0 + ap[AP_KHALF] / k)
+    t_m = (m * k * ap[AP_BYTES_IN] + k * n * ap[AP_BYTES_W] + m * n * ap[AP_BYTES_OUT]) / ap[AP_BW]
+    return max(t_c, t_m) + ap[AP_TMIN]
+
+
+@njit(cache=True)
+def gemm_times(m, n, k, ap, out):
+    """gemm_time for arrays of shapes (same length) into ``out``."""
+    for i in range(m.shape[0]):
+        out[i] = gemm_time(m[i], n[i], k[i], ap)
+
+
+@njit(cache=True)
+def decode_sweep(aps, n, k, batches, out):
+    """Operator-model sweep: for every accelerator-precision vector ``aps[a]`` and batch size
+    ``batches[b]``, the summed time [s] of the GEMMs (batch x k[i]) @ (k[i] x n[i]) over all shapes i
+    (one decode step of a model whose weight matrices are those shapes) into ``out[a, b]``."""
+    for a in range(aps.shape[0]):
+        ap = aps[a]
+        for b in range(batches.shape[0]):
+            s = 0.0
+            for i in range(n.shape[0]):
+                s += gemm_time(batches[b], n[i], k[i], ap)
+            out[a, b] = s
