@@ -17,6 +17,23 @@ Calibration: ETA_MAX and N_HALF are the only fitted constants; they were fitted 
 Table 1 rows ``megatron-sc21-1.7b`` and ``megatron-sc21-1t`` (validation cases marked
 ``calibrated = true``); every other row and paper is a prediction. ETA_MEM, C_MEM, T_LAUNCH
 and the link efficiencies are fixed from the literature below, not fitted.
+
+Per-architecture operator model (white paper ch. 4, :mod:`twin.compute`)
+-------------------------------------------------------------------------
+The compute domain publishes, per accelerator and precision, the measured largest-GEMM ceiling
+(``gemm_efficiency``), how much wider GEMMs must be to fill the chip's waves (``gemm_width_scale``
+= sqrt(U Tm Tn) over the A100's) and the memory-bound rate (``memory_efficiency``). ETA_MAX,
+N_HALF and ETA_MEM above hold for the chip they were fitted on (A100 SXM, BF16); another chip or
+precision runs at
+
+    eta_max = ETA_MAX e / e_A100,   n_half = N_HALF w,   eta_mem = ETA_MEM m / m_A100
+
+with the peak at ``compute.precision`` (x2 for 2:4 sparsity, whose achieved gain is folded into
+e). So the A100 rows are unchanged and H100, MI300X, ... get their own measured curves. Chips
+without published operator data get the A100 values: the old single curve, labelled
+``operator_fallback`` by the compute domain. The parameters are read from ``/compute/results``
+when a state holding them is passed, else from :func:`twin.compute.training_parameters` (the same
+function the compute domain publishes).
 """
 from __future__ import annotations
 
@@ -53,19 +70,53 @@ def peak_rate(acc) -> float:
     return 0.0
 
 
-def hardware_vector(sc, clock_factor: float = 1.0) -> np.ndarray:
-    """The float64 vector the kernels read (indices HW_* in :mod:`._kernels`)."""
+#: precisions a training run can use (the integer formats are inference-only)
+TRAINING_PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8")
+
+
+def operator_parameters(sc, state=None) -> dict:
+    """The compute domain's operator-model parameters for the scenario's accelerator and precision.
+
+    Read from ``/compute/results`` of ``state`` when it holds them (a Twin run), else from
+    :func:`twin.compute.training_parameters`. Returns peak [FLOP/s], gemm_efficiency, width_scale,
+    memory_efficiency, the A100 reference efficiencies and fallback (1 = no published data).
+    """
+    from ..errors import InputError
+
+    prec = str(getattr(sc.compute, "precision", "bf16"))
+    if prec not in TRAINING_PRECISIONS:
+        raise InputError("compute.precision", prec, "a training precision: " + ", ".join(TRAINING_PRECISIONS),
+                         "is an inference-only integer format")
+    if state is not None and "compute" in state.children and "results" in state["compute"].children:
+        from .. import tree
+
+        return {"peak": tree.value(state, "compute", "peak_rate", "FLOP/s"),
+                "gemm_efficiency": tree.value(state, "compute", "gemm_efficiency"),
+                "width_scale": tree.value(state, "compute", "gemm_width_scale"),
+                "memory_efficiency": tree.value(state, "compute", "memory_efficiency"),
+                "reference_gemm_efficiency": tree.value(state, "compute", "reference_gemm_efficiency"),
+                "reference_memory_efficiency": tree.value(state, "compute", "reference_memory_efficiency"),
+                "fallback": tree.value(state, "compute", "operator_fallback")}
+    from ..compute import training_parameters
+
+    return training_parameters(sc.compute.accelerator, prec, sparse=bool(getattr(sc.compute, "sparsity", False)))
+
+
+def hardware_vector(sc, clock_factor: float = 1.0, state=None) -> np.ndarray:
+    """The float64 vector the kernels read (indices HW_* in :mod:`._kernels`); the peak and the
+    efficiency curve come from the compute domain's operator model (:func:`operator_parameters`)."""
     acc = catalog.accelerator(sc.compute.accelerator)
+    op = operator_parameters(sc, state)
     hw = np.zeros(K.HW_SIZE)
-    hw[K.HW_PEAK] = peak_rate(acc)
+    hw[K.HW_PEAK] = op["peak"]
     hw[K.HW_HBM_BW] = magnitude(acc.hbm_bandwidth, "B/s", "hbm_bandwidth")
     hw[K.HW_HBM_CAP] = magnitude(acc.hbm_capacity, "B", "hbm_capacity")
     hw[K.HW_DOMAIN] = sc.compute.domain_size
     hw[K.HW_CPN] = sc.compute.cards_per_node
     hw[K.HW_N] = sc.cards
-    hw[K.HW_ETA_MAX] = ETA_MAX
-    hw[K.HW_N_HALF] = N_HALF
-    hw[K.HW_ETA_MEM] = ETA_MEM
+    hw[K.HW_ETA_MAX] = ETA_MAX * op["gemm_efficiency"] / op["reference_gemm_efficiency"]
+    hw[K.HW_N_HALF] = N_HALF * op["width_scale"]
+    hw[K.HW_ETA_MEM] = ETA_MEM * op["memory_efficiency"] / op["reference_memory_efficiency"]
     hw[K.HW_C_MEM] = C_MEM
     hw[K.HW_T_LAUNCH] = T_LAUNCH
     hw[K.HW_KERNELS] = KERNELS_PER_LAYER
