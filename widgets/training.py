@@ -15,9 +15,10 @@ from twin.training import COMPONENTS, MEMORY_PARTS, estimate, get_model, goodput
 from .common import bokeh_widget
 
 ERAS = ("heterogeneous-2021", "cluster-2023", "superpool-2025")
-COLORS = ("#2b6cb0", "#dd6b20", "#38a169", "#e53e3e", "#805ad5", "#d69e2e", "#718096")
+COLORS = ("#2b6cb0", "#dd6b20", "#38a169", "#e53e3e", "#805ad5", "#d69e2e", "#718096", "#319795", "#b83280")
 LABELS = {"compute": "compute", "tp_comm": "TP all-reduce", "pp_comm": "PP send/recv", "bubble": "pipeline bubble",
-          "dp_comm": "DP all-reduce (exposed)", "ep_comm": "EP all-to-all", "optimizer": "optimizer"}
+          "dp_comm": "DP all-reduce (exposed)", "ep_comm": "EP all-to-all", "optimizer": "optimizer",
+          "cp_comm": "CP ring attention (exposed)", "offload": "offload transfers + host optimizer"}
 
 
 def _pow2(limit):

@@ -20,20 +20,30 @@ MC_SIZE = 27
 HW_PEAK, HW_HBM_BW, HW_HBM_CAP, HW_DOMAIN, HW_CPN, HW_N = 0, 1, 2, 3, 4, 5
 HW_ETA_MAX, HW_N_HALF, HW_ETA_MEM, HW_C_MEM, HW_T_LAUNCH, HW_RESERVE, HW_CLOCK = 6, 7, 8, 9, 10, 11, 12
 HW_KERNELS = 13
-HW_SIZE = 14
+# offload tier (ZeRO-Offload style), filled by twin.training.plan.offload_vector: GPU <-> tier bandwidth
+# per GPU [B/s], tier memory bandwidth per GPU for the host-side optimizer step [B/s], tier capacity
+# per GPU [B]; zero bandwidth = no tier available
+HW_OFF_BW, HW_OFF_MEM_BW, HW_OFF_CAP = 14, 15, 16
+HW_SIZE = 17
 
 # --- outputs of one plan --------------------------------------------------------------------
 O_STEP, O_COMPUTE, O_TP, O_PP, O_BUBBLE, O_DP, O_EP, O_OPT = 0, 1, 2, 3, 4, 5, 6, 7
 O_M_WEIGHTS, O_M_GRADS, O_M_OPT, O_M_ACT, O_M_OTHER, O_M_TOTAL = 8, 9, 10, 11, 12, 13
 O_DP_TOTAL, O_MICRO, O_PARAMS_GPU, O_T_MB = 14, 15, 16, 17
-N_OUT = 18
+O_CP, O_OFFLOAD, O_M_HOST = 18, 19, 20   # exposed ring-attention time [s], exposed offload time [s], host bytes [B]
+N_OUT = 21
 
 # --- plan columns ---------------------------------------------------------------------------
-P_TP, P_PP, P_DP, P_EP, P_MB, P_V, P_RC, P_ZERO, P_SP = 0, 1, 2, 3, 4, 5, 6, 7, 8
-N_PLAN = 9
+P_TP, P_PP, P_DP, P_EP, P_MB, P_V, P_RC, P_ZERO, P_SP, P_CP, P_OFF = 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+N_PLAN = 11
+
+# --- offload modes --------------------------------------------------------------------------
+OFF_NONE, OFF_OPT, OFF_OPT_ACT = 0, 1, 2
 
 # --- rejection codes ------------------------------------------------------------------------
 OK, R_TP_HEADS, R_TP_DOMAIN, R_PP_LAYERS, R_INTERLEAVE, R_EP, R_BATCH, R_SP, R_MEMORY, R_CARDS, R_CNN = range(11)
+R_CP, R_TIER, R_HOST = 11, 12, 13
+N_CODES = 14
 
 
 @njit(cache=True)
@@ -63,8 +73,14 @@ def stage_layers(L, pp, v, uneven):
 
 @njit(cache=True)
 def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
-                  tpa, tpb, dpa, dpb, ppa, ppb, epa, epb, out):
-    """Step-time breakdown [s] and memory [B] of one plan into ``out``; returns a rejection code."""
+                  tpa, tpb, dpa, dpb, ppa, ppb, epa, epb, out, cp=1, off=0, cpa=0.0, cpb=0.0):
+    """Step-time breakdown [s] and memory [B] of one plan into ``out``; returns a rejection code.
+
+    ``cp``: context-parallel degree (ring attention over cp ranks, each holding s / cp tokens);
+    (dpa, dpb) are then the all-reduce of the dp x cp group and (cpa, cpb) the ring's point-to-point
+    send. ``off``: OFF_NONE, OFF_OPT (optimizer state and step on the host tier) or OFF_OPT_ACT
+    (also the activations of micro-batches in flight), over the tier in hw[HW_OFF_*].
+    """
     for i in range(N_OUT):
         out[i] = 0.0
     L = mc[MC_L]
@@ -81,9 +97,9 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
     N = hw[HW_N]
     code = OK
     # ---- structural validity (first failing reason wins) ----
-    if tp * pp * dp > N:
+    if tp * pp * dp * cp > N:
         code = R_CARDS
-    elif cnn and (tp > 1 or pp > 1 or ep > 1 or v > 1 or sp > 0):
+    elif cnn and (tp > 1 or pp > 1 or ep > 1 or v > 1 or sp > 0 or cp > 1):
         code = R_CNN
     elif (not cnn) and (int(a) % tp != 0 or (int(kv) >= tp and int(kv) % tp != 0)):
         code = R_TP_HEADS
@@ -97,6 +113,10 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         code = R_BATCH
     elif sp > 0 and tp == 1:
         code = R_SP
+    elif cp > 1 and int(s) % (2 * cp) != 0:
+        code = R_CP
+    elif off > 0 and hw[HW_OFF_BW] <= 0.0:
+        code = R_TIER
     m_micro = int(B) // (dp * mb) if dp * mb > 0 else 0
     if code == OK and v > 1 and (pp == 1 or m_micro % pp != 0):
         code = R_INTERLEAVE
@@ -111,7 +131,8 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
     tl = hw[HW_T_LAUNCH] * hw[HW_KERNELS]
     flash = mc[MC_FLASH] > 0.5
     sp_div = tp if sp > 0 else 1
-    T = mb * s  # tokens per micro-batch
+    T = mb * s / cp  # tokens per micro-batch on one rank (context parallelism splits the sequence)
+    dpz = dp * cp  # ZeRO / distributed-optimizer sharding group: data- and context-parallel ranks
 
     # ---- parameters per card (bottleneck stage) ----
     l_first = l_mid = l_last = 1.0
@@ -142,11 +163,11 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
     g = 2.0 * p_dense
     o = 12.0 * p_dense
     if zero >= 1:
-        o = o / dp
+        o = o / dpz
     if zero >= 2:
-        g = g / dp
+        g = g / dpz
     if zero >= 3:
-        w = w / dp
+        w = w / dpz
     we = 2.0 * p_exp
     ge = 2.0 * p_exp
     oe = 12.0 * p_exp
@@ -171,8 +192,12 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         t_tp = 0.0
         t_ep = 0.0
         t_pp = 0.0
+        t_cp = 0.0
+        act_mb = act
+        act_host = 0.0
         logit_mem = 0.0
     else:
+        act_host = 0.0
         d = h / a
         qkv_out = (h + 2.0 * kv * d) / tp
         mats = mc[MC_MATS]
@@ -218,6 +243,16 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         t_pp = 0.0
         if pp > 1:
             t_pp = 2.0 * v * (ppa + ppb * 2.0 * T * h / tp)
+        # ring attention (context parallelism): cp - 1 steps per layer pass, each sending the K and V
+        # of s / cp tokens (2 x T kv d / tp values of 2 B) while the attention block of the local
+        # queries against one KV chunk (t_core / cp) computes; only the excess is exposed. Backward
+        # moves K, V and their gradients against twice the block compute; full recomputation
+        # repeats the forward.
+        t_cp = 0.0
+        if cp > 1:
+            t_send = cpa + cpb * 4.0 * T * kv * d / tp
+            per_pass = (cp - 1.0) * max(0.0, t_send - t_core / cp)
+            t_cp = lps * per_pass * (3.0 + (1.0 if rc == 2 else 0.0))
         # activation memory of the first stage: p micro-batches in flight (Korthikanti et al.)
         if rc == 2:
             act_layer = 2.0 * T * h / sp_div
@@ -228,15 +263,35 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         act = act_layer * l_first * inflight * ilv
         if pp > 1 and l_mid > l_first:  # a fuller second stage holds one micro-batch fewer
             act = max(act, act_layer * l_mid * min(pp - 1, m_micro) * ilv)
+        act_mb = act_layer * max(l_first, l_mid)  # one micro-batch's stored activations on a stage
+        if off == OFF_OPT_ACT:
+            # activation offload: only the micro-batch computing and the one in transfer stay in HBM,
+            # the rest of the micro-batches in flight wait on the tier
+            kept = min(act, 2.0 * act_mb)
+            act_host = act - kept
+            act = kept
         if rc == 2:
             act += act_hs + act_s2  # working set of the layer being recomputed
         logit_mem = 2.0 * 4.0 * T * V / tp
         out[O_M_ACT] = act
+    # optimizer offload (ZeRO-Offload): fp32 master weights, momentum and variance live on the tier
+    host = 0.0
+    if off >= OFF_OPT:
+        host = out[O_M_OPT]
+        out[O_M_OPT] = 0.0
+    if off == OFF_OPT_ACT:
+        host += act_host
+    out[O_M_HOST] = host
     out[O_M_OTHER] = logit_mem + hw[HW_RESERVE]
     total = out[O_M_WEIGHTS] + out[O_M_GRADS] + out[O_M_OPT] + out[O_M_ACT] + out[O_M_OTHER]
     out[O_M_TOTAL] = total
 
-    t_mb = t_c + t_tp + t_ep + t_pp
+    # activation offload traffic: each micro-batch's activations go down after its forward and come
+    # back before its backward, overlapped with that micro-batch's compute; the excess is exposed
+    t_act_off = 0.0
+    if off == OFF_OPT_ACT and not cnn:
+        t_act_off = max(0.0, 2.0 * act_mb / hw[HW_OFF_BW] - t_c)
+    t_mb = t_c + t_tp + t_ep + t_pp + t_cp + t_act_off
     out[O_T_MB] = t_mb
     mm = float(m_micro)
     out[O_MICRO] = mm
@@ -244,10 +299,11 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
     out[O_TP] = mm * t_tp
     out[O_EP] = mm * t_ep
     out[O_PP] = mm * t_pp
+    out[O_CP] = mm * t_cp
     out[O_BUBBLE] = (pp - 1.0) / v * t_mb
     # data-parallel gradient reduction (ZeRO-3 adds the parameter all-gathers: 1.5x volume)
     t_dp = 0.0
-    if dp > 1:
+    if dpz > 1:
         vol = 2.0 * p_dense + (2.0 * p_exp if dp_exp > 1 else 0.0)
         if zero >= 3:
             # reduce-scatter of gradients (half an all-reduce) + parameter all-gathers before the
@@ -260,54 +316,76 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
     else:
         out[O_DP] = t_dp
     # optimizer step: memory-bound, ~36 B per local parameter (read/write master, m, v; grads; weights)
-    p_local = p_dense / (dp if zero >= 1 else 1) + p_exp / (dp_exp if zero >= 1 else 1)
-    out[O_OPT] = 36.0 * p_local / hbm
-    out[O_STEP] = out[O_COMPUTE] + out[O_TP] + out[O_EP] + out[O_PP] + out[O_BUBBLE] + out[O_DP] + out[O_OPT]
+    p_local = p_dense / (dpz if zero >= 1 else 1) + p_exp / (dp_exp if zero >= 1 else 1)
+    out[O_OFFLOAD] = mm * t_act_off
+    if off >= OFF_OPT:
+        # host-side step (memory-bound CPU Adam, 36 B per local parameter through the tier's memory)
+        # plus the fp16 gradients down (overlapped with the backward pass like the DP reduction)
+        # and the updated fp16 weights back up (not overlapped)
+        t_down = 2.0 * p_local / hw[HW_OFF_BW]
+        t_opt_off = 36.0 * p_local / hw[HW_OFF_MEM_BW] + 2.0 * p_local / hw[HW_OFF_BW]
+        out[O_OFFLOAD] += t_opt_off + max(0.0, t_down - t_bwd_stage)
+        out[O_OPT] = 0.0
+    else:
+        out[O_OPT] = 36.0 * p_local / hbm
+    out[O_STEP] = (out[O_COMPUTE] + out[O_TP] + out[O_EP] + out[O_PP] + out[O_CP] + out[O_BUBBLE] + out[O_DP]
+                   + out[O_OPT] + out[O_OFFLOAD])
+    if off > 0 and host > hw[HW_OFF_CAP]:
+        return R_HOST
     if total > hw[HW_HBM_CAP]:
         return R_MEMORY
     return OK
 
 
 @njit(cache=True)
-def search_plans(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps,
-                 tp_ab, dp_ab, pp_ab, ep_ab, plans, step, mem, code):
+def search_plans(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps, cps, offs,
+                 tp_ab, dp_ab, pp_ab, ep_ab, cp_ab, plans, step, mem, code):
     """Enumerate every plan of the lists (cards <= N) into ``plans``; fill step [s], mem [B], code.
 
-    Returns the number of plans written. ``tp_ab[i]``, ``dp_ab[i, j]``, ``pp_ab[i, j]`` and
-    ``ep_ab[i, e]`` hold (alpha [s], beta [s/B]) of the collectives for tps[i], dps[j], eps[e].
+    Returns the number of plans written. ``tp_ab[i]``, ``dp_ab[i, c, j]``, ``pp_ab[i, c, j]``,
+    ``ep_ab[i, e]`` and ``cp_ab[i, c]`` hold (alpha [s], beta [s/B]) of the collectives for tps[i],
+    the dps[j] x cps[c] gradient group, eps[e] and the cps[c] attention ring.
     """
     out = np.zeros(N_OUT)
     n = 0
     N = hw[HW_N]
     for i in range(tps.shape[0]):
         tp = tps[i]
-        for ip in range(pps.shape[0]):
-            pp = pps[ip]
-            for j in range(dps.shape[0]):
-                dp = dps[j]
-                if tp * pp * dp > N:
-                    continue
-                for e in range(eps.shape[0]):
-                    ep = eps[e]
-                    for ib in range(mbs.shape[0]):
-                        for iv in range(vs.shape[0]):
-                            for ir in range(rcs.shape[0]):
-                                for iz in range(zeros.shape[0]):
-                                    for isp in range(sps.shape[0]):
-                                        c = evaluate_plan(mc, hw, tp, pp, dp, ep, mbs[ib], vs[iv], rcs[ir], zeros[iz], sps[isp],
-                                                          tp_ab[i, 0], tp_ab[i, 1], dp_ab[i, j, 0], dp_ab[i, j, 1],
-                                                          pp_ab[i, j, 0], pp_ab[i, j, 1], ep_ab[i, e, 0], ep_ab[i, e, 1], out)
-                                        plans[n, P_TP] = tp
-                                        plans[n, P_PP] = pp
-                                        plans[n, P_DP] = dp
-                                        plans[n, P_EP] = ep
-                                        plans[n, P_MB] = mbs[ib]
-                                        plans[n, P_V] = vs[iv]
-                                        plans[n, P_RC] = rcs[ir]
-                                        plans[n, P_ZERO] = zeros[iz]
-                                        plans[n, P_SP] = sps[isp]
-                                        step[n] = out[O_STEP]
-                                        mem[n] = out[O_M_TOTAL]
-                                        code[n] = c
-                                        n += 1
+        for ic in range(cps.shape[0]):
+            cp = cps[ic]
+            for ip in range(pps.shape[0]):
+                pp = pps[ip]
+                for j in range(dps.shape[0]):
+                    dp = dps[j]
+                    if tp * pp * dp * cp > N:
+                        continue
+                    for e in range(eps.shape[0]):
+                        ep = eps[e]
+                        for ib in range(mbs.shape[0]):
+                            for iv in range(vs.shape[0]):
+                                for ir in range(rcs.shape[0]):
+                                    for iz in range(zeros.shape[0]):
+                                        for isp in range(sps.shape[0]):
+                                            for io in range(offs.shape[0]):
+                                                c = evaluate_plan(mc, hw, tp, pp, dp, ep, mbs[ib], vs[iv], rcs[ir], zeros[iz],
+                                                                  sps[isp], tp_ab[i, 0], tp_ab[i, 1],
+                                                                  dp_ab[i, ic, j, 0], dp_ab[i, ic, j, 1],
+                                                                  pp_ab[i, ic, j, 0], pp_ab[i, ic, j, 1],
+                                                                  ep_ab[i, e, 0], ep_ab[i, e, 1], out,
+                                                                  cp, offs[io], cp_ab[i, ic, 0], cp_ab[i, ic, 1])
+                                                plans[n, P_TP] = tp
+                                                plans[n, P_PP] = pp
+                                                plans[n, P_DP] = dp
+                                                plans[n, P_EP] = ep
+                                                plans[n, P_MB] = mbs[ib]
+                                                plans[n, P_V] = vs[iv]
+                                                plans[n, P_RC] = rcs[ir]
+                                                plans[n, P_ZERO] = zeros[iz]
+                                                plans[n, P_SP] = sps[isp]
+                                                plans[n, P_CP] = cp
+                                                plans[n, P_OFF] = offs[io]
+                                                step[n] = out[O_STEP]
+                                                mem[n] = out[O_M_TOTAL]
+                                                code[n] = c
+                                                n += 1
     return n

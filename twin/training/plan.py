@@ -9,7 +9,8 @@ from .formulas import ATTENTION, RECOMPUTE
 from .models import ModelSpec, get_model
 
 PLAN_KEYS = ("tp", "pp", "dp", "ep", "micro_batch", "global_batch", "sequence_length", "virtual_stages",
-             "recompute", "sequence_parallel", "zero_stage", "attention", "dp_overlap", "uneven_pipeline")
+             "recompute", "sequence_parallel", "zero_stage", "attention", "dp_overlap", "uneven_pipeline",
+             "cp", "offload", "offload_tier")
 
 
 @dataclass(frozen=True)
@@ -28,10 +29,13 @@ class Plan:
     attention: str
     dp_overlap: bool
     uneven_pipeline: bool = False
+    cp: int = 1
+    offload: str = "none"
+    offload_tier: str = "host-ddr"
 
     @property
     def cards(self) -> int:
-        return self.tp * self.pp * self.dp
+        return self.tp * self.cp * self.pp * self.dp
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -83,6 +87,8 @@ def resolve(sc, model=None, **plan) -> tuple[ModelSpec, Plan]:
             raise unknown_name(f"workload.{k}", k, PLAN_KEYS, "plan field")
     w = sc.workload
     get = lambda k: plan[k] if plan.get(k) is not None else getattr(w, k)  # noqa: E731
+    # fields added after the first presets: the schema default where a scenario predates them
+    get_opt = lambda k, d: plan[k] if plan.get(k) is not None else getattr(w, k, d)  # noqa: E731
     m = get_model(model if model is not None else w.model, "workload.model" if model is None else "model")
     own = model is not None and m.name != str(w.model)
     if plan.get("sequence_length") is None and own:
@@ -109,25 +115,39 @@ def resolve(sc, model=None, **plan) -> tuple[ModelSpec, Plan]:
     # not (yet) a scenario field: a plan keyword, default False (Megatron's even split)
     un = plan.get("uneven_pipeline")
     un = check_bool(un if un is not None else getattr(w, "uneven_pipeline", False), "workload.uneven_pipeline")
+    from .offload import check_offload, check_tier
+
+    cp = _int(get_opt("cp", 1), "workload.cp")
+    off = check_offload(get_opt("offload", "none"))
+    tier = check_tier(get_opt("offload_tier", "host-ddr"))
     n = sc.cards
     if m.kind == "cnn":
         tp = pp = v = 1
         sp = False
-    if n % (tp * pp):
+        if cp > 1:
+            raise InputError("workload.cp", cp, "1 for a CNN", "context parallelism splits a token sequence")
+    if m.kind == "transformer" and seq % (2 * cp):
+        raise InputError("workload.cp", cp, f"a degree with 2 x cp dividing the sequence length {seq}",
+                         "ring attention with load balancing splits the sequence into 2 x cp chunks")
+    if n % (tp * pp * cp):
         field = "workload.pp" if pp > 1 and n % tp == 0 else "workload.tp"
-        raise InputError(field, tp if field.endswith("tp") else pp,
-                         f"tp x pp dividing the card count {n}", f"gives tp x pp = {tp * pp}, which does not divide the cluster")
+        if cp > 1 and n % (tp * pp) == 0:
+            field = "workload.cp"
+        val = {"workload.tp": tp, "workload.pp": pp, "workload.cp": cp}[field]
+        raise InputError(field, val, f"tp x cp x pp dividing the card count {n}",
+                         f"gives tp x cp x pp = {tp * cp * pp}, which does not divide the cluster")
     dp_raw = get("dp")
     dp = _int(dp_raw, "workload.dp", lo=0)
     if dp == 0:
-        dp = n // (tp * pp)
-    if tp * pp * dp > n:
-        raise InputError("workload.dp", dp, f"tp x pp x dp <= {n} cards (tp x pp = {tp * pp})", "needs more cards than the cluster has")
+        dp = n // (tp * pp * cp)
+    if tp * pp * cp * dp > n:
+        raise InputError("workload.dp", dp, f"tp x cp x pp x dp <= {n} cards (tp x cp x pp = {tp * cp * pp})",
+                         "needs more cards than the cluster has")
     if gb < dp * mb:
         raise InputError("workload.global_batch", gb, f"at least dp x micro_batch = {dp} x {mb} = {dp * mb}", "is smaller than dp x micro_batch")
     if gb % (dp * mb):
         raise InputError("workload.global_batch", gb, f"a multiple of dp x micro_batch = {dp * mb}", "is not a multiple of dp x micro_batch")
-    return m, Plan(tp, pp, dp, ep, mb, gb, seq, v, rc, sp, z, att, ov, un)
+    return m, Plan(tp, pp, dp, ep, mb, gb, seq, v, rc, sp, z, att, ov, un, cp, off, tier)
 
 
 #: field and words for each rejection code of the kernels
@@ -142,4 +162,7 @@ REASONS = {
     K.R_MEMORY: ("workload", "memory per card exceeds HBM"),
     K.R_CARDS: ("workload.dp", "more cards than the cluster"),
     K.R_CNN: ("workload.tp", "a CNN is trained data-parallel only"),
+    K.R_CP: ("workload.cp", "sequence length not divisible by 2 x cp (ring attention chunks)"),
+    K.R_TIER: ("workload.offload_tier", "offload tier unavailable (a CXL pool needs storage.memory_pool > 0)"),
+    K.R_HOST: ("workload.offload", "offloaded state exceeds the offload tier's capacity"),
 }

@@ -8,11 +8,43 @@ from ..errors import InputError
 from ..scenario import load_scenario
 from . import _kernels as K
 from . import formulas as _f
-from .hardware import comm_tables, hardware_vector
+from .hardware import alpha_beta, comm_tables, hardware_vector
 from .models import get_model
+from .offload import OFFLOAD_MODES, check_tier, fill_offload
 from .plan import REASONS, _int, check_attention, check_bool, check_clock_factor
 
 RC_NAMES = ("none", "selective", "full")
+OFF_NAMES = tuple(OFFLOAD_MODES)
+#: the search tries context parallelism only while each rank keeps at least this many tokens
+#: (below it the ring's KV exchange no longer hides behind the attention block; Megatron-LM's
+#: context-parallel guidance starts CP at 8K-16K sequences). A candidate rule, not a rejection:
+#: estimate() accepts any cp with 2 cp dividing the sequence.
+CP_MIN_TOKENS = 4096
+_RING_CACHE: dict = {}
+
+
+def cp_ring(sc, tp: int, cp: int) -> tuple[float, float]:
+    """(alpha [s], beta [s/B]) of one ring-attention step: a send/recv between neighbouring cp ranks.
+
+    Ranks are numbered tp fastest, then cp: the cp ranks of a ring sit tp apart. A ring whose
+    span tp x cp fits the high-speed domain runs on it; otherwise some hop crosses nodes and that
+    slowest hop paces every step (stride = cards per node).
+    """
+    if cp <= 1:
+        return 0.0, 0.0
+    from .hardware import _scenario_key
+
+    key = (_scenario_key(sc), int(tp), int(cp))
+    hit = _RING_CACHE.get(key)
+    if hit is None:
+        inside = tp * cp <= min(int(sc.compute.domain_size), int(sc.compute.cards_per_node))
+        stride = int(tp) if inside else max(int(sc.compute.cards_per_node), int(tp))
+        stride = min(stride, max(sc.cards - 1, 1))
+        hit = alpha_beta(sc, "send_recv", 2, stride)
+        if len(_RING_CACHE) > 256:
+            _RING_CACHE.clear()
+        _RING_CACHE[key] = hit
+    return hit
 
 
 def _divisors(n: int, limit: int) -> list[int]:
@@ -28,14 +60,16 @@ def _pow2(limit: int) -> list[int]:
 
 
 def candidate_lists(sc, m, global_batch: int, max_cards: int, *, max_micro_batch: int | None = None,
-                    uneven_pipeline: bool = False) -> dict:
+                    uneven_pipeline: bool = False, offload_modes=None) -> dict:
     """The value lists the search enumerates (their product, cut at max_cards, is the candidate set).
 
     tp: powers of two up to 2 x domain_size (beyond the domain they are listed and rejected);
     pp: divisors of the layer count (with ``uneven_pipeline`` also the powers of two up to the
     layer count); dp: divisors of the global batch; ep: divisors of the
     experts; micro-batch: powers of two up to 16 (512 for a CNN); virtual stages 1, 2, 4;
-    recomputation none/selective/full; ZeRO 0-3; sequence parallelism off/on.
+    recomputation none/selective/full; ZeRO 0-3; sequence parallelism off/on; context parallelism:
+    powers of two cp with 2 cp dividing the sequence and at least CP_MIN_TOKENS tokens per rank;
+    offload: every mode of ``offload_modes`` (default none, optimizer, optimizer+activations).
     """
     cnn = m.kind == "cnn"
     dom = sc.compute.domain_size
@@ -47,6 +81,12 @@ def candidate_lists(sc, m, global_batch: int, max_cards: int, *, max_micro_batch
     eps = _divisors(m.experts, max_cards) if m.experts > 1 else [1]
     mbmax = max_micro_batch or (512 if cnn else 16)
     mbs = _pow2(min(mbmax, global_batch))
+    s = m.sequence_length
+    cps = [1] if cnn else [c for c in _pow2(max_cards) if s % (2 * c) == 0 and s // c >= CP_MIN_TOKENS] or [1]
+    if 1 not in cps:
+        cps = [1] + cps
+    modes = tuple(OFFLOAD_MODES) if offload_modes is None else tuple(offload_modes)
+    offs = [OFFLOAD_MODES[o] for o in modes] or [0]
     return dict(
         tps=np.array(tps, dtype=np.int64), pps=np.array(pps, dtype=np.int64), dps=np.array(dps, dtype=np.int64),
         eps=np.array(eps, dtype=np.int64), mbs=np.array(mbs, dtype=np.int64),
@@ -54,11 +94,13 @@ def candidate_lists(sc, m, global_batch: int, max_cards: int, *, max_micro_batch
         rcs=np.array([0] if cnn else [0, 1, 2], dtype=np.int64),
         zeros=np.array([0, 1, 2, 3], dtype=np.int64),
         sps=np.array([0] if cnn else [0, 1], dtype=np.int64),
+        cps=np.array(cps, dtype=np.int64), offs=np.array(offs, dtype=np.int64),
     )
 
 
 def prepare(sc, model=None, *, global_batch=None, sequence_length=None, max_cards=None, attention=None,
-            dp_overlap=None, clock_factor: float = 1.0, max_micro_batch=None, uneven_pipeline=None):
+            dp_overlap=None, clock_factor: float = 1.0, max_micro_batch=None, uneven_pipeline=None,
+            offload_modes=None, offload_tier=None):
     """Inputs of the search kernel (also used by the benchmark and the reference)."""
     w = sc.workload
     m = get_model(model if model is not None else w.model, "model" if model is not None else "workload.model")
@@ -77,14 +119,41 @@ def prepare(sc, model=None, *, global_batch=None, sequence_length=None, max_card
     un = check_bool(uneven_pipeline if uneven_pipeline is not None else getattr(w, "uneven_pipeline", False),
                     "uneven_pipeline")
     mc = _f.model_constants(m, gb, attention=att, dp_overlap=ov, uneven_pipeline=un)
-    hw = hardware_vector(sc, check_clock_factor(clock_factor))
+    tier = check_tier(offload_tier if offload_tier is not None else getattr(w, "offload_tier", "host-ddr"), "offload_tier")
+    hw = fill_offload(sc, hardware_vector(sc, check_clock_factor(clock_factor)), tier)
     hw[K.HW_N] = n
-    lists = candidate_lists(sc, m, gb, n, max_micro_batch=max_micro_batch, uneven_pipeline=un)
+    if offload_modes is not None:
+        if isinstance(offload_modes, str):
+            offload_modes = (offload_modes,)
+        for o in offload_modes:
+            if o not in OFFLOAD_MODES:
+                raise InputError("offload_modes", o, "'none', 'optimizer' or 'optimizer+activations'", "is not an offload mode")
+    lists = candidate_lists(sc, m, gb, n, max_micro_batch=max_micro_batch, uneven_pipeline=un, offload_modes=offload_modes)
     usable = [t for t in lists["tps"] if t <= sc.compute.domain_size and (m.kind == "cnn" or (
         m.heads % t == 0 and (m.kv_heads < t or m.kv_heads % t == 0)))]
-    tabs = comm_tables(sc, lists["tps"], lists["dps"], lists["eps"], usable_tp=usable)
+    tabs = cp_tables(sc, lists, usable)
     size = int(np.prod([len(v) for v in lists.values()]))
     return m, gb, n, mc, hw, lists, tabs, size
+
+
+def cp_tables(sc, lists, usable):
+    """Communication tables of the search: tp (all-reduce), dp x cp gradient group and pp send/recv
+    per (tp, cp, dp), ep all-to-all, and the ring-attention step per (tp, cp)."""
+    tps, dps, eps, cps = lists["tps"], lists["dps"], lists["eps"], lists["cps"]
+    dp_ab = np.zeros((len(tps), len(cps), len(dps), 2))
+    pp_ab = np.zeros((len(tps), len(cps), len(dps), 2))
+    cp_ab = np.zeros((len(tps), len(cps), 2))
+    tp_ab = ep_ab = None
+    for ic, c in enumerate(cps):
+        t_ab, d_ab, p_ab, e_ab = comm_tables(sc, tps, [int(d) * int(c) for d in dps], eps, usable_tp=usable)
+        if tp_ab is None:
+            tp_ab, ep_ab = t_ab, e_ab
+        dp_ab[:, ic] = d_ab
+        pp_ab[:, ic] = p_ab
+        for i, t in enumerate(tps):
+            if int(t) in set(int(u) for u in usable) and int(t) * int(c) <= sc.cards:
+                cp_ab[i, ic] = cp_ring(sc, int(t), int(c))
+    return tp_ab, dp_ab, pp_ab, ep_ab, cp_ab
 
 
 def run_kernel(mc, hw, lists, tabs, size):
@@ -94,7 +163,7 @@ def run_kernel(mc, hw, lists, tabs, size):
     code = np.zeros(size, dtype=np.int64)
     l = lists
     n = K.search_plans(mc, hw, l["tps"], l["pps"], l["dps"], l["eps"], l["mbs"], l["vs"], l["rcs"], l["zeros"], l["sps"],
-                       tabs[0], tabs[1], tabs[2], tabs[3], plans, step, mem, code)
+                       l["cps"], l["offs"], tabs[0], tabs[1], tabs[2], tabs[3], tabs[4], plans, step, mem, code)
     return plans[:n], step[:n], mem[:n], code[:n]
 
 
@@ -112,7 +181,7 @@ def pareto_front(cards: np.ndarray, step: np.ndarray) -> np.ndarray:
 
 def search(scenario, *, model=None, global_batch=None, sequence_length=None, max_cards=None, top: int = 20,
            attention=None, dp_overlap=None, clock_factor: float = 1.0, all_candidates: bool = False,
-           uneven_pipeline=None) -> xr.Dataset:
+           uneven_pipeline=None, offload_modes=None, offload_tier=None) -> xr.Dataset:
     """Every DP x TP x PP (x EP) x micro-batch plan (with interleaving, recomputation, ZeRO and
     sequence parallelism) on up to ``max_cards`` cards, ranked by step time.
 
@@ -134,6 +203,11 @@ def search(scenario, *, model=None, global_batch=None, sequence_length=None, max
         Also return every candidate with its rejection reason.
     uneven_pipeline : bool, optional
         Also try pipeline depths that do not divide the layers (uneven stages, see :func:`estimate`).
+    offload_modes : sequence of {"none", "optimizer", "optimizer+activations"}, optional
+        Offload modes to try (default all three: a plan that does not fit in HBM may fit with its
+        optimizer state on the offload tier, at the price of the transfers per step).
+    offload_tier : {"host-ddr", "cxl-pool"}, optional
+        Where offloaded state lives (default ``workload.offload_tier``).
 
     Returns
     -------
@@ -173,17 +247,19 @@ def search(scenario, *, model=None, global_batch=None, sequence_length=None, max
     top = _int(top, "top")
     m, gb, n, mc, hw, lists, tabs, size = prepare(sc, model, global_batch=global_batch, sequence_length=sequence_length,
                                                    max_cards=max_cards, attention=attention, dp_overlap=dp_overlap,
-                                                   clock_factor=clock_factor, uneven_pipeline=uneven_pipeline)
+                                                   clock_factor=clock_factor, uneven_pipeline=uneven_pipeline,
+                                                   offload_modes=offload_modes, offload_tier=offload_tier)
     plans, step, mem, code = run_kernel(mc, hw, lists, tabs, size)
     ds = summarise(sc, m, gb, n, hw, plans, step, mem, code, top)
     if all_candidates:
         names = np.array(ds.reason.values, dtype=object)
         cols = {"tp": K.P_TP, "pp": K.P_PP, "dp": K.P_DP, "ep": K.P_EP, "micro_batch": K.P_MB,
-                "virtual_stages": K.P_V, "zero_stage": K.P_ZERO}
+                "virtual_stages": K.P_V, "zero_stage": K.P_ZERO, "cp": K.P_CP}
         for k, c in cols.items():
             ds[f"cand_{k}"] = ("candidate", plans[:, c])
         ds["cand_recompute"] = ("candidate", np.array(RC_NAMES, dtype=object)[plans[:, K.P_RC]])
         ds["cand_sequence_parallel"] = ("candidate", plans[:, K.P_SP].astype(bool))
+        ds["cand_offload"] = ("candidate", np.array(OFF_NAMES, dtype=object)[plans[:, K.P_OFF]])
         valid_or_mem = (code == K.OK) | (code == K.R_MEMORY)
         ds["cand_step_time"] = ("candidate", np.where(valid_or_mem, step, np.nan), {"units": "s"})
         ds["cand_memory"] = ("candidate", np.where(valid_or_mem, mem / 1e9, np.nan), {"units": "GB"})
@@ -192,14 +268,14 @@ def search(scenario, *, model=None, global_batch=None, sequence_length=None, max
 
 
 def summarise(sc, m, gb, n, hw, plans, step, mem, code, top=20) -> xr.Dataset:
-    counts = np.bincount(code, minlength=11)
+    counts = np.bincount(code, minlength=K.N_CODES)
     valid = np.nonzero(code == K.OK)[0]
     if valid.size == 0:
         worst = sorted(((c, r) for r, c in enumerate(counts) if r != K.OK and c), reverse=True)[:3]
         words = "; ".join(f"{REASONS[r][1]} ({c})" for c, r in worst)
         raise InputError("workload.model", m.name, f"a model that fits some plan on {n} x {sc.compute.accelerator}",
                          f"cannot be trained with any of {len(code)} plans: {words}")
-    cards = plans[:, K.P_TP] * plans[:, K.P_PP] * plans[:, K.P_DP]
+    cards = plans[:, K.P_TP] * plans[:, K.P_PP] * plans[:, K.P_DP] * plans[:, K.P_CP]
     full = valid[cards[valid] == n]
     pool = full if full.size else valid
     ranked = pool[np.argsort(step[pool], kind="stable")][:top]
@@ -214,6 +290,8 @@ def summarise(sc, m, gb, n, hw, plans, step, mem, code, top=20) -> xr.Dataset:
             "micro_batch": (dim, p[:, K.P_MB]), "virtual_stages": (dim, p[:, K.P_V]),
             "recompute": (dim, np.array([RC_NAMES[r] for r in p[:, K.P_RC]], dtype=object)),
             "zero_stage": (dim, p[:, K.P_ZERO]), "sequence_parallel": (dim, p[:, K.P_SP].astype(bool)),
+            "cp": (dim, p[:, K.P_CP]),
+            "offload": (dim, np.array([OFF_NAMES[o] for o in p[:, K.P_OFF]], dtype=object)),
             "cards": (dim, cards[idx]), "step_time": (dim, step[idx], {"units": "s"}),
             "memory": (dim, mem[idx] / 1e9, {"units": "GB"}),
             "mfu": (dim, f_model / (step[idx] * cards[idx] * peak), {"units": ""}),
@@ -224,7 +302,7 @@ def summarise(sc, m, gb, n, hw, plans, step, mem, code, top=20) -> xr.Dataset:
         data[k] = v
     for k, v in table(front, "pareto").items():
         data[f"pareto_{k}"] = v
-    names = ["ok"] + [REASONS[r][1] for r in range(1, 11)]
+    names = ["ok"] + [REASONS[r][1] for r in range(1, K.N_CODES)]
     data["rejected"] = ("reason", counts, {"units": "", "long_name": "candidates per outcome"})
     ds = xr.Dataset({k: xr.DataArray(v[1], dims=v[0], attrs=(v[2] if len(v) > 2 else {})) for k, v in data.items()},
                     coords={"rank": np.arange(len(ranked)), "pareto": np.arange(len(front)), "reason": names})
