@@ -12,12 +12,19 @@ import importlib.util
 import ipywidgets as W
 
 from twin import catalog
+from twin.compare import headlines
+from twin.core import Twin
 from twin.scenario import list_presets, load_scenario
 from twin.summary import format_value, scale_up_bandwidth, summary
 
 from .common import bokeh_widget, error_box, table_html
 
 #: (tab title, module) in white-paper order.
+#: The domain whose headline figures a tab shows above it (with deltas against the baseline).
+TAB_DOMAINS = {"Interconnect": "interconnect", "Fabric": "fabric", "Compute": "compute", "Training": "training",
+               "Storage": "storage", "Platform": "platform", "Cross-domain": "platform", "Energy": "energy",
+               "Cost": "cost"}
+
 DOMAIN_TABS = (
     ("Interconnect", "widgets.interconnect"),
     ("Fabric", "widgets.fabric"),
@@ -67,6 +74,42 @@ class SummaryPanel:
         self.source.data = bandwidth_hierarchy(sc)
 
 
+def headline_rows(current: list, baseline: dict | None, domains=None) -> list[dict]:
+    """Rows of headline figures (label, value, unit, delta and relative delta against a pinned
+    baseline's figures, keyed by (domain, key)), for the domains given (default all)."""
+    rows = []
+    for h in current:
+        if domains is not None and h.domain not in domains:
+            continue
+        row = {"domain": h.domain, "label": h.label, "value": h.value, "unit": h.unit, "delta": None, "relative": None}
+        b = None if baseline is None else baseline.get((h.domain, h.key))
+        if b is not None:
+            row["delta"] = h.value - b.value
+            row["relative"] = (h.value - b.value) / abs(b.value) if b.value else None
+        rows.append(row)
+    return rows
+
+
+def headline_html(rows: list[dict], baseline_name: str | None, css_class: str) -> str:
+    """An HTML table of :func:`headline_rows` (the delta column only with a baseline)."""
+    import html as _html
+
+    head = "<tr><th></th><th>value</th>" + (f"<th>vs {_html.escape(baseline_name)}</th>" if baseline_name else "") + "</tr>"
+    body = []
+    for r in rows:
+        val = f"{r['value']:,.4g} {r['unit']}".strip()
+        cell = ""
+        if baseline_name:
+            if r["delta"] is None:
+                cell = "<td></td>"
+            else:
+                rel = "" if r["relative"] is None else f" ({100 * r['relative']:+.1f}%)"
+                cell = f"<td class='nicc-delta'>{r['delta']:+,.4g}{rel}</td>"
+        body.append(f"<tr><th style='text-align:left;padding-right:1em'>{_html.escape(r['label'])}</th>"
+                    f"<td>{_html.escape(val)}</td>{cell}</tr>")
+    return f"<table class='{css_class}'>{head}{''.join(body)}</table>"
+
+
 class App:
     """The app: selector, summary, domain tabs. ``App(...).view`` is the widget to display."""
 
@@ -78,6 +121,14 @@ class App:
         self.selector = W.Dropdown(options=options, value=sc.name, description="Era / scenario",
                                    style={"description_width": "initial"}, layout=W.Layout(width="420px"))
         self.status = W.HTML()
+        self.pin = W.Button(description="Pin as baseline", tooltip="compare every later scenario with this one",
+                            layout=W.Layout(width="160px"))
+        self.unpin = W.Button(description="Clear baseline", layout=W.Layout(width="140px"), disabled=True)
+        self.pin.on_click(self._on_pin)
+        self.unpin.on_click(self._on_unpin)
+        self.baseline = None  # (scenario name, {(domain, key): Headline})
+        self.results = W.HTML()
+        self.tab_headline = W.HTML()
         self.summary = SummaryPanel(sc)
         self.dashboards = {}
         children, titles = [self.summary.view], ["Summary"]
@@ -92,11 +143,46 @@ class App:
                 children.append(error_box(exc))
             titles.append(title)
         self.tabs = W.Tab(children=children, titles=tuple(titles))
+        self.tabs.observe(lambda change: self._show_headlines(), names="selected_index")
         self.selector.observe(self._on_select, names="value")
         header = W.HTML("<h2 style='margin:0'>NICC Twin</h2><div>Digital twin of an AI computing centre, after "
                         "China Mobile's NICC white paper: interconnect, compute, storage, platform, energy.</div>")
-        self.view = W.VBox([header, W.HBox([self.selector, self.status]), self.tabs])
+        self.view = W.VBox([header, W.HBox([self.selector, self.pin, self.unpin, self.status]), self.tab_headline,
+                            self.tabs])
         self.scenario = sc
+        self.summary.view.children = tuple(self.summary.view.children) + (self.results,)
+        self._run(sc)
+
+    # --- the whole twin's headline figures, and the baseline pin -------------------------
+    def _run(self, sc):
+        """Run the whole twin on ``sc`` and show its headline figures (with deltas if pinned)."""
+        t = Twin(sc)
+        t.run()
+        self.current = headlines(t.state)
+        self._show_headlines()
+
+    def _show_headlines(self):
+        base = None if self.baseline is None else self.baseline[1]
+        name = None if self.baseline is None else self.baseline[0]
+        self.results.value = ("<h4>Results of the whole twin</h4>"
+                              + headline_html(headline_rows(self.current, base), name, "nicc-results"))
+        idx = self.tabs.selected_index or 0
+        title = self.tabs.titles[idx] if idx < len(self.tabs.titles) else "Summary"
+        dom = TAB_DOMAINS.get(title)
+        self.tab_headline.value = "" if dom is None else headline_html(
+            headline_rows(self.current, base, {dom}), name, "nicc-tab-headline")
+
+    def _on_pin(self, _=None):
+        self.baseline = (self.scenario.name, {(h.domain, h.key): h for h in self.current})
+        self.pin.description = f"Pinned: {self.scenario.name}"[:24]
+        self.unpin.disabled = False
+        self._show_headlines()
+
+    def _on_unpin(self, _=None):
+        self.baseline = None
+        self.pin.description = "Pin as baseline"
+        self.unpin.disabled = True
+        self._show_headlines()
 
     def _on_select(self, change):
         name = change["new"]
@@ -107,6 +193,11 @@ class App:
             return
         self.scenario = sc
         self.summary.set_scenario(sc)
+        try:
+            self._run(sc)
+        except Exception as exc:
+            self.status.value = error_box(exc).value
+            return
         for title, dash in self.dashboards.items():
             try:
                 dash.set_scenario(sc)
