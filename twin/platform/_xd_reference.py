@@ -40,3 +40,24 @@ def sweep(t_compute, t_intra, overlap, grad_bytes, act_bytes, n_sites, dp, bandw
                     step_out[k, b, s, c] = st
                     wan_out[k, b, s, c] = w
     return step_out
+
+
+def sweep_numpy(t_compute, t_intra, overlap, grad_bytes, act_bytes, n_sites, dp, bandwidths, latency, local_steps,
+                ratios, costs, pipeline_ok):
+    """Vectorised NumPy version (broadcast over site sets x bandwidths x compressions): step[k, b, 4, c]."""
+    import numpy as np
+
+    k = lambda v: np.asarray(v, dtype=float)[:, None, None]  # noqa: E731
+    tc, ti, ov, g, act, S, d, lat, H, ok = (k(v) for v in (t_compute, t_intra, overlap, grad_bytes, act_bytes, n_sites,
+                                                            dp, latency, local_steps, pipeline_ok))
+    B = np.asarray(bandwidths, dtype=float)[None, :, None]
+    r = np.asarray(ratios, dtype=float)[None, None, :]
+    co = np.asarray(costs, dtype=float)[None, None, :]
+    t_flat = 2 * (d - 1) / d * g * r / B + 2 * (d - 1) * lat
+    sync = tc + co + np.maximum(ti, t_flat - ov)
+    t_h = 2 * (S - 1) / S * g * r / B + 2 * (S - 1) * lat
+    hier = tc + ti + co + np.maximum(0.0, t_h - ov)
+    pipe = np.maximum(tc + ti, act / B) + 2 * (S - 1) * lat + 0 * r
+    pipe = np.where(ok > 0, pipe, np.inf)
+    dil = tc + ti + (co + t_h) / H
+    return np.stack(np.broadcast_arrays(sync, hier, pipe, dil), axis=2)

@@ -311,6 +311,48 @@ def _site_speeds(sc, accs):
 # Compression
 
 
+def topk_bytes_ratio(density: float, value_bytes: float = GRADIENT_BYTES, index_bytes: float = TOPK_INDEX_BYTES) -> float:
+    """Bytes sent by top-k sparsification over bytes of the dense gradient [1].
+
+    Notes
+    -----
+    r = d (b_v + b_i) / b_v for density d (kept share of values), b_v bytes per value and b_i
+    bytes per index (Lin et al., DGC, ICLR 2018: values with their indices).
+    """
+    d = float(density)
+    if not (0 < d <= 1):
+        raise InputError("density", density, "a kept share in (0, 1]")
+    return d * (float(value_bytes) + float(index_bytes)) / float(value_bytes)
+
+
+def ring_allreduce_time(message, ranks: int, bandwidth, *, latency="0 s", flows_per_link: int = 1) -> "Q_":
+    """Time of a ring all-reduce of ``message`` over ``ranks`` joined by links of ``bandwidth`` [s].
+
+    Parameters
+    ----------
+    message : Quantity [B]    bytes each rank contributes
+    ranks : int               ring members (>= 1)
+    bandwidth : Quantity [Gbit/s]   per link and direction, effective
+    latency : Quantity [s]    one-way per ring step
+    flows_per_link : int      rings (processes) sharing one link's bandwidth
+
+    Notes
+    -----
+    t = 2 (n - 1)/n x S x f / B + 2 (n - 1) L (Thakur et al. 2005; nccl-tests PERFORMANCE.md).
+    """
+    n = int(ranks)
+    if n < 1:
+        raise InputError("ranks", ranks, "an integer >= 1")
+    S = as_quantity(message, "byte", "message").to("byte").magnitude
+    B = as_quantity(bandwidth, "Gbit/s", "bandwidth").to("byte/s").magnitude
+    L = as_quantity(latency, "s", "latency").magnitude
+    if B <= 0:
+        raise InputError("bandwidth", bandwidth, "a bandwidth > 0")
+    if n == 1:
+        return Q_(0.0, "s")
+    return Q_(2.0 * (n - 1) / n * S * int(flows_per_link) / B + 2.0 * (n - 1) * L, "s")
+
+
 def compression_model(method: str, ratio: float, local_parameters: float, hbm_bandwidth, peak_rate,
                       matrix_shape=(12288, 49152)):
     """Bytes ratio and compute cost of one compression of the local gradient.
@@ -356,7 +398,7 @@ def compression_model(method: str, ratio: float, local_parameters: float, hbm_ba
         out["ratio"] = INT8_RATIO
     elif method == "topk":
         out["ratio"] = ratio
-        out["density"] = ratio * GRADIENT_BYTES / (GRADIENT_BYTES + TOPK_INDEX_BYTES)
+        out["density"] = ratio / topk_bytes_ratio(1.0)
     elif method == "powersgd":
         m, n = matrix_shape
         rank = ratio * m * n / (m + n)
@@ -480,15 +522,15 @@ def required_bandwidth(target, t_compute, t_intra, grad_bytes, act_bytes, n_site
 
     Notes
     -----
-    Solves U = T_c / T(B) = target for B with the equations of :func:`step_times`:
-    R = T_c/U - T_c - (terms without B); B = X / (R + O - k L) (sync-dp, hierarchical),
-    X / (T_c/U - k L) (pipeline), X / (H R - cost - k L) (diloco); inf where the denominator
+    Solves U = (T_c + t_intra) / T(B) = target for B with the equations of :func:`step_times`
+    (U: the slowest site's own step over the cross-site step): R = T_target - (terms without B); B = X / (R + O - k L) (sync-dp, hierarchical),
+    X / (T_target - k L) (pipeline), X / (H R - cost - k L) (diloco); inf where the denominator
     is <= 0 (latency or intra-site communication alone miss the target).
     """
     u = float(target)
     if not (0 < u < 1):
         raise InputError("platform.target_efficiency", target, "a utilisation in (0, 1)")
-    tt = t_compute / u
+    tt = (t_compute + t_intra) / u
     out = {}
     x_flat = 2.0 * (dp - 1) / max(dp, 1) * grad_bytes * ratio
     r = tt - t_compute - cost
@@ -587,19 +629,19 @@ def evaluate_crossdomain(scenario, state) -> xr.Dataset:
     ratios = [c["ratio"] for c in comp]
     costs = [c["cost"] for c in comp]
     pipe_ok = tr["pp"] >= S
-    if S == 1:
-        table = step_times(t_c, tr["dp_comm"], grad, act, 1, tr["dp"], bw, 0.0, local_steps=p.local_steps,
-                           compression=COMPRESSIONS, ratios=[1.0] * 4, costs=[0.0] * 4, overlap=overlap)
-    else:
-        table = step_times(t_c, tr["dp_comm"], grad, act, S, tr["dp"], bw, latency, local_steps=p.local_steps,
+    table = step_times(t_c, tr["dp_comm"], grad, act, S, tr["dp"], bw, latency, local_steps=p.local_steps,
                            compression=COMPRESSIONS, ratios=ratios, costs=costs, overlap=overlap, pipeline_ok=pipe_ok)
     step = table["step_time"].isel(bandwidth=0, drop=True)
+    if S == 1:  # one site: nothing crosses a WAN, every strategy is the training domain's step
+        step = xr.full_like(step, t_c + tr["dp_comm"])
     if p.crossdomain_strategy == "pipeline" and not pipe_ok:
         raise InputError("platform.crossdomain_strategy", "pipeline",
                          f"pp >= number of sites ({S}) to split pipeline stages across sites",
                          f"has pp = {tr['pp']}")
     weights = np.array(cards, dtype=float) / sum(cards)
-    util = (weights * site_compute).sum() / step
+    local_step = site_compute + tr["dp_comm"]  # each site's step were it alone
+    util = (weights * local_step).sum() / step
+    local_max = float(local_step.max())
     req = np.full((4, 4), math.inf)
     for j, c in enumerate(comp):
         r = required_bandwidth(p.target_efficiency, t_c, tr["dp_comm"], grad, act, S, tr["dp"], latency,
@@ -624,9 +666,9 @@ def evaluate_crossdomain(scenario, state) -> xr.Dataset:
     ds = xr.Dataset(
         {
             "step_time": (dims, step.values, {"units": "s", "long_name": "step time across sites"}),
-            "communication_share": (dims, ((step - t_c) / step).values,
-                                    {"units": "", "long_name": "share of the step not computing on the slowest site"}),
-            "utilisation": (dims, np.asarray(util.values), {"units": "", "long_name": "compute utilisation, card-weighted over sites"}),
+            "communication_share": (dims, ((step - local_max) / step).values,
+                                    {"units": "", "long_name": "share of the step spent on the WAN (and compression) beyond the slowest site's own step"}),
+            "utilisation": (dims, np.asarray(util.values), {"units": "", "long_name": "compute utilisation (own step / cross-site step), card-weighted over sites"}),
             "required_bandwidth": (dims, req, {"units": format_unit("Gbit/s"),
                                                "long_name": f"effective WAN bandwidth for {p.target_efficiency:.0%} utilisation of the slowest site"}),
             "wan_bytes_per_step": (dims, wan_bytes * 1e-9, {"units": "GB", "long_name": "bytes one WAN link carries per step"}),
@@ -634,12 +676,12 @@ def evaluate_crossdomain(scenario, state) -> xr.Dataset:
             "compression_bytes_ratio": (("compression",), np.array(ratios), {"units": ""}),
             "site_cards": (("site",), np.array(cards, dtype=float), {"units": ""}),
             "site_speed": (("site",), speed, {"units": "", "long_name": "BF16 peak relative to compute.accelerator (catalog)"}),
-            "site_utilisation": (("site",), site_compute / sel_step, {"units": "", "long_name": "compute share of the step per site"}),
-            "straggler_loss": ((), float(1.0 - (weights * site_compute).sum() / t_c),
+            "site_utilisation": (("site",), local_step / sel_step, {"units": "", "long_name": "compute utilisation per site: its own step over the cross-site step"}),
+            "straggler_loss": ((), max(0.0, float(1.0 - (weights * local_step).sum() / local_max)),
                                {"units": "", "long_name": "card-weighted idle share waiting for the slowest site"}),
             "selected_step_time": ((), sel_step, {"units": "s"}),
             "selected_utilisation": ((), float(util.sel(**sel)), {"units": ""}),
-            "selected_communication_share": ((), float(((step - t_c) / step).sel(**sel)), {"units": ""}),
+            "selected_communication_share": ((), float(((step - local_max) / step).sel(**sel)), {"units": ""}),
             "single_site_step_time": ((), tr["step"], {"units": "s", "long_name": "the training domain's step on one site"}),
             "link_distance": (("link",), links["distance"].values, {"units": "km"}),
             "link_latency": (("link",), links["latency"].values, {"units": "ms"}),
@@ -654,7 +696,11 @@ def evaluate_crossdomain(scenario, state) -> xr.Dataset:
                "convergence_compression": " | ".join(CONVERGENCE[p.compression]) if p.compression != "none" else "no compression",
                "convergence_note": "convergence cost of H and compression is not modelled; published evidence only"},
     )
-    return ds.merge(placement(sc, names, cards, accs, p.data_site, p.placement_objective))
+    pl = placement(sc, names, cards, accs, p.data_site, p.placement_objective)
+    out = ds.merge(pl)
+    out.attrs.update(ds.attrs)
+    out.attrs.update(pl.attrs)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -775,4 +821,4 @@ def _plain(v):
 
 __all__ = ["NEEDS", "STRATEGIES", "COMPRESSIONS", "CONVERGENCE", "evaluate_crossdomain", "crossdomain", "step_times",
            "required_bandwidth", "fibre_latency", "great_circle", "site_table", "site_names", "wan_links",
-           "wan_technologies", "wan_technology", "compression_model", "communication_reduction", "placement"]
+           "wan_technologies", "wan_technology", "compression_model", "topk_bytes_ratio", "ring_allreduce_time", "communication_reduction", "placement"]

@@ -114,7 +114,7 @@ FIELDS: list[Field] = [
           choices=("bare-metal", "vm", "kubernetes", "compute-native", "cross-domain")),
     Field("platform", "pooling_granularity", "float", 1.0, "Smallest GPU share the pool hands out (1 = whole GPU, 0.01 = 1%)", lo=0.0, hi=1.0, lo_open=True),
     # platform: cross-domain training and compute-native pools (issue 12, twin/platform/crossdomain.py, native.py)
-    Field("platform", "sites", "list:str", ["beijing", "hohhot"], "Sites the job spans (datasets/catalog/sites.toml), optionally with cards as \"hohhot:512\"; without counts the cluster's cards are split evenly"),
+    Field("platform", "sites", "list:str", ["beijing"], "Sites the job spans (datasets/catalog/sites.toml), optionally with cards as \"hohhot:512\"; without counts the cluster's cards are split evenly"),
     Field("platform", "site_accelerators", "list:str", [], "Accelerator of each site (catalog names, one per site; empty = compute.accelerator everywhere)"),
     Field("platform", "wan_links", "list:str", [], "WAN links as \"a-b\" or \"a-b@1200 km\" (empty = a ring over the sites in order, great-circle distance x route factor)"),
     Field("platform", "wan_technology", "str", "leased-line", "WAN link technology (a type = \"wan\" entry of datasets/catalog/sites.toml)"),
