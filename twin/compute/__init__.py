@@ -74,7 +74,8 @@ def training_parameters(accelerator, precision: str = "bf16", *, sparse: bool = 
     ref = arch_params(FALLBACK_ACCELERATOR)
     P = peak_rate(acc, precision, sparse=sparse)
     width = math.sqrt(a["units"] * a["tile_m"] * a["tile_n"] / (ref["units"] * ref["tile_m"] * ref["tile_n"]))
-    return {"peak": P, "gemm_efficiency": a["gemm_efficiency"] * (SPARSE_SPEEDUP / 2.0 if sparse else 1.0),
+    e = a["gemm_efficiency"] * (SPARSE_SPEEDUP / 2.0 if sparse else 1.0) * (a["fp8_ratio"] if precision == "fp8" else 1.0)
+    return {"peak": P, "gemm_efficiency": e,
             "width_scale": width, "attention_efficiency": a["attention_efficiency"],
             "memory_efficiency": a["memory_efficiency"], "fallback": float(a["fallback"]),
             "reference_gemm_efficiency": ref["gemm_efficiency"], "reference_memory_efficiency": ref["memory_efficiency"],

@@ -12,7 +12,8 @@ and wave quantisation), and each tile's K loop pays a prologue/epilogue of about
 
 P is the dense peak at the precision (catalog), B the HBM bandwidth. ``eta`` is the one
 per-architecture constant: it is solved so that the model reproduces the measured largest-GEMM
-ceiling (``gemm_efficiency`` at ``gemm_best_shape``, catalog, from S. Bekman's MAMF table); so the
+ceiling (``gemm_efficiency`` at ``gemm_best_shape``, catalog, from S. Bekman's MAMF table; FP8
+GEMMs reach ``fp8_efficiency_ratio`` of that fraction, 1 where nothing is published); so the
 MAMF cases of A100 SXM, H100 SXM and MI300X are calibrated and every other shape, card and
 precision is a prediction. Chips without a measured ceiling use the A100 SXM values (the old
 single curve, labelled ``fallback``).
@@ -133,7 +134,8 @@ def arch_params(accelerator) -> dict:
     probe = np.zeros(K.AP_SIZE)
     probe[K.AP_UNITS], probe[K.AP_TM], probe[K.AP_TN] = units, tm, tn
     eta = e * K.padded_work(m, n, k, probe) * (1.0 + K_HALF / k) / (2.0 * m * n * k)
-    return {"units": units, "tile_m": tm, "tile_n": tn, "gemm_efficiency": e, "best_shape": (m, n, k),
+    fp8 = float(src.get("fp8_efficiency_ratio", 1.0))
+    return {"units": units, "tile_m": tm, "tile_n": tn, "gemm_efficiency": e, "best_shape": (m, n, k), "fp8_ratio": fp8,
             "attention_efficiency": att, "memory_efficiency": mem, "eta": eta, "fallback": not own,
             "source": str(src.get("operator_source", src.source)) if own else
             f"fallback: no published operator measurements for {acc.name}; {FALLBACK_ACCELERATOR} values "
@@ -158,7 +160,7 @@ def arch_vector(accelerator, precision: str = "bf16", *, sparse: bool = False, w
     ap = np.zeros(K.AP_SIZE)
     ap[K.AP_PEAK] = peak_rate(acc, p, sparse=sparse)
     ap[K.AP_BW] = hbm_bandwidth(acc) * a["memory_efficiency"]
-    ap[K.AP_ETA] = a["eta"] * (SPARSE_SPEEDUP / 2.0 if sparse else 1.0)
+    ap[K.AP_ETA] = a["eta"] * (SPARSE_SPEEDUP / 2.0 if sparse else 1.0) * (a["fp8_ratio"] if p == "fp8" else 1.0)
     ap[K.AP_UNITS] = a["units"]
     ap[K.AP_TM] = a["tile_m"]
     ap[K.AP_TN] = a["tile_n"]
@@ -223,5 +225,6 @@ def roofline(accelerator, precision: str = "bf16", *, sparse: bool = False) -> d
     P = peak_rate(acc, precision, sparse=sparse)
     B = hbm_bandwidth(acc)
     return {"accelerator": acc.name, "precision": check_precision(precision), "peak": P, "bandwidth": B,
-            "ridge": P / B, "peak_attained": P * a["gemm_efficiency"] * (SPARSE_SPEEDUP / 2 if sparse else 1.0),
+            "ridge": P / B, "peak_attained": P * a["gemm_efficiency"] * (SPARSE_SPEEDUP / 2 if sparse else 1.0)
+            * (a["fp8_ratio"] if check_precision(precision) == "fp8" else 1.0),
             "bandwidth_attained": B * a["memory_efficiency"], "fallback": a["fallback"]}
