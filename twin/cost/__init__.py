@@ -40,7 +40,7 @@ from .. import catalog
 from ..errors import InputError, TwinError, unknown_name
 from ..paths import datasets_dir, load_toml
 from ..scenario import load_scenario
-from ..tree import results, value
+from ..tree import has_results, results, value
 from ..units import Q_, as_quantity, format_unit, magnitude
 
 #: Domains whose results cost reads. storage, platform and compute are read where their packages
@@ -65,6 +65,7 @@ HEADLINES = (("annual_cost", "Annual cost (capex depreciated + opex)", "USD/year
              ("cost_per_pflop_day", "Cost per PFLOP-day delivered", "USD"),
              ("cost_per_million_tokens", "Cost per million trained tokens", "USD"),
              ("carbon_per_million_tokens", "CO2e per million trained tokens", "kg"),
+             ("cost_per_million_inference_tokens", "Cost per million output tokens served", "USD"),
              ("time_to_train", "Days to train on cost.training_tokens", "d"),
              ("training_run_cost", "Cost of the training run", "USD"),
              ("training_run_emissions", "CO2e of the training run", "t"))
@@ -317,7 +318,7 @@ def evaluate(scenario, state) -> xr.Dataset:
         cost_per_million_inference_tokens [USD] (when /compute serves them); emissions
         (dim ``emission_kind``: operational, embodied) [t/year]; carbon_per_million_tokens [kg];
         time_to_train [d], training_run_cost [USD], training_run_emissions [t] for
-        ``cost.training_tokens``. attrs: region, prices, missing (upstream variables not in the
+        ``cost.training_tokens``; carbon_per_million_inference_tokens [kg]. attrs: region, prices, missing (upstream variables not in the
         tree, replaced by the stated assumption).
 
     Notes
@@ -372,9 +373,12 @@ def evaluate(scenario, state) -> xr.Dataset:
     alloc = _optional_var(state, "platform", ("gpu_allocation_rate", "allocation_rate"), "", missing)
     if alloc is None:
         alloc = 1.0
+    elif alloc > 1.0:  # the platform domain writes the rate in percent (units '', long_name '[%]')
+        alloc = alloc / 100.0
     storage_kw = _optional_var(state, "storage", ("storage_power",), "kW", missing)
     net_kw = _optional_var(state, "fabric", ("network_power",), "kW", missing)
-    infer_tps = _optional_var(state, "compute", ("inference_tokens_per_second", "decode_tokens_per_second"), "1/s", missing)
+    # output tokens per second per card of the compute domain's serving model (when it serves)
+    infer_tps = _optional_var(state, "compute", ("throughput_per_card",), "1/s", missing)
     job_cards = int(value(state, "training", "cards", "")) if "cards" in tr.variables else cards
 
     # --- capex by component -----------------------------------------------------------------
@@ -400,7 +404,7 @@ def evaluate(scenario, state) -> xr.Dataset:
     # raw capacity, all flash
     flash_tb = usd(prices["storage"]["flash"]["price"] * Q_(1, "TB"))
     hdd_tb = usd(prices["storage"]["hdd"]["price"] * Q_(1, "TB"))
-    st_res = results(state, "storage") if "storage/results" in state else None
+    st_res = results(state, "storage") if has_results(state, "storage") else None
     storage_area = 0.0
     if st_res is not None and "capacity_raw" in st_res and "media" in st_res and st_res["capacity_raw"].ndim == 1:
         caps_pb = Q_(np.asarray(st_res["capacity_raw"].values, float), st_res["capacity_raw"].attrs.get("units", "PB")).to("PB").magnitude
@@ -460,7 +464,7 @@ def evaluate(scenario, state) -> xr.Dataset:
         tokens_per_s = float(w.global_batch) * float(w.sequence_length) / step * goodput if step > 0 else 0.0
     job_cost_per_s = per_gpu_h * job_cards / 3600.0
     per_mtok = job_cost_per_s / tokens_per_s * 1e6 if tokens_per_s > 0 else float("inf")
-    per_m_infer = (annual * (1.0) / (infer_tps * 3600 * HOURS_PER_YEAR * alloc) * 1e6) if infer_tps else float("nan")
+    per_m_infer = per_gpu_h / (infer_tps * 3600.0) * 1e6 if infer_tps else float("nan")
 
     op_t = fac_kwh * float(grid.magnitude) / 1000.0
     emb_kg = int(c.nodes) * float(prices["server"]["embodied_per_server"]["value"].to("kg").magnitude) \
@@ -488,7 +492,10 @@ def evaluate(scenario, state) -> xr.Dataset:
             "cost_per_gpu_hour": ((), per_gpu_h, {"units": format_unit("USD/h")}),
             "cost_per_pflop_day": ((), per_pflop_day, {"units": "USD", "long_name": "per PFLOP-day delivered (MFU, goodput)"}),
             "cost_per_million_tokens": ((), per_mtok, {"units": "USD", "long_name": "per million trained tokens"}),
-            "cost_per_million_inference_tokens": ((), per_m_infer, {"units": "USD"}),
+            "cost_per_million_inference_tokens": ((), per_m_infer, {"units": "USD", "long_name": "per million output "
+                                                                   "tokens served (compute.serving_model); NaN when not served"}),
+            "carbon_per_million_inference_tokens": ((), carbon_per_gpu_h / (infer_tps * 3600.0) * 1e6 if infer_tps else float("nan"),
+                                                    {"units": "kg"}),
             "emissions": ("emission_kind", [op_t, emb_t], {"units": format_unit("t/year"), "long_name": "CO2e per year"}),
             "carbon_per_gpu_hour": ((), carbon_per_gpu_h, {"units": "kg"}),
             "carbon_per_million_tokens": ((), carbon_per_mtok, {"units": "kg", "long_name": "CO2e per million trained tokens"}),
