@@ -25,15 +25,6 @@ def _achieved(model: str, preset: str = "megatron-sc21-a100-3072"):
     return Q_(float(estimate(sc)["achieved_tflops"]), "TFLOP/s")
 
 
-@register_quantity("training-checkpoint-size", domain="training", unit="GB")
-def _checkpoint(model: str):
-    """Checkpoint size at 14 bytes per parameter (bf16 weights + fp32 master, momentum, variance)."""
-    from .formulas import BYTES_CHECKPOINT, parameter_count
-    from .models import get_model
-
-    return Q_(BYTES_CHECKPOINT * parameter_count(get_model(model, "inputs.model")) / 1e9, "GB")
-
-
 @register_benchmark("parallel-search-1t-3072", domain="training", goal="< 2 s and >= 10x over the plain enumeration")
 def _bench_search(quick: bool):
     """Full plan search for the 1T model on the SC'21 cluster (3,072 A100)."""
@@ -67,3 +58,28 @@ def _bench_search(quick: bool):
                      repeats=5, reference_repeats=1,
                      note="fast: numba kernel over all plans; reference: plain-Python enumeration of the same "
                           "plans (twin.training._reference); both share the cached collective alpha-beta tables")
+
+
+def _plan_ds(inputs: dict):
+    from .published import plan_run
+
+    inputs = dict(inputs)
+    return plan_run(inputs.pop("model"), inputs.pop("accelerator"), inputs.pop("gpus"), **inputs)
+
+
+@register_quantity("training-plan-iteration-time", domain="training", unit="s")
+def _plan_time(**inputs):
+    """Iteration time of a training run with an explicit plan (model, accelerator, GPUs, tp/pp/dp/cp/ep, batches, ...)."""
+    return Q_(float(_plan_ds(inputs)["step_time"]), "s")
+
+
+@register_quantity("training-plan-tflops", domain="training", unit="TFLOP/s")
+def _plan_tflops(**inputs):
+    """Achieved TFLOP/s per GPU (recomputation counted) of a training run with an explicit plan."""
+    return Q_(float(_plan_ds(inputs)["achieved_tflops"]), "TFLOP/s")
+
+
+@register_quantity("training-plan-mfu", domain="training", unit="")
+def _plan_mfu(**inputs):
+    """Model FLOPs utilisation of a training run with an explicit plan."""
+    return Q_(float(_plan_ds(inputs)["mfu"]), "")

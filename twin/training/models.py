@@ -115,6 +115,8 @@ def get_model(name, field: str = "workload.model") -> ModelSpec:
     """
     if isinstance(name, ModelSpec):
         return name
+    if isinstance(name, dict):
+        return model_from_dims(name)
     zoo = _zoo()
     key = str(name).strip()
     if key in zoo:
@@ -125,4 +127,25 @@ def get_model(name, field: str = "workload.model") -> ModelSpec:
     raise unknown_name(field, name, zoo, "model")
 
 
-__all__ = ["ModelSpec", "get_model", "model_names"]
+__all__ = ["ModelSpec", "get_model", "model_names", "model_from_dims"]
+
+
+def model_from_dims(dims: dict, name: str = "inline") -> ModelSpec:
+    """A :class:`ModelSpec` from inline dimensions (the keys of a zoo TOML table: layers, hidden,
+    heads, vocab, and optionally kv_heads, ffn_hidden, sequence_length, mlp, norm, bias, position,
+    tied_embeddings, experts, top_k); ``source`` defaults to "inline dimensions".
+
+    Raises
+    ------
+    InputError
+        Unknown keys, or layers / hidden / heads / vocab missing or not positive.
+    """
+    if not isinstance(dims, dict):
+        raise InputError("model", dims, "a zoo name or a table of dimensions (layers, hidden, heads, vocab, ...)")
+    allowed = set(ModelSpec.__dataclass_fields__) - {"name", "published"}
+    for k in dims:
+        if k not in allowed:
+            raise unknown_name(f"model.{k}", k, sorted(allowed), "model dimension")
+    d = dict(dims)
+    d.setdefault("source", "inline dimensions")
+    return _spec(str(d.pop("name", name)), d, "inline model")
