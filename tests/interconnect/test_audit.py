@@ -14,9 +14,13 @@ BIG = Q_(64, "GiB")
 
 
 def _node_bw(sc, n_nodes, pattern):
-    from twin.fabric import node_bandwidth
+    """The per-node bandwidth the fabric put in the state tree (what the interconnect reads)."""
+    from twin.core import Twin
+    from twin.interconnect.collectives import fabric_hop
 
-    return node_bandwidth(sc, n_nodes, pattern).to("B/s").magnitude
+    t = Twin(sc)
+    t.run(["fabric"])
+    return fabric_hop(t.state, n_nodes, pattern)[0]
 
 
 @pytest.mark.parametrize("preset", ["cluster-2023", "megatron-sc21-a100-3072"])

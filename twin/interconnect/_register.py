@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..bench import Benchmark, register_benchmark
-from ..validation import register_quantity
+from ..validation import patched, register_calibration, register_quantity, run_case
 
 
 @register_quantity("nccl-busbw-factor", domain="interconnect", unit="")
@@ -22,6 +22,64 @@ def _nccl_busbw(topology: str, accelerator: str, cards: int = 8, collective: str
     from . import large_message_busbw
 
     return large_message_busbw(topology, accelerator, int(cards), collective, algorithm, message_size)
+
+
+@register_quantity("nccl-busbw-multinode", domain="interconnect", unit="GB/s")
+def _nccl_busbw_multinode(accelerator: str, nodes: int, cards_per_node: int = 8, topology: str = "nvswitch",
+                          nic_speed: str = "400 Gbit/s", nics_per_node: int = 8, protocol: str = "infiniband",
+                          fabric_topology: str = "rail-optimized", collective: str = "all-reduce",
+                          algorithm: str = "nccl", message_size: str = "1 GiB"):
+    """busbw of an nccl-tests run across nodes: a scenario built from the inputs, the fabric and
+    the interconnect evaluated by a Twin, the collective read off the state tree."""
+    from .collectives import nccl_busbw, nccl_test_scenario
+
+    sc = nccl_test_scenario(accelerator, int(nodes), int(cards_per_node), topology=topology, nic_speed=nic_speed,
+                            nics_per_node=int(nics_per_node), protocol=protocol, fabric_topology=fabric_topology)
+    return nccl_busbw(sc, collective, message_size, algorithm=algorithm)
+
+
+def _mean_ratio(train) -> float:
+    """Mean of published / predicted over cases (the fit rule of both calibrations below)."""
+    ratios = []
+    for c in train:
+        r = run_case(c)
+        if r.error is not None or not r.predicted:
+            raise RuntimeError(f"refit: case {c.get('id')} did not run: {r.error}")
+        ratios.append(r.expected / r.predicted)
+    return float(np.mean(ratios))
+
+
+def _clear_caches():
+    from . import _intra_candidates
+    from .topology import _build_cached
+
+    return (_build_cached, _intra_candidates)
+
+
+def _refit_scale_up(train):
+    """Refit the scale-up link efficiency on ``train``: efficiency x mean(published / predicted)
+    (busbw at 4 GiB is proportional to it to within the per-step latency)."""
+    from .topology import EFFICIENCY
+
+    return patched(EFFICIENCY, "scale-up", EFFICIENCY["scale-up"] * _mean_ratio(train), clear=_clear_caches())
+
+
+def _refit_nvls(train):
+    """Refit the NVLS efficiency on ``train``: NVLS_EFFICIENCY x mean(published / predicted)."""
+    from . import collectives
+
+    return patched(collectives, "NVLS_EFFICIENCY", collectives.NVLS_EFFICIENCY * _mean_ratio(train),
+                   clear=_clear_caches())
+
+
+register_calibration("twin.interconnect.topology.EFFICIENCY['scale-up']", domain="interconnect",
+                     cases=("nccl-allreduce-8xA100-nvswitch", "nccl-allreduce-8xH100-ring"), refit=_refit_scale_up,
+                     description="payload share of NVLink / OAM scale-up links: mean published / predicted ring "
+                                 "all-reduce busbw over A100 (NVLink3) and H100 (NVLink4)")
+register_calibration("twin.interconnect.collectives.NVLS_EFFICIENCY", domain="interconnect",
+                     cases=("nccl-allreduce-8xH100-nvls", "nccl-allreduce-5xH100-nvls"), refit=_refit_nvls,
+                     description="NVLink SHARP reduce/multicast rate relative to the links: mean published / "
+                                 "predicted NVLS all-reduce busbw on 8 and 5 H100")
 
 
 @register_quantity("hcm-ring-count", domain="interconnect", unit="")

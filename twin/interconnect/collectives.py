@@ -35,7 +35,21 @@ from . import _kernels
 from .topology import EFFICIENCY, Topology
 
 COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter", "all-to-all", "broadcast", "send-recv")
-ALGORITHMS = ("auto", "ring", "tree", "direct", "nvls", "hierarchical")
+ALGORITHMS = ("auto", "nccl", "ring", "tree", "direct", "nvls", "hierarchical", "nvls-tree")
+
+#: The algorithms NCCL's tuner chooses among for each collective (NVIDIA/nccl src/graph/tuning.cc,
+#: ncclTopoTuneModel: all-reduce ring, tree, NVLS (and CollNet, absent here); all-gather and
+#: reduce-scatter ring and NVLS (PAT only with one rank per node); broadcast ring; all-to-all and
+#: send/recv run as point-to-point transfers). ``algorithm="nccl"`` picks the fastest of these by
+#: the model, as NCCL does by its own; ``"auto"`` the fastest of every algorithm the twin knows
+#: (an ideal library, e.g. direct all-reduce on a switch, which NCCL does not run).
+NCCL_ALGORITHMS = {"all-reduce": ("ring", "tree", "nvls"), "all-gather": ("ring", "nvls"),
+                   "reduce-scatter": ("ring", "nvls"), "broadcast": ("ring",), "all-to-all": ("direct",),
+                   "send-recv": ("direct",)}
+
+#: NCCL's tree all-reduce bandwidth factor (tuning.cc: ``busBw = min(busBw * .92, ...)`` for
+#: Tree all-reduce), applied to the tree across nodes.
+NCCL_TREE_EFFICIENCY = 0.92
 PROTOCOLS = ("LL", "LL128", "Simple")
 
 _ALIASES = {"allreduce": "all-reduce", "all_reduce": "all-reduce", "allgather": "all-gather",
@@ -45,24 +59,34 @@ _ALIASES = {"allreduce": "all-reduce", "all_reduce": "all-reduce", "allgather": 
 
 # NCCL tuning constants [us] (NVIDIA/nccl src/graph/tuning.cc, 2.7-2.9 series).
 # baseLat[algorithm][protocol], protocols LL, LL128, Simple.
-BASE_LAT = {"tree": (4.4, 4.4, 0.0), "ring": (3.6, 10.0, 8.4), "direct": (3.6, 10.0, 8.4), "nvls": (math.inf, math.inf, 0.0)}
+BASE_LAT = {"tree": (4.4, 4.4, 0.0), "ring": (3.6, 10.0, 8.4), "direct": (3.6, 10.0, 8.4), "nvls": (math.inf, math.inf, 0.0),
+            "nvls-tree": (math.inf, math.inf, 0.0)}
 # hwLat[hardware][algorithm][protocol] per step. NCCL has no "direct" row: direct (full-mesh)
 # transfers reuse the ring row (assumption). NVLS exists only over NVLink (inf = unavailable).
 HW_LAT = {
-    "nvlink": {"tree": (0.52, 1.2, 28.0), "ring": (0.47, 1.9, 3.4), "direct": (0.47, 1.9, 3.4), "nvls": (math.inf, math.inf, 25.0)},
-    "pci": {"tree": (1.0, 1.9, 28.0), "ring": (1.0, 2.5, 5.7), "direct": (1.0, 2.5, 5.7), "nvls": (math.inf, math.inf, math.inf)},
-    "net": {"tree": (5.0, 8.5, 50.0), "ring": (2.7, 4.0, 9.6), "direct": (2.7, 4.0, 9.6), "nvls": (math.inf, math.inf, math.inf)},
+    "nvlink": {"tree": (0.52, 1.2, 28.0), "ring": (0.47, 1.9, 3.4), "direct": (0.47, 1.9, 3.4), "nvls": (math.inf, math.inf, 25.0),
+               "nvls-tree": (math.inf, math.inf, 25.0)},
+    "pci": {"tree": (1.0, 1.9, 28.0), "ring": (1.0, 2.5, 5.7), "direct": (1.0, 2.5, 5.7), "nvls": (math.inf, math.inf, math.inf),
+            "nvls-tree": (math.inf, math.inf, math.inf)},
+    "net": {"tree": (5.0, 8.5, 50.0), "ring": (2.7, 4.0, 9.6), "direct": (2.7, 4.0, 9.6), "nvls": (math.inf, math.inf, math.inf),
+            "nvls-tree": (math.inf, math.inf, 20.9)},
 }
+# NVLS tree (NVLink SHARP inside each node, a tree of nodes across the fabric; NCCL 2.18+ on
+# NVSwitch systems with NICs): Simple only, baseLat 0, hwLat[NVLINK][NVLSTree] = 25 us once,
+# hwLat[NET][NVLSTree] = 20.9 us per inter-node step (NVIDIA/nccl src/graph/tuning.cc, 2.23+).
 # NVLS: baseLat 0 and hwLat[NVLINK][NVLS][Simple] = 25 us, charged ONCE per collective
 # (``latencies = intraLat`` for NVLS in ncclTopoTuneModel), Simple protocol only. Source:
 # NVIDIA/nccl src/graph/tuning.cc: 23 us in the 2.19/2.20 series (commit b647562), 25 us in the
 # releases that added the PAT algorithm and Blackwell rows (2.23+). The NET row (18 us) is not
 # used: NVLS here never crosses the fabric. Phases of algorithm "nvls" therefore carry steps = 1.
 
-#: In-network reduction (NVLink SHARP) efficiency relative to the link's protocol efficiency,
-#: calibrated on nccl-allreduce-8xH100-nvls (480 GB/s): the switch's multimem reduce/multicast
-#: does not reach the link rate. 480 / (2 (n-1)/(n+1) * 450 * 0.775) with n = 8.
-NVLS_EFFICIENCY = 480.0 / (2 * 7 / 9 * 450.0 * EFFICIENCY["scale-up"])
+#: In-network reduction (NVLink SHARP) efficiency relative to the link's protocol efficiency:
+#: the switch's multimem reduce/multicast does not reach the link rate. Calibrated on two cases,
+#: nccl-allreduce-8xH100-nvls (480 GB/s) and nccl-allreduce-5xH100-nvls (420 GB/s, NVIDIA/nccl
+#: #1455): the mean ratio published / predicted fixes the product with the link efficiency at
+#: 0.6940, i.e. 0.6940 / 0.801 = 0.866 (refit hook and leave-one-out in _register.py); the 6- and
+#: 7-GPU points of #1455 and the H800 case are predictions.
+NVLS_EFFICIENCY = 0.866
 
 
 def canonical_collective(name) -> str:
@@ -118,7 +142,7 @@ def busbw_factor(collective: str, n: int) -> float:
 
 def protocol_efficiency(collective: str, algorithm: str) -> tuple[float, float, float]:
     """Payload share of LL, LL128 and Simple (NCCL tuning model factors)."""
-    if algorithm == "nvls":
+    if algorithm in ("nvls", "nvls-tree"):
         return (1e-30, 1e-30, 1.0)
     ll = 0.25 if collective == "all-reduce" else 1.0 / 3.0
     return (ll, 0.92, 1.0)
@@ -134,6 +158,8 @@ class Phase:
     hw: str              # nvlink | pci | net
     path_latency: float  # s, largest path latency
     scale: float = 1.0   # phase message size / collective message size
+    extra_steps: int = 0  # further latency-bound steps charged on another hardware row ...
+    extra_hw: str = ""    # ... (NCCL: a ring across nodes has intra-node and inter-node steps)
 
 
 def _ring_transfers(order, per_hop):
@@ -345,10 +371,300 @@ def phase_arrays(phases: list[Phase], collective: str):
                 lat[p, r] = 0.0
                 inv[p, r] = 0.0
                 continue
-            lat[p, r] = (base[r] + ph.steps * hwl[r]) * 1e-6 + ph.steps * ph.path_latency
+            extra = 0.0
+            if ph.extra_steps:
+                xl = HW_LAT[ph.extra_hw][ph.algorithm][r]
+                if not math.isfinite(xl):
+                    continue
+                extra = ph.extra_steps * xl
+            lat[p, r] = (base[r] + ph.steps * hwl[r] + extra) * 1e-6 + ph.steps * ph.path_latency
             inv[p, r] = ph.beta / eff[r]
     return lat, inv, scale
 
 
-__all__ = ["COLLECTIVES", "ALGORITHMS", "PROTOCOLS", "busbw_factor", "canonical_collective", "intra_phases",
-           "phase_cost", "phase_arrays", "Phase", "NVLS_EFFICIENCY", "nvls_cost"]
+def _ring_beta(topo: Topology, members, per_hop: float) -> float:
+    """Busiest-link seconds per byte of a ring over ``members`` carrying ``per_hop`` per hop."""
+    if len(members) < 2:
+        return 0.0
+    tr = []
+    rings = _rings_for(topo, members)
+    for r in rings:
+        tr += _ring_transfers(r, per_hop / len(rings))
+    return phase_cost(topo, tr)[0]
+
+
+def _chain_beta(topo: Topology, members, per_link: float) -> float:
+    """Busiest-link seconds per byte of a chain over ``members``, ``per_link`` both ways."""
+    if len(members) < 2:
+        return 0.0
+    tr = []
+    for a, b in zip(members[:-1], members[1:]):
+        tr += [(a, b, per_link), (b, a, per_link)]
+    return phase_cost(topo, tr)[0]
+
+
+def nccl_internode_candidates(topo: Topology, collective: str, algorithm: str, ranks_per_node: int, nodes: int,
+                              node_bandwidth: float, net_latency: float) -> list:
+    """NCCL's ring and tree across nodes, as ``(name, phases)`` candidates.
+
+    Parameters
+    ----------
+    topo : Topology
+        The node's card graph (the intra-node part of each ring or tree runs over it).
+    collective : str
+        Canonical collective name.
+    algorithm : str
+        ``nccl`` or ``auto`` (ring and tree), ``ring`` or ``tree``.
+    ranks_per_node, nodes : int
+        m ranks on each of N nodes (n = m N ranks).
+    node_bandwidth : float  [B/s]
+        Payload bandwidth one node injects into the fabric for a ring (all its NICs).
+    net_latency : float  [s]
+        Fabric latency added to every inter-node step.
+
+    Returns
+    -------
+    list of (str, tuple of Phase)
+
+    Notes
+    -----
+    Ring (rail-aligned channels, one per NIC): every node boundary of every channel carries
+    ``f(n) S / k``, so a node sends ``f(n) S`` through its NICs and
+
+        T_ring = lat + f(n) S / min(B_node, B_bus),   busbw = S f(n) / T -> B_node
+
+    with ``f(n)`` the per-rank traffic (all-reduce 2(n-1)/n, all-gather and reduce-scatter
+    (n-1)/n, broadcast 1) and ``B_bus`` the intra-node ring's rate at the same load. Latency as
+    NCCL's tuning model: ``baseLat + (nsteps - nInterSteps) hwLat[NVLink] + nInterSteps
+    (hwLat[NET] + lat_net)``, nInterSteps = 2(N-1) for all-reduce, N-1 otherwise.
+
+    Tree (all-reduce; NCCL's double binary tree across nodes, a chain inside each node): with
+    N = 2 each node sends half the data up one tree and half down the other, ``S`` per direction;
+    with N >= 3 an inner node of one tree carries ``2 S`` per direction (NCCL's model uses the
+    intra-node bandwidth for N <= 2 and halves the inter-node one beyond):
+
+        T_tree = lat + c(N) S / (0.92 min(B_node, B_chain)),  c = 1 (N = 2), 2 (N >= 3)
+
+    latency ``baseLat + 2 ((m-1) hwLat[NVLink] + ceil(log2 N) (hwLat[NET] + lat_net))``.
+
+    References
+    ----------
+    NVIDIA/nccl src/graph/tuning.cc (ncclTopoTuneModel: bandwidths, latencies, the N <= 2 tree
+    rule, the 0.92 tree factor); P. Sanders, J. Speck, J. L. Traff, "Two-tree algorithms for full
+    bandwidth broadcast, reduction and scan", Parallel Computing 35 (2009).
+    """
+    m, N = int(ranks_per_node), int(nodes)
+    n = m * N
+    c = collective
+    members = list(range(m))
+    hw_in = topo.link_class
+    out = []
+    names = ("ring", "tree", "nvls-tree") if algorithm in ("nccl", "auto") else (algorithm,)
+    for a in names:
+        if a == "ring" and c in ("all-reduce", "all-gather", "reduce-scatter", "broadcast"):
+            f = {"all-reduce": 2.0 * (n - 1) / n, "broadcast": 1.0}.get(c, (n - 1) / n)
+            nsteps = {"all-reduce": 2 * (n - 1)}.get(c, n - 1)
+            inter = 2 * (N - 1) if c == "all-reduce" else N - 1
+            beta = max(f / node_bandwidth, _ring_beta(topo, members, f) if m > 1 else 0.0)
+            out.append((a, (Phase(beta, inter, "ring", "net", net_latency, 1.0, nsteps - inter, hw_in),)))
+        elif a == "tree" and c == "all-reduce":
+            load = 1.0 if N == 2 else 2.0
+            beta = max(load / node_bandwidth, _chain_beta(topo, members, 1.0) if m > 1 else 0.0) / NCCL_TREE_EFFICIENCY
+            depth = max(1, math.ceil(math.log2(N)))
+            out.append((a, (Phase(beta, 2 * depth, "tree", "net", net_latency, 1.0, 2 * (m - 1), hw_in),)))
+        elif a == "nvls-tree" and c == "all-reduce" and topo.in_network_reduction and m > 1:
+            # NVLink SHARP reduces inside the node, so no chain through the GPUs: the NICs carry
+            # the tree's S (N = 2: NCCL doubles interBw) or 2 S per direction; the node's NVLS
+            # all-reduce must keep up
+            load = 1.0 if N == 2 else 2.0
+            nv, _ = nvls_cost(topo, "all-reduce", members)
+            beta = max(load / node_bandwidth, nv / NVLS_EFFICIENCY)
+            depth = max(1, math.ceil(math.log2(N)))
+            out.append((a, (Phase(beta, 2 * depth, "nvls-tree", "net", net_latency, 1.0, 1, "nvlink"),)))
+    if not out:
+        raise InputError("algorithm", algorithm, f"an algorithm NCCL runs for {c} across nodes: "
+                         + ("ring, tree or nvls-tree (NVLS nodes)" if c == "all-reduce" else "ring" if c in
+                            ("all-gather", "reduce-scatter", "broadcast") else "none here (point-to-point)"),
+                         "is not available across nodes")
+    return out
+
+
+def internode_sweep(topo: Topology, collective: str, ranks_per_node: int, nodes: int, node_bandwidth: float,
+                    net_latency: float, sizes, *, algorithm: str = "nccl"):
+    """Time and busbw of an NCCL collective over ``nodes`` x ``ranks_per_node`` ranks.
+
+    Parameters
+    ----------
+    topo : Topology
+        The node's card graph.
+    collective : str
+    ranks_per_node, nodes : int
+    node_bandwidth : float  [B/s]
+        Per-node ring injection bandwidth (from the fabric's results).
+    net_latency : float  [s]
+        Fabric latency per inter-node step.
+    sizes : array of float  [B]
+        Message sizes (nccl-tests convention).
+    algorithm : str
+        ``nccl`` (fastest of NCCL's ring and tree), ``ring`` or ``tree``.
+
+    Returns
+    -------
+    time : ndarray [s]
+    busbw : ndarray [B/s]
+    used : list of str
+        Algorithm chosen per size.
+
+    Notes
+    -----
+    ``busbw = S f(n) / T`` with the nccl-tests factor ``f``; ``T`` from
+    :func:`nccl_internode_candidates` and the protocol sweep of :func:`phase_arrays`.
+
+    References
+    ----------
+    NVIDIA nccl-tests doc/PERFORMANCE.md; NVIDIA/nccl src/graph/tuning.cc.
+    """
+    c = canonical_collective(collective)
+    a = check_algorithm(algorithm)
+    sizes = np.ascontiguousarray(np.atleast_1d(np.asarray(sizes, dtype=float)))
+    cands = nccl_internode_candidates(topo, c, a, ranks_per_node, nodes, node_bandwidth, net_latency)
+    n_p = max(len(ph) for _, ph in cands)
+    lat = np.full((len(cands), n_p, 3), np.inf)
+    inv = np.full((len(cands), n_p, 3), np.inf)
+    scale = np.zeros((len(cands), n_p))
+    for i, (_, ph) in enumerate(cands):
+        l, v, sc_ = phase_arrays(list(ph), c)
+        lat[i, :len(ph)], inv[i, :len(ph)], scale[i, :len(ph)] = l, v, sc_
+    times, best = _kernels.sweep_times(sizes, lat, inv, scale)
+    t = times[best, np.arange(len(sizes))]
+    n = int(ranks_per_node) * int(nodes)
+    return t, sizes / t * busbw_factor(c, n), [cands[b][0] for b in best]
+
+
+__all__ = ["COLLECTIVES", "ALGORITHMS", "NCCL_ALGORITHMS", "PROTOCOLS", "busbw_factor", "canonical_collective",
+           "intra_phases", "phase_cost", "phase_arrays", "Phase", "NVLS_EFFICIENCY", "nvls_cost",
+           "nccl_internode_candidates", "internode_sweep", "NCCL_TREE_EFFICIENCY", "nccl_test_scenario", "fabric_hop",
+           "nccl_busbw"]
+
+
+# --- nccl-tests on a cluster: the interconnect and the fabric composed through the twin --------
+
+#: Switch chip a test scenario uses for each scale-out protocol and NIC speed class (catalog
+#: names; only the port speed and latency matter for a few nodes on one leaf).
+_TEST_SWITCH = {"infiniband": (("quantum-hdr-40p", 200.0), ("quantum2-ndr-64p", 400.0)),
+                "roce": (("tomahawk4-25.6t", 200.0), ("tomahawk5-51.2t", 800.0)),
+                "ethernet": (("tomahawk4-25.6t", 200.0), ("tomahawk5-51.2t", 800.0)),
+                "gse": (("gse-51.2t", 800.0),)}
+_TEST_CC = {"infiniband": ("adaptive", "credits"), "roce": ("ecmp", "dcqcn"), "ethernet": ("ecmp", "tcp"),
+            "gse": ("gse", "dgsq")}
+
+
+def nccl_test_scenario(accelerator: str, nodes: int, cards_per_node: int = 8, *, topology: str = "nvswitch",
+                       nic_speed="400 Gbit/s", nics_per_node: int = 8, protocol: str = "infiniband",
+                       fabric_topology: str = "rail-optimized", base: str = "cluster-2023"):
+    """A scenario for an nccl-tests run: ``nodes`` servers of ``cards_per_node`` accelerators on
+    one scale-out fabric, placed contiguously (a test reservation), every other field from ``base``.
+
+    The switch, load balancing and congestion control follow the protocol (InfiniBand: a Quantum
+    switch of the NIC's generation, adaptive routing, credits; RoCE: Tomahawk, ECMP, DCQCN;
+    Ethernet/TCP: Tomahawk, ECMP, TCP); spine links run at the NIC speed.
+
+    Returns
+    -------
+    Scenario
+    """
+    from ..scenario import load_scenario
+    from ..units import magnitude
+
+    if protocol not in _TEST_SWITCH:
+        raise unknown_name("protocol", protocol, tuple(_TEST_SWITCH), "scale-out protocol")
+    speed = magnitude(nic_speed, "Gbit/s", "nic_speed")
+    switch = next((n for n, top in _TEST_SWITCH[protocol] if speed <= top), _TEST_SWITCH[protocol][-1][0])
+    lb, cc = _TEST_CC[protocol]
+    from .. import catalog
+
+    sw = catalog.get("switches", switch)
+    radix = int(min(128, (sw.ports * sw.port_speed).to("Gbit/s").magnitude // speed))
+    return load_scenario({
+        "extends": base, "name": f"nccl-tests {nodes} x {cards_per_node} {accelerator}",
+        "compute": {"accelerator": accelerator, "nodes": nodes, "cards_per_node": cards_per_node,
+                    "topology": topology, "domain_size": cards_per_node},
+        "fabric": {"protocol": protocol, "topology": fabric_topology, "nics_per_node": nics_per_node,
+                   "nic_speed": f"{speed} Gbit/s", "spine_link_speed": f"{speed} Gbit/s", "switch": switch, "radix": radix,
+                   "load_balancing": lb, "congestion_control": cc, "flows_per_pair": 1, "placement": "contiguous"},
+        # a benchmark, not a training job: one data-parallel rank per card
+        "workload": {"tp": 1, "pp": 1, "ep": 1, "dp": 0, "micro_batch": 1, "global_batch": int(nodes) * int(cards_per_node)},
+    })
+
+
+def fabric_hop(state, n_nodes: int, pattern: str = "ring") -> tuple[float, float]:
+    """Per-node injection bandwidth [B/s] and latency [s] of a group over ``n_nodes`` nodes, read
+    from ``/fabric/results`` of a twin state (``node_bandwidth`` over pattern and hop_nodes,
+    ``hop_latency`` over hop_nodes), log-linear in n between the tabulated group sizes."""
+    from .. import tree
+
+    bw = tree.array(state, "fabric", "node_bandwidth", "B/s").sel(pattern=pattern)
+    lat = tree.array(state, "fabric", "hop_latency", "s")
+    x = np.log(np.asarray(bw["hop_nodes"].values, dtype=float))
+    xi = math.log(max(float(n_nodes), 1.0))
+    return float(np.interp(xi, x, bw.values)), float(np.interp(xi, x, lat.values))
+
+
+def nccl_busbw(scenario, collective: str = "all-reduce", message_size="1 GiB", *, algorithm: str = "nccl",
+               state=None):
+    """The busbw nccl-tests reports for a collective over every card of a scenario [GB/s].
+
+    Parameters
+    ----------
+    scenario : Scenario, preset name, path or dict
+        ``compute.nodes`` x ``compute.cards_per_node`` ranks (one bus domain per node).
+    collective : str
+    message_size : Quantity, str or numbers [B]
+        nccl-tests convention; arrays allowed.
+    algorithm : str
+        ``nccl`` (fastest of NCCL's algorithms), or one of them (ring, tree; nvls inside a node).
+    state : xarray.DataTree, optional
+        A twin state with ``/fabric/results``; default: a throw-away ``Twin(scenario)`` run for
+        ``["interconnect"]`` (which runs the fabric beneath it).
+
+    Returns
+    -------
+    pint.Quantity [GB/s]
+
+    Notes
+    -----
+    One node: the intra-node sweep over the node's graph (:func:`twin.interconnect.sweep`).
+    Several nodes: :func:`internode_sweep` with the node bandwidth and hop latency the fabric
+    put in the state tree (ECMP collisions, congestion control and protocol overheads included).
+
+    References
+    ----------
+    NVIDIA nccl-tests doc/PERFORMANCE.md; NVIDIA/nccl src/graph/tuning.cc.
+    """
+    from ..scenario import load_scenario
+    from ..units import Q_
+    from .topology import build_topology
+
+    sc = load_scenario(scenario)
+    from . import _sizes, sweep
+
+    sizes, scalar = _sizes(message_size)
+    m, N = int(sc.compute.cards_per_node), int(sc.compute.nodes)
+    if int(sc.compute.domain_size) != m:
+        raise InputError("compute.domain_size", sc.compute.domain_size, f"the cards of one node ({m}) for an "
+                         "nccl-tests run across nodes", "differs from compute.cards_per_node")
+    if N == 1:
+        ds = sweep(sc.compute.topology, sc.compute.accelerator, m, collective, sizes, algorithm=algorithm)
+        bus = ds.busbw.values
+    else:
+        if state is None:
+            from ..core import Twin
+
+            t = Twin(sc)
+            t.run(["interconnect"])
+            state = t.state
+        node_bw, lat = fabric_hop(state, N, "ring")
+        topo = build_topology(sc.compute.topology, sc.compute.accelerator, m)
+        _, bus, _ = internode_sweep(topo, collective, m, N, node_bw, lat, sizes, algorithm=algorithm)
+        bus = bus / 1e9
+    return Q_(float(bus[0]) if scalar else np.asarray(bus), "GB/s")

@@ -26,13 +26,16 @@ from ..errors import InputError
 TOPOLOGIES = ("pcie", "nvlink-hcm", "nvswitch", "oam-hcm", "oam-fc", "s2-switch")
 
 #: Protocol (payload) efficiency of each link class.
-#: - scale-up links (NVLink and the OAM vendor links): calibrated on nccl-allreduce-8xA100-nvswitch
-#:   (232.5 GB/s busbw over 12 NVLink3 x 25 GB/s = 300 GB/s): 0.775. Applied unchanged to NVLink4
-#:   (prediction of the H100 case) and to the OAM links (no public measurement; assumption).
+#: - scale-up links (NVLink and the OAM vendor links): calibrated on two cases of two NVLink
+#:   generations, nccl-allreduce-8xA100-nvswitch (232.5 GB/s ring busbw over 12 NVLink3 x 25 GB/s)
+#:   and nccl-allreduce-8xH100-ring (370 GB/s over 18 NVLink4 x 25 GB/s): the mean of the two
+#:   ratios published / predicted at 0.775, i.e. 0.775 x 1.0336 = 0.801 (refit hook and
+#:   leave-one-out errors in twin/interconnect/_register.py). Applied unchanged to the OAM links
+#:   and predicted there (nccl-p2p-2xMI300X-xgmi: AMD measures about 48 of 64 GB/s per link).
 #: - PCIe: TLP efficiency with 256 B max payload, 256 / (256 + 24) (16 B header + 8 B framing,
 #:   sequence number and LCRC; Xilinx WP350 "Understanding Performance of PCI Express Systems").
 #: - inter-socket UPI: same as PCIe (assumption; the flit overhead is already in the catalog rate).
-EFFICIENCY = {"scale-up": 0.775, "bus": 256.0 / 280.0, "socket": 256.0 / 280.0}
+EFFICIENCY = {"scale-up": 0.801, "bus": 256.0 / 280.0, "socket": 256.0 / 280.0}
 
 #: NVSwitch chips per 8-GPU baseboard by switch generation (NVIDIA DGX-2 / DGX A100 / DGX H100
 #: / GB200 NVL72 documentation); only shown, the bandwidth comes from the GPU's links.

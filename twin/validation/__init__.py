@@ -403,12 +403,12 @@ def constant_baseline(results, min_cases: int = BASELINE_MIN_CASES, factor: floa
     Notes
     -----
     A quantity whose published values barely spread is passed by a constant; only a model
-    that beats ``median(published)`` by ``factor`` shows it explains the spread. Known gaps
-    count here (the constant would have to predict them too).
+    that beats ``median(published)`` by ``factor`` shows it explains the spread. Known gaps are
+    left out of both errors, as in :func:`domain_fidelity` (they are reported on their own).
     """
     by_q: dict[str, list[CaseResult]] = {}
     for r in results:
-        if r.kind == "measurement" and r.error is None and r.expected is not None:
+        if r.kind == "measurement" and r.error is None and r.expected is not None and not r.known_gap:
             by_q.setdefault(r.quantity, []).append(r)
     rows = []
     for q, rs in sorted(by_q.items()):
@@ -448,6 +448,8 @@ def leave_one_out(results=None, cases=None) -> list[dict]:
     rows = []
     named = set()
     for cal in calibrations().values():
+        if not any(cid in res_by_id for cid in cal.cases):
+            continue  # a run restricted to other domains
         for cid in cal.cases:
             named.add(cid)
             r = res_by_id.get(cid)
