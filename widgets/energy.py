@@ -12,14 +12,13 @@ import numpy as np
 
 from twin.errors import TwinError
 from twin.scenario import load_scenario
-from twin.energy import (Fault, build_hall, facility_year, floor_plan, hall_from_scenario, hall_steady,
-                         hall_transient, liquid_share, server_spec)
-from twin.energy.climate import cities
+from twin.energy import COOLING_TYPES, cooling_kind, fault_transient, floor_plans, hall_state, pue_year
+from twin.energy.climate import cities, city_name
 
 from .common import bokeh_widget
 
 ERAS = ("heterogeneous-2021", "cluster-2023", "superpool-2025")
-TYPES = ("air", "cold-plate", "immersion")
+TYPES = COOLING_TYPES
 TYPE_COLORS = {"air": "#2b6cb0", "cold-plate": "#dd6b20", "immersion": "#38a169"}
 FAULTS = {"none": None, "CDU pump fails (loop 0)": "cdu-pump", "coolant leak, loop 0 isolated": "leak",
           "chiller trip (10 min restart)": "chiller-trip"}
@@ -140,128 +139,90 @@ class Dashboard:
     # --- scenario helpers -------------------------------------------------------------
     @staticmethod
     def _kind(sc):
-        c = str(sc.energy.cooling)
-        return {"air+cold-plate": "cold-plate", "cold-plate+immersion": "cold-plate"}.get(c, c)
+        return cooling_kind(str(sc.energy.cooling))
 
     @staticmethod
     def _supply(sc, kind):
         q = sc.energy.air_supply_temperature if kind == "air" else sc.energy.supply_temperature
-        return float(q.to("degC").magnitude) if hasattr(q, "to") else float(q)
-
-    @staticmethod
-    def _air(sc):
-        return float(sc.energy.air_supply_temperature.to("degC").magnitude)
+        return float(q.to("degC").magnitude)
 
     @staticmethod
     def _city(sc):
-        from twin.energy.climate import city_name
+        return city_name(str(sc.energy.climate))
 
-        try:
-            return city_name(str(sc.energy.climate))
-        except TwinError:
-            return "Beijing"
-
-    def _hall(self):
-        sc = self.scenario
-        kind = self.cooling.value
-        spr = int(sc.energy.servers_per_rack)
-        n_racks = max(1, min(MAX_RACKS_SHOWN, math.ceil(int(sc.compute.nodes) / spr)))
-        coolant = {"air": None, "cold-plate": None, "immersion": None}[kind]
-        if kind == "cold-plate":
-            c = str(sc.energy.coolant)
-            coolant = c if c.lower() != "air" else None
-        lf = float(sc.energy.liquid_fraction) if kind == "cold-plate" and float(sc.energy.liquid_fraction) > 0 else None
-        # illustrative job placement (fixed seed): servers run at 80-100 % of the chosen
-        # utilisation and one rack in twelve is idle between jobs
-        rng = np.random.default_rng(7)
-        n = n_racks * spr
-        u = float(self.util.value) * rng.uniform(0.8, 1.0, n)
-        u[np.repeat(rng.uniform(size=n_racks) < 1 / 12, spr)] = 0.0
-        return build_hall(accelerator=str(sc.compute.accelerator), cards=int(sc.compute.cards_per_node),
-                          n_racks=n_racks, servers_per_rack=spr, cooling=kind, coolant_name=coolant,
-                          supply_temperature=float(self.supply.value), util=np.clip(u, 0.0, 1.0),
-                          liquid_fraction=lf, server=server_spec(sc), air_supply_temperature=self._air(sc))
+    def _overrides(self):
+        return dict(utilisation=float(self.util.value), cooling=self.cooling.value,
+                    supply_temperature=f"{float(self.supply.value)} degC", max_racks=MAX_RACKS_SHOWN)
 
     # --- updates ------------------------------------------------------------------------
     def update_hall(self):
         t0 = time.perf_counter()
         try:
-            h = self._hall()
-            st = hall_steady(h)
+            ov = self._overrides()
+            hall = hall_state(self.scenario, **ov)
+            fk = FAULTS[self.fault.value]
+            tr = fault_transient(self.scenario, fk or "none", horizon="30 min", **ov)
         except TwinError as exc:
             self.error.value = f"<div class='nicc-error' style='color:#b00020'>{html.escape(str(exc))}</div>"
             return
         self.error.value = ""
-        R, S = h.n_racks, h.servers_per_rack
-        wall = ((st["p_acc"] + st["p_other"]).reshape(R, S) + h.fan_w) / h.psu_eff
-        pk = wall.sum(axis=1) / 1e3
-        tc = st["t_chip"].reshape(R, S).max(axis=1)
+        R, S = int(hall.attrs["racks"]), int(hall.attrs["servers_per_rack"])
+        pk = hall["rack_power"].values
+        tc = hall["chip_temperature"].values
+        t_slow, t_shut = hall.attrs["t_slowdown_degC"], hall.attrs["t_shutdown_degC"]
         cols = max(1, int(math.ceil(math.sqrt(R * 2))))
         x = np.arange(R) % cols
         y = -(np.arange(R) // cols)
-        fk = FAULTS[self.fault.value]
-        faults = []
-        if fk == "chiller-trip":
-            faults = [Fault("chiller-trip", time=60.0, duration=600.0)]
-        elif fk is not None:
-            faults = [Fault(fk, time=60.0, group=0)]
-        tr = hall_transient(h, duration=1800.0, dt=1.0, record_every=10, faults=faults, initial=st)
-        peak = np.maximum(tr["rack_tmax"].max(axis=0), tc) if tr["rack_tmax"].size else tc
+        peak = np.maximum(tr["chip_temperature"].max("time").values, tc)
         data = dict(x=x.tolist(), y=y.tolist(), power=pk.tolist(), tchip=peak.tolist(),
-                    c_power=_palette(pk, 0, max(pk.max(), 1.0)), c_temp=_palette(peak, h.t_supply, h.t_shut),
-                    rack=list(range(R)), loop=h.rack_group.tolist())
+                    c_power=_palette(pk, 0, max(pk.max(), 1.0)),
+                    c_temp=_palette(peak, hall.attrs["supply_temperature_degC"], t_shut),
+                    rack=list(range(R)), loop=hall["rack_loop"].values.tolist())
         self.hall_src.data = data
         self.hall_src2.data = dict(data)
-        g0 = h.rack_group == 0
-        failed = tr["rack_tmax"][:, g0].max(axis=1)
-        healthy = tr["rack_tmax"][:, ~g0].max(axis=1) if np.any(~g0) else np.full_like(failed, np.nan)
-        self.tr_src.data = dict(t=(tr["time"] / 60).tolist(), failed=failed.tolist(),
+        g0 = hall["rack_loop"].values == 0
+        temps = tr["chip_temperature"].values
+        failed = temps[:, g0].max(axis=1)
+        healthy = temps[:, ~g0].max(axis=1) if np.any(~g0) else np.full_like(failed, np.nan)
+        self.tr_src.data = dict(t=(tr["time"].values / 60).tolist(), failed=failed.tolist(),
                                 healthy=[None if not np.isfinite(v) else float(v) for v in healthy],
-                                facility=tr["fac_t"].tolist(), power=(tr["rack_power"].sum(axis=1) / 1e3).tolist())
-        self.span_slow.location = h.t_slow
-        self.span_shut.location = h.t_shut
-        fs = float(np.min(tr["first_slowdown"]))
-        sd = float(np.min(tr["shutdown"]))
-        ts = f"in {fs - 60:.0f} s" if math.isfinite(fs) else "none in 30 min"
-        tsd = f"in {sd - 60:.0f} s" if math.isfinite(sd) else "none in 30 min"
-        op = (f"{sd - 60:.0f} s" if math.isfinite(sd) else "more than 30 min") if faults else "no fault chosen"
-        # floor plan
-        server_kw = float(pk.max() / S)
-        plans = [floor_plan(n_servers=int(self.scenario.compute.nodes), server_kw=server_kw, cooling=k,
-                            servers_per_rack=8) for k in TYPES]
-        self.floor_src.data = dict(kind=list(TYPES), area=[p["area_m2"] if math.isfinite(p["area_m2"]) else 0 for p in plans],
-                                   density=[p["rack_kw"] for p in plans], color=[TYPE_COLORS[t] for t in TYPES])
-        pue = self._pue_case(h, st, wall)
+                                facility=tr["facility_temperature"].values.tolist(),
+                                power=tr["rack_power"].sum("rack").values.tolist())
+        self.span_slow.location = t_slow
+        self.span_shut.location = t_shut
+        fs, sd = float(tr["time_to_throttle"]), float(tr["time_to_shutdown"])
+        ts = f"in {fs:.0f} s" if math.isfinite(fs) else "none in 30 min"
+        tsd = f"in {sd:.0f} s" if math.isfinite(sd) else "none in 30 min"
+        op = (f"{sd:.0f} s" if math.isfinite(sd) else "more than 30 min") if fk else "no fault chosen"
+        plans = floor_plans(self.scenario, f"{float(pk.max()) / S} kW", servers_per_rack=8)
+        area = plans["floor_area"].values
+        self.floor_src.data = dict(kind=list(TYPES), area=[v if math.isfinite(v) else 0 for v in area],
+                                   density=plans["rack_density"].values.tolist(), color=[TYPE_COLORS[t] for t in TYPES])
+        year = pue_year(self.scenario, it_power=f"{float(hall['server_power'])} kW",
+                        liquid_fraction=float(hall["liquid_share"]), cooling=self.cooling.value,
+                        climate=self.climate.value, supply_temperature=f"{float(self.supply.value)} degC")
+        self.month_src.data = dict(month=year["month"].values.tolist(), pue=year["pue_monthly"].values.tolist())
+        pue = float(year["pue"])
         self._last = dict(pue=pue, tmax=float(tc.max()), throttle=ts, shutdown=tsd, rack_kw=float(pk.max()))
         dt_ms = (time.perf_counter() - t0) * 1e3
-        over = f"<br><b style='color:#b00020'>{html.escape(st['reason'])}</b>" if st["overheats"] else ""
+        over = (f"<br><b style='color:#b00020'>{html.escape(hall.attrs['overheat_reason'])}</b>"
+                if hall.attrs["overheats"] else "")
         self.readout.value = (
-            f"<div class='nicc-energy-readout'><b>{html.escape(h.cooling)}</b>, {h.coolant} at {h.t_supply:.0f} degC, "
-            f"{R} racks x {S} servers<br>rack power up to {pk.max():.1f} kW; hottest chip {tc.max():.1f} degC "
-            f"(slowdown {h.t_slow:g}, shutdown {h.t_shut:g})<br>annual PUE ({html.escape(self.climate.value)}): "
-            f"<span class='nicc-energy-pue'>{pue:.3f}</span><br>after the fault: throttle {ts}, shutdown {tsd}"
-            f"<br>operator time (fault to first shutdown): <span class='nicc-energy-operator'>{op}</span>"
-            f"{over}<br><small>updated in {dt_ms:.0f} ms</small></div>")
-
-    def _pue_case(self, h, st, wall):
-        it_w = float(wall.sum())
-        lf = liquid_share(h, st)
-        fy = facility_year(cooling=h.cooling, climate=self.climate.value, it_load_w=it_w, liquid_fraction=lf,
-                           supply_temperature=None if h.cooling == "air" else h.t_supply,
-                           air_supply_temperature=h.t_supply if h.cooling == "air" else self._air(self.scenario))
-        edges = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]) * 24
-        tot = fy["pue_hourly"] * fy["it"]
-        self.month_src.data = dict(month=list(range(1, 13)),
-                                   pue=[float(tot[a:b].sum() / fy["it"][a:b].sum()) for a, b in zip(edges[:-1], edges[1:])])
-        return fy["pue"]
+            f"<div class='nicc-energy-readout'><b>{html.escape(hall.attrs['model'])}</b>, {hall.attrs['coolant']} at "
+            f"{hall.attrs['supply_temperature_degC']:.0f} degC, {R} racks x {S} servers<br>rack power up to "
+            f"{pk.max():.1f} kW; hottest chip {tc.max():.1f} degC (slowdown {t_slow:g}, shutdown {t_shut:g})<br>"
+            f"annual PUE ({html.escape(self.climate.value)}): <span class='nicc-energy-pue'>{pue:.3f}</span><br>"
+            f"after the fault: throttle {ts}, shutdown {tsd}<br>operator time (fault to first shutdown): "
+            f"<span class='nicc-energy-operator'>{op}</span>{over}<br><small>updated in {dt_ms:.0f} ms</small></div>")
 
     def update_climate(self):
         xs, pues, colors = [], [], []
         for city in cities():
             for k in TYPES:
                 key = (city, k)
-                if key not in self._pue_cache:
-                    self._pue_cache[key] = facility_year(cooling=k, climate=city)["pue"]
+                if key not in self._pue_cache:  # the same for every scenario: computed once per tab
+                    self._pue_cache[key] = float(pue_year(self.scenario, it_power="1000 kW", cooling=k,
+                                                          climate=city)["pue"])
                 xs.append(f"{city} {k}")
                 pues.append(self._pue_cache[key])
                 colors.append(TYPE_COLORS[k])
@@ -271,20 +232,12 @@ class Dashboard:
     def update_era(self):
         eras, pues, dens, tch = [], [], [], []
         for e in ERAS:
-            try:
-                sc = load_scenario(e)
-                h, _ = hall_from_scenario(sc, max_racks=8)
-                st = hall_steady(h)
-                wall = ((st["p_acc"] + st["p_other"]).reshape(h.n_racks, h.servers_per_rack) + h.fan_w) / h.psu_eff
-                lf = liquid_share(h, st)
-                fy = facility_year(cooling=h.cooling, climate=str(sc.energy.climate), it_load_w=float(wall.sum()),
-                                   liquid_fraction=lf, supply_temperature=None if h.cooling == "air" else h.t_supply)
-            except TwinError:
-                continue
+            hall = hall_state(e, max_racks=8)
+            year = pue_year(e, it_power=f"{float(hall['server_power'])} kW", liquid_fraction=float(hall["liquid_share"]))
             eras.append(e)
-            pues.append(fy["pue"])
-            dens.append(float(wall.sum(axis=1).max() / 1e3))
-            tch.append(float(st["t_chip"].max()))
+            pues.append(float(year["pue"]))
+            dens.append(float(hall["rack_power"].max()))
+            tch.append(float(hall["chip_temperature"].max()))
         self.era_src.data = dict(era=eras, pue=pues, density=dens, tchip=tch)
 
     def _on_hall(self, change):

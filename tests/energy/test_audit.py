@@ -48,7 +48,7 @@ def test_hall_it_power_agrees_with_it_power(preset):
                            spec=power.server_spec(sc), cooling="immersion" if kind == "immersion" else "air")
     # left: fan power (hall: fan curve / residual air fans of cold-plate+immersion; it_power: the
     # exhaust-limit fan speed, no fans for cold-plate+immersion), below 1 %
-    assert ds_kw == pytest.approx(c.nodes * p["wall"] / 1e3, rel=0.01)
+    assert hall_kw == pytest.approx(c.nodes * p["wall"] / 1e3, rel=0.01)
     # the liquid share passed to the facility model: liquid heat over wall power, the rest
     # (fans, PSU losses, air-cooled parts) goes to the room
     lf = energy.liquid_share(h, st_)

@@ -4,9 +4,20 @@ import math
 import numpy as np
 import pytest
 
+from twin.core import Twin
 from twin.errors import InputError
 from twin.scenario import list_presets, load_scenario
 from twin import energy
+
+
+def energy_results(scenario, horizon=None):
+    """/energy/results of a Twin run of ``scenario`` (its fault horizon shortened)."""
+    sc = load_scenario(scenario)
+    if horizon is not None:
+        sc = sc.with_overrides({"energy": {"fault_horizon": horizon}})
+    t = Twin(sc)
+    t.run(["energy"])
+    return t.state["energy/results"].to_dataset()
 
 ISSUE_IDS = {"ocp-coldplate-1kw-pg25", "ocp-coldplate-1kw-pg25-coolant-dt", "pg25-cp-30c",
              "water-air-volumetric-heat-capacity", "energyplus-ite-airflow", "energyplus-ite-air-dt",
@@ -15,7 +26,7 @@ ISSUE_IDS = {"ocp-coldplate-1kw-pg25", "ocp-coldplate-1kw-pg25-coolant-dt", "pg2
 
 @pytest.mark.parametrize("preset", list_presets())
 def test_evaluate_presets(preset):
-    ds = energy.evaluate(load_scenario(preset), fault_minutes=10)
+    ds = energy_results(preset, "10 min")
     for v in ("rack_power", "chip_temperature", "loop_supply_temperature", "loop_return_temperature", "loop_flow",
               "pue", "fault_chip_temperature"):
         assert v in ds
@@ -29,17 +40,16 @@ def test_evaluate_presets(preset):
 
 
 def test_evaluate_rejects_bad_energy_input():
-    sc = load_scenario("cluster-2023")
-    d = sc.to_dict() if hasattr(sc, "to_dict") else None
-    if d is None:
-        pytest.skip("scenario has no to_dict")
+    from twin.errors import TwinError
+
+    d = load_scenario("cluster-2023").to_dict()
     d["energy"]["coolant"] = "no-such-fluid"
-    with pytest.raises(InputError, match="coolant"):
-        energy.evaluate(load_scenario(d))
+    with pytest.raises(TwinError, match="coolant"):
+        energy.hall_state(load_scenario(d))
     d["energy"]["coolant"] = "pg25"
     d["energy"]["supply_temperature"] = "-20 degC"
     with pytest.raises(InputError, match="supply_temperature"):
-        energy.evaluate(load_scenario(d))
+        energy.hall_state(load_scenario(d))
 
 
 def test_issue_cases_present_and_pass():
@@ -77,9 +87,10 @@ def test_evaluate_immersion_needs_a_dielectric():
     d["energy"]["cooling"] = "immersion"
     d["energy"]["coolant"] = "Syltherm-XLT"
     d["energy"]["supply_temperature"] = "35 degC"
-    ds = energy.evaluate(load_scenario(d), fault_minutes=5)
+    d["energy"]["fault_horizon"] = "5 min"
+    ds = energy_results(d)
     assert ds.attrs["coolant"] == "Syltherm-XLT" and np.all(np.isfinite(ds["chip_temperature"].values))
     assert ds["pue_hourly"].sizes["hour"] == 8760
     d["energy"]["coolant"] = "pg25"
     with pytest.raises(InputError, match="energy.coolant"):
-        energy.evaluate(load_scenario(d))
+        energy.hall_state(load_scenario(d))

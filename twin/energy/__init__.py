@@ -10,7 +10,9 @@ Public functions take and return pint quantities (plain floats inside, SI in the
 * Facility: :func:`chiller_power`, :func:`facility_year` (annual and hourly PUE, WUE),
   :func:`floor_plan`; climate: :func:`hourly_year`.
 * Reliability: :func:`arrhenius_factor`, :func:`chip_limits`.
-* :func:`evaluate` (scenario) -> xarray.Dataset, the /energy group of the twin state.
+* Datasets for a scenario: :func:`hall_state` (steady hall), :func:`fault_transient`,
+  :func:`pue_year` (annual, monthly, hourly), :func:`floor_plans`.
+* :func:`evaluate` (scenario, state) -> xarray.Dataset, /energy/results of the twin state.
 """
 from __future__ import annotations
 
@@ -35,7 +37,8 @@ __all__ = [
     "accelerator_power", "ups_efficiency", "plate_resistance", "coldplate_case", "ite_air_cooled", "build_hall",
     "hall_steady", "hall_transient", "operator_time", "Fault", "Hall", "coolant_properties", "chiller_power",
     "facility_year", "floor_plan", "instantaneous_pue", "plant_power", "hourly_year", "cities", "evaluate",
-    "hall_from_scenario", "COOLING", "liquid_share",
+    "hall_from_scenario", "COOLING", "COOLING_TYPES", "liquid_share", "hall_state", "fault_transient", "pue_year",
+    "floor_plans", "FAULT_KINDS", "cooling_kind",
 ]
 
 
@@ -51,44 +54,55 @@ def _degc(v, field):
     return magnitude(v, "degC", field) if not isinstance(v, (int, float)) else float(v)
 
 
-def hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None):
+def hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None, cooling=None, supply_temperature=None):
     """Build the :class:`Hall` of a scenario (its nodes in racks of energy.servers_per_rack).
 
-    ``air+cold-plate`` is a cold-plate hall with the scenario's liquid fraction (the rest by
-    air); ``cold-plate+immersion`` is modelled as a cold-plate hall with its (high) liquid
-    fraction; ``immersion`` uses the scenario coolant if dielectric, else Syltherm XLT.
-    The server parts come from :func:`~twin.energy.power.server_spec` (the scenario's CPUs,
-    no NVSwitches in a PCIe server), the same as :func:`~twin.energy.power.it_power`.
-    Returns (hall, info dict).
+    Parameters
+    ----------
+    scenario : Scenario
+    utilisation : float
+        Accelerator utilisation of every server, 0..1 [1].
+    max_racks : int, optional
+        Model at most this many racks (dashboards).
+    cooling : str, optional
+        Override of ``energy.cooling``.
+    supply_temperature : float or Quantity, optional
+        Override of the supply temperature at the IT [degC] (the air supply for air halls).
+
+    Notes
+    -----
+    Mixed types map to their hall model through :data:`COOLING_ALIASES` (both are cold-plate
+    halls with the scenario's liquid fraction, the rest by air); ``immersion`` uses the scenario
+    coolant, which must be a dielectric. The server parts come from
+    :func:`~twin.energy.power.server_spec` (the scenario's CPUs, no NVSwitches in a PCIe
+    server), the same as :func:`~twin.energy.power.it_power`. Returns (hall, info dict).
     """
     sc = scenario
     en = sc.energy
     comp = sc.compute
-    cooling = str(_get(en, "cooling", "air"))
+    cooling = str(en.cooling if cooling is None else cooling)
     kind = cooling_kind(cooling)
-    spr = int(_get(en, "servers_per_rack", 4))
-    nodes = int(_get(comp, "nodes", 1))
+    spr = int(en.servers_per_rack)
+    nodes = int(comp.nodes)
     n_racks = max(1, math.ceil(nodes / spr))
     if max_racks is not None:
         n_racks = min(n_racks, int(max_racks))
-    lf = float(_get(en, "liquid_fraction", 0.0))
-    cool_name = str(_get(en, "coolant", "air"))
-    info = {"cooling": cooling, "model": kind}
-    t_air = _degc(_get(en, "air_supply_temperature", "24 degC"), "energy.air_supply_temperature")
+    lf = float(en.liquid_fraction)
+    cool_name = str(en.coolant)
+    info = {"cooling": cooling, "model": kind if cooling == kind else f"{kind} (mixed type {cooling})"}
+    t_air = _degc(en.air_supply_temperature, "energy.air_supply_temperature")
     if kind == "air":
-        t_sup = _degc(_get(en, "air_supply_temperature", "24 degC"), "energy.air_supply_temperature")
+        t_sup = t_air if supply_temperature is None else _degc(supply_temperature, "energy.air_supply_temperature")
+        t_air = t_sup
         cool_name = "air"
         lf = 0.0
     else:
-        t_sup = _degc(_get(en, "supply_temperature", "35 degC"), "energy.supply_temperature")
-        if kind == "immersion" and cooling == "immersion":
-            if coolant(cool_name).kind != "dielectric":
-                raise InputError("energy.coolant", cool_name, "a dielectric coolant for immersion such as 'Syltherm-XLT'",
-                                 "is not a dielectric")
-        if cooling == "cold-plate+immersion":
-            kind = "cold-plate"
-            info["model"] = "cold-plate (immersion share lumped with the liquid fraction)"
-        if coolant(cool_name).kind == "gas":
+        t_sup = _degc(en.supply_temperature if supply_temperature is None else supply_temperature,
+                      "energy.supply_temperature")
+        if kind == "immersion" and coolant(cool_name).kind != "dielectric":
+            raise InputError("energy.coolant", cool_name, "a dielectric coolant for immersion such as 'Syltherm-XLT'",
+                             "is not a dielectric")
+        elif coolant(cool_name).kind == "gas":
             raise InputError("energy.coolant", cool_name, "a liquid coolant such as 'PG25' for liquid cooling", "is a gas")
     h = build_hall(accelerator=str(comp.accelerator), cards=int(comp.cards_per_node), n_racks=n_racks,
                    servers_per_rack=spr, cooling=kind, coolant_name=cool_name, supply_temperature=t_sup,
@@ -96,6 +110,230 @@ def hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None):
                    server=server_spec(sc), air_supply_temperature=t_air)
     info.update(n_racks=n_racks, nodes=nodes, supply_temperature=t_sup, coolant=h.coolant)
     return h, info
+
+
+def _hall_dataset(h: Hall, st: dict, info: dict) -> xr.Dataset:
+    R, S = h.n_racks, h.servers_per_rack
+    wall = ((st["p_acc"] + st["p_other"]).reshape(R, S) + h.fan_w) / h.psu_eff
+    rho_cp = coolant(h.coolant).rho_cp(h.t_supply)
+    return xr.Dataset(
+        {"rack_power": ("rack", wall.sum(axis=1) / 1e3, {"units": "kW", "long_name": "rack wall power"}),
+         "chip_temperature": ("rack", st["t_chip"].reshape(R, S).max(axis=1),
+                              {"units": "degC", "long_name": "hottest chip junction in the rack"}),
+         "rack_outlet_temperature": ("rack", st["t_fluid"].reshape(R, S).mean(axis=1), {"units": "degC"}),
+         "clock_factor": ("rack", st["clock"].reshape(R, S).mean(axis=1), {"units": "", "long_name": "mean clock factor (throttling)"}),
+         "loop_supply_temperature": ("loop", st["t_supply"], {"units": "degC"}),
+         "loop_return_temperature": ("loop", st["t_return"], {"units": "degC"}),
+         "loop_flow": ("loop", h.mcp_group / rho_cp, {"units": "m^3/s"}),
+         "loop_heat": ("loop", st["q_group"] / 1e3, {"units": "kW"}),
+         "facility_temperature": ((), float(st["t_facility"]), {"units": "degC"}),
+         "server_power": ((), float(wall.sum()) / 1e3, {"units": "kW", "long_name": "servers' wall power"}),
+         "liquid_share": ((), liquid_share(h, st), {"units": "", "long_name": "share of the servers' heat to liquid"}),
+         "mean_chip_temperature": ((), float(np.mean(st["t_chip"])), {"units": "degC"})},
+        coords={"rack": np.arange(R), "loop": np.arange(h.n_groups), "rack_loop": ("rack", h.rack_group)},
+        attrs={"cooling": info["cooling"], "model": info["model"], "coolant": h.coolant, "accelerator": h.accelerator,
+               "supply_temperature_degC": float(h.t_supply), "t_slowdown_degC": h.t_slow, "t_shutdown_degC": h.t_shut,
+               "overheats": int(bool(st["overheats"])), "overheat_reason": st["reason"],
+               "racks": R, "servers_per_rack": S})
+
+
+def hall_state(scenario, *, utilisation=1.0, cooling=None, supply_temperature=None, max_racks=None) -> xr.Dataset:
+    """Steady state of a scenario's hall at a utilisation.
+
+    Parameters
+    ----------
+    scenario : Scenario, preset name, path or dict
+    utilisation : float
+        Accelerator utilisation 0..1 [1].
+    cooling, supply_temperature, max_racks
+        Overrides, as :func:`hall_from_scenario`.
+
+    Returns
+    -------
+    xarray.Dataset
+        rack_power [kW], chip_temperature [degC] (hottest chip per rack), rack_outlet_temperature
+        [degC], clock_factor over ``rack``; loop supply and return [degC], flow [m^3/s] and heat
+        [kW] over ``loop``; server_power [kW], liquid_share, facility_temperature,
+        mean_chip_temperature; the chip limits and cooling in attrs.
+
+    Notes
+    -----
+    The hall network of :mod:`twin.energy.thermal` solved to steady state
+    (:func:`hall_steady`): chip -> sink -> coolant per server, CDU (or CRAH) loops, facility
+    loop and plant.
+    """
+    from ..scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    h, info = hall_from_scenario(sc, utilisation=utilisation, cooling=cooling, supply_temperature=supply_temperature,
+                                 max_racks=max_racks)
+    return _hall_dataset(h, hall_steady(h), info)
+
+
+FAULT_KINDS = ("cdu-pump", "leak", "chiller-trip")
+
+
+def _fault(kind: str) -> Fault:
+    if kind == "cdu-pump":
+        return Fault("cdu-pump", time=60.0, group=0)
+    if kind == "leak":
+        return Fault("leak", time=60.0, group=0, isolation_delay=30.0)
+    if kind == "chiller-trip":
+        return Fault("chiller-trip", time=60.0, duration=600.0)
+    raise InputError("fault", kind, "one of none, " + ", ".join(FAULT_KINDS))
+
+
+def fault_transient(scenario, fault="cdu-pump", *, horizon=None, utilisation=1.0, cooling=None,
+                    supply_temperature=None, max_racks=None, record_every=10) -> xr.Dataset:
+    """The hall's transient after a cooling fault at t = 60 s (or without one).
+
+    Parameters
+    ----------
+    scenario : Scenario, preset name, path or dict
+    fault : str
+        ``cdu-pump`` (the pump of loop 0 fails, no standby), ``leak`` (loop 0 leaks and is
+        isolated 30 s later), ``chiller-trip`` (the chiller stops for 10 min) or ``none``.
+    horizon : Quantity or str, optional
+        Length of the transient (default ``energy.fault_horizon``) [min].
+    utilisation, cooling, supply_temperature, max_racks
+        As :func:`hall_state`.
+    record_every : int
+        Keep every n-th 1 s step.
+
+    Returns
+    -------
+    xarray.Dataset
+        chip_temperature [degC] over (``time``, ``rack``) (hottest chip), rack_power [kW],
+        loop_supply_temperature [degC] over (``time``, ``loop``), facility_temperature [degC]
+        over ``time``; time_to_throttle and time_to_shutdown [s] from the fault (inf: none within
+        the horizon).
+
+    Notes
+    -----
+    Explicit integration of the hall network at 1 s (numba kernel, :func:`hall_transient`) from
+    the steady state; the chip clock drops linearly between the slowdown and shutdown limits.
+    """
+    from ..scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    h, _ = hall_from_scenario(sc, utilisation=utilisation, cooling=cooling, supply_temperature=supply_temperature,
+                              max_racks=max_racks)
+    st = hall_steady(h)
+    dur = magnitude(sc.energy.fault_horizon if horizon is None else horizon, "s", "energy.fault_horizon")
+    faults = [] if fault == "none" else [_fault(fault)]
+    tr = hall_transient(h, duration=dur, dt=1.0, record_every=int(record_every), faults=faults, initial=st)
+    t0 = faults[0].time if faults else 0.0
+    fs, sd = float(np.min(tr["first_slowdown"])), float(np.min(tr["shutdown"]))
+    return xr.Dataset(
+        {"chip_temperature": (("time", "rack"), tr["rack_tmax"], {"units": "degC"}),
+         "rack_power": (("time", "rack"), tr["rack_power"] / h.psu_eff / 1e3, {"units": "kW"}),
+         "loop_supply_temperature": (("time", "loop"), tr["group_tsup"], {"units": "degC"}),
+         "facility_temperature": ("time", tr["fac_t"], {"units": "degC"}),
+         "time_to_throttle": ((), fs - t0, {"units": "s", "long_name": "from the fault to the first chip slowdown"}),
+         "time_to_shutdown": ((), sd - t0, {"units": "s", "long_name": "from the fault to the first chip shutdown"})},
+        coords={"time": ("time", tr["time"], {"units": "s"}), "rack": np.arange(h.n_racks),
+                "loop": np.arange(h.n_groups), "rack_loop": ("rack", h.rack_group)},
+        attrs={"fault": fault, "t_slowdown_degC": h.t_slow, "t_shutdown_degC": h.t_shut})
+
+
+_MONTH_HOURS = np.repeat(np.arange(12), [31 * 24, 28 * 24, 31 * 24, 30 * 24, 31 * 24, 30 * 24, 31 * 24, 31 * 24,
+                                        30 * 24, 31 * 24, 30 * 24, 31 * 24])
+
+
+def pue_year(scenario, *, it_power=None, liquid_fraction=None, cooling=None, climate=None,
+             supply_temperature=None) -> xr.Dataset:
+    """Annual, monthly and hourly PUE of a scenario's hall over a synthetic year of its climate.
+
+    Parameters
+    ----------
+    scenario : Scenario, preset name, path or dict
+    it_power : Quantity or str, optional
+        IT load [kW] (default: the scenario's servers at full load, :func:`it_power`).
+    liquid_fraction : float, optional
+        Share of the IT heat to liquid (default: the scenario's for its own cooling type, 0 for
+        air, and :func:`facility_year`'s typical share for another type).
+    cooling, climate, supply_temperature : optional
+        Overrides of the scenario's energy fields.
+
+    Returns
+    -------
+    xarray.Dataset
+        pue (annual), pue_monthly over ``month``, pue_hourly, free_cooling_fraction, dry_bulb
+        [degC] over ``hour``; wue [L/kWh]; facility_power [kW] (annual mean); heat rejection in attrs.
+
+    Notes
+    -----
+    :func:`facility_year`: EnergyPlus electric EIR chiller, free cooling by wet-bulb or dry-bulb
+    approach, UPS and PDU losses and lighting; the monthly PUE is the month's facility energy
+    over its IT energy.
+    """
+    from ..scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    en = sc.energy
+    own = cooling_kind(str(en.cooling))
+    cooling = str(en.cooling if cooling is None else cooling)
+    kind = cooling_kind(cooling)
+    it_w = 1e3 * magnitude(it_power if it_power is not None else globals()["it_power"](sc), "kW", "it_power")
+    if liquid_fraction is not None:
+        lf = float(liquid_fraction)
+    elif kind == own:
+        lf = 0.0 if kind == "air" else float(en.liquid_fraction)
+    else:  # another cooling type than the scenario's: that type's typical share (facility_year)
+        lf = None
+    t_sup = None if kind == "air" else _degc(en.supply_temperature if supply_temperature is None else supply_temperature,
+                                             "energy.supply_temperature")
+    t_air = _degc(en.air_supply_temperature if (supply_temperature is None or kind != "air") else supply_temperature,
+                  "energy.air_supply_temperature")
+    fy = facility_year(cooling=kind, climate=str(en.climate if climate is None else climate), it_load_w=it_w,
+                       liquid_fraction=lf, supply_temperature=t_sup, air_supply_temperature=t_air)
+    tot = fy["pue_hourly"] * fy["it"]
+    monthly = np.array([tot[_MONTH_HOURS == m].sum() / fy["it"][_MONTH_HOURS == m].sum() for m in range(12)])
+    return xr.Dataset(
+        {"pue": ((), fy["pue"], {"units": "", "long_name": "annual PUE"}),
+         "pue_monthly": ("month", monthly, {"units": ""}),
+         "pue_hourly": ("hour", fy["pue_hourly"], {"units": "", "long_name": "instantaneous PUE, synthetic year"}),
+         "free_cooling_fraction": ("hour", fy["free_fraction"], {"units": "", "long_name": "share of the heat removed without the chiller"}),
+         "dry_bulb": ("hour", fy["dry_bulb"], {"units": "degC"}),
+         "wue": ((), fy["wue"], {"units": "L/kWh"}),
+         "facility_power": ((), float(fy["energy_kwh"] / 8760.0), {"units": "kW", "long_name": "annual mean facility power"})},
+        coords={"month": np.arange(1, 13), "hour": ("hour", np.arange(8760), {"units": "h"})},
+        attrs={"climate": fy["city"], "heat_rejection": fy["rejection"], "cooling": cooling})
+
+
+COOLING_TYPES = ("air", "cold-plate", "immersion")
+
+
+def floor_plans(scenario, server_power, *, servers_per_rack=None) -> xr.Dataset:
+    """Racks, rack density and floor area of the scenario's servers under each cooling type.
+
+    Parameters
+    ----------
+    scenario : Scenario, preset name, path or dict
+    server_power : Quantity or str
+        Wall power of one server [kW].
+    servers_per_rack : int, optional
+        Servers per rack for the scenario's own cooling type (default ``energy.servers_per_rack``);
+        the other types take 8.
+
+    Returns
+    -------
+    xarray.Dataset
+        floor_area [m^2], rack_density [kW] and racks over ``cooling_type`` (air, cold-plate,
+        immersion), from :func:`floor_plan`.
+    """
+    from ..scenario import load_scenario
+
+    sc = load_scenario(scenario)
+    kind = cooling_kind(str(sc.energy.cooling))
+    kw = magnitude(server_power, "kW", "server_power")
+    spr = int(sc.energy.servers_per_rack if servers_per_rack is None else servers_per_rack)
+    plans = [floor_plan(n_servers=int(sc.compute.nodes), server_kw=kw, cooling=t,
+                        servers_per_rack=spr if t == kind else 8) for t in COOLING_TYPES]
+    return xr.Dataset({"floor_area": ("cooling_type", [p["area_m2"] for p in plans], {"units": "m^2"}),
+                       "rack_density": ("cooling_type", [p["rack_kw"] for p in plans], {"units": "kW"}),
+                       "racks": ("cooling_type", [p["racks"] for p in plans], {"units": ""})},
+                      coords={"cooling_type": list(COOLING_TYPES)})
 
 
 #: Energy reads the training's utilisation and step times, the fabric's network power and the
@@ -145,105 +383,37 @@ def evaluate(scenario, state) -> xr.Dataset:
     from .. import tree
 
     util = tree.value(state, "training", "gpu_utilisation")
-    h, info = hall_from_scenario(scenario, utilisation=util)
-    st = hall_steady(h)
-    S = h.servers_per_rack
-    R = h.n_racks
-    dc = (st["p_acc"] + st["p_other"]).reshape(R, S)
-    wall = (dc + h.fan_w) / h.psu_eff
-    rack_kw = wall.sum(axis=1) / 1e3
-    tchip = st["t_chip"].reshape(R, S).max(axis=1)
-    tout = st["t_fluid"].reshape(R, S).mean(axis=1)
-    clock = st["clock"].reshape(R, S).mean(axis=1)
-    rho_cp = coolant(h.coolant).rho_cp(h.t_supply)
-    loop_flow = h.mcp_group / rho_cp
-    servers_w = float(wall.sum())
+    hall = hall_state(scenario, utilisation=util)
+    servers_w = 1e3 * float(hall["server_power"])
     parts = {"servers": servers_w, "network": 1e3 * tree.value(state, "fabric", "network_power", "kW")}
     if "storage" in NEEDS:
         parts["storage"] = 1e3 * tree.value(state, "storage", "storage_power", "kW")
     it_w = float(sum(parts.values()))
-    kind = h.cooling
-    climate = str(_get(scenario.energy, "climate", "beijing"))
-    fy = facility_year(cooling=kind, climate=climate, it_load_w=it_w,
-                       liquid_fraction=liquid_share(h, st) * servers_w / it_w,  # network and storage: air
-                       supply_temperature=h.t_supply if kind != "air" else None,
-                       air_supply_temperature=_degc(_get(scenario.energy, "air_supply_temperature", "24 degC"),
-                                                    "energy.air_supply_temperature"))
-    month_idx = np.repeat(np.arange(12), [31 * 24, 28 * 24, 31 * 24, 30 * 24, 31 * 24, 30 * 24, 31 * 24, 31 * 24,
-                                          30 * 24, 31 * 24, 30 * 24, 31 * 24])
-    tot = fy["pue_hourly"] * fy["it"]
-    pue_m = np.array([tot[month_idx == m].sum() / fy["it"][month_idx == m].sum() for m in range(12)])
-    # floor area and density per cooling type for the same servers
-    server_kw = float(wall.sum(axis=1).max() / S / 1e3)
-    types = ["air", "cold-plate", "immersion"]
-    plans = [floor_plan(n_servers=info["nodes"], server_kw=server_kw, cooling=t,
-                        servers_per_rack=int(_get(scenario.energy, "servers_per_rack", 4)) if t == kind else 8)
-             for t in types]
-    # reliability and throughput
-    af = arrhenius_factor(Q_(float(np.mean(st["t_chip"])), "degC"), Q_(65.0, "degC"))
+    # network and storage are air-cooled: the liquid share is the servers' share of it
+    year = pue_year(scenario, it_power=Q_(it_w / 1e3, "kW"), liquid_fraction=float(hall["liquid_share"]) * servers_w / it_w)
+    server_kw = float(hall["rack_power"].max()) / int(hall.attrs["servers_per_rack"])
+    plans = floor_plans(scenario, Q_(server_kw, "kW"))
+    af = arrhenius_factor(Q_(float(hall["mean_chip_temperature"]), "degC"), Q_(65.0, "degC"))
     # throughput kept under throttling: training ran at the clock factor fed back by Twin.run
     thr = tree.value(state, "training", "step_time_nominal", "s") / tree.value(state, "training", "step_time", "s")
-    # fault transient: CDU (or CRAH) of loop 0 fails after 60 s
-    dt = 1.0
-    dur = magnitude(scenario.energy.fault_horizon, "s", "energy.fault_horizon")
-    fault = Fault("cdu-pump", time=60.0, group=0)
-    tr = hall_transient(h, duration=dur, dt=dt, record_every=10, faults=[fault], initial=st)
-    fs = float(np.min(tr["first_slowdown"]))
-    sd = float(np.min(tr["shutdown"]))
-    # the operator's time for each fault kind: seconds from the fault to the first throttle and
-    # to the first shutdown (inf: not within the horizon)
-    fault_list = [fault, Fault("leak", time=60.0, group=0, isolation_delay=30.0),
-                  Fault("chiller-trip", time=60.0, duration=600.0)]
-    t_thr, t_sd = [fs - fault.time], [sd - fault.time]
-    for f in fault_list[1:]:
-        r = hall_transient(h, duration=dur, dt=dt, record_every=max(1, int(dur / dt)), faults=[f], initial=st)
-        t_thr.append(float(np.min(r["first_slowdown"])) - f.time)
-        t_sd.append(float(np.min(r["shutdown"])) - f.time)
-    ds = xr.Dataset(
-        {
-            "rack_power": ("rack", rack_kw, {"units": "kW", "long_name": "rack wall power"}),
-            "chip_temperature": ("rack", tchip, {"units": "degC", "long_name": "hottest chip junction in the rack"}),
-            "rack_outlet_temperature": ("rack", tout, {"units": "degC"}),
-            "clock_factor": ("rack", clock, {"units": "", "long_name": "mean clock factor (throttling)"}),
-            "loop_supply_temperature": ("loop", st["t_supply"], {"units": "degC"}),
-            "loop_return_temperature": ("loop", st["t_return"], {"units": "degC"}),
-            "loop_flow": ("loop", loop_flow, {"units": "m^3/s"}),
-            "loop_heat": ("loop", st["q_group"] / 1e3, {"units": "kW"}),
-            "facility_temperature": ((), float(st["t_facility"]), {"units": "degC"}),
-            "it_power": ((), it_w / 1e3, {"units": "kW", "long_name": "servers, network and storage at the training's utilisation"}),
-            "it_power_by_part": ("it_part", [v / 1e3 for v in parts.values()], {"units": "kW"}),
-            "gpu_utilisation": ((), util, {"units": "", "long_name": "accelerator utilisation read from /training/results"}),
-            "facility_power": ((), float(fy["energy_kwh"] / 8760.0), {"units": "kW", "long_name": "annual mean facility power"}),
-            "pue": ((), fy["pue"], {"units": "", "long_name": "annual PUE"}),
-            "pue_monthly": ("month", pue_m, {"units": ""}),
-            "pue_hourly": ("hour", fy["pue_hourly"], {"units": "", "long_name": "instantaneous PUE, synthetic year"}),
-            "free_cooling_fraction": ("hour", fy["free_fraction"], {"units": "",
-                                                                    "long_name": "share of the heat removed without the chiller"}),
-            "dry_bulb": ("hour", fy["dry_bulb"], {"units": "degC"}),
-            "wue": ((), fy["wue"], {"units": "L/kWh"}),
-            "failure_rate_factor": ((), af, {"units": "", "long_name": "Arrhenius factor vs 65 degC, Ea 0.7 eV"}),
-            "throughput_factor": ((), thr, {"units": "", "long_name": "training throughput kept at the fed-back clock factor (step_time_nominal / step_time)"}),
-            "floor_area": ("cooling_type", [p["area_m2"] for p in plans], {"units": "m^2"}),
-            "rack_density": ("cooling_type", [p["rack_kw"] for p in plans], {"units": "kW"}),
-            "racks": ("cooling_type", [p["racks"] for p in plans], {"units": ""}),
-            "fault_chip_temperature": (("time", "rack"), tr["rack_tmax"], {"units": "degC"}),
-            "fault_rack_power": (("time", "rack"), tr["rack_power"] / h.psu_eff / 1e3, {"units": "kW"}),
-            "fault_loop_supply": (("time", "loop"), tr["group_tsup"], {"units": "degC"}),
-            "time_to_throttle": ("fault", np.asarray(t_thr), {
-                "units": "s", "long_name": "time from the fault to the first chip slowdown (inf: none in the horizon)"}),
-            "time_to_shutdown": ("fault", np.asarray(t_sd), {
-                "units": "s", "long_name": "operator time: from the fault to the first chip shutdown (inf: none in the horizon)"}),
-        },
-        coords={"rack": np.arange(R), "loop": np.arange(h.n_groups), "time": ("time", tr["time"], {"units": "s"}),
-                "month": np.arange(1, 13), "cooling_type": types, "it_part": list(parts),
-                "fault": ["cdu-pump", "leak", "chiller-trip"], "hour": ("hour", np.arange(8760), {"units": "h"}),
-                "rack_loop": ("rack", h.rack_group)},
-        attrs={"cooling": info["cooling"], "model": info["model"], "coolant": h.coolant, "climate": fy["city"],
-               "accelerator": h.accelerator, "t_slowdown_degC": h.t_slow, "t_shutdown_degC": h.t_shut,
-               "overheats": int(bool(st["overheats"])), "overheat_reason": st["reason"],
-               "fault": "CDU pump (loop 0) fails at t = 60 s, no standby pump",
-               "time_to_throttle_s": fs - fault.time if math.isfinite(fs) else float("inf"),
-               "time_to_shutdown_s": sd - fault.time if math.isfinite(sd) else float("inf"),
-               "heat_rejection": fy["rejection"]},
-    )
+    transients = {k: fault_transient(scenario, k, utilisation=util, record_every=10 if k == "cdu-pump" else 10 ** 9)
+                  for k in FAULT_KINDS}
+    cdu = transients["cdu-pump"]
+    ds = xr.merge([hall, year.drop_attrs(), plans], combine_attrs="drop_conflicts")
+    ds["it_power"] = ((), it_w / 1e3, {"units": "kW", "long_name": "servers, network and storage at the training's utilisation"})
+    ds["it_power_by_part"] = ("it_part", [v / 1e3 for v in parts.values()], {"units": "kW"})
+    ds["gpu_utilisation"] = ((), util, {"units": "", "long_name": "accelerator utilisation read from /training/results"})
+    ds["failure_rate_factor"] = ((), af, {"units": "", "long_name": "Arrhenius factor vs 65 degC, Ea 0.7 eV"})
+    ds["throughput_factor"] = ((), thr, {"units": "", "long_name": "training throughput kept at the fed-back clock factor (step_time_nominal / step_time)"})
+    ds["fault_chip_temperature"] = cdu["chip_temperature"]
+    ds["fault_rack_power"] = cdu["rack_power"]
+    ds["fault_loop_supply"] = cdu["loop_supply_temperature"]
+    ds["time_to_throttle"] = ("fault", [float(transients[k]["time_to_throttle"]) for k in FAULT_KINDS], {
+        "units": "s", "long_name": "time from the fault to the first chip slowdown (inf: none in the horizon)"})
+    ds["time_to_shutdown"] = ("fault", [float(transients[k]["time_to_shutdown"]) for k in FAULT_KINDS], {
+        "units": "s", "long_name": "operator time: from the fault to the first chip shutdown (inf: none in the horizon)"})
+    ds = ds.assign_coords(it_part=list(parts), fault=list(FAULT_KINDS))
+    ds.attrs.update(climate=year.attrs["climate"], heat_rejection=year.attrs["heat_rejection"],
+                    fault="CDU pump (loop 0) fails at t = 60 s, no standby pump",
+                    time_to_throttle_s=float(cdu["time_to_throttle"]), time_to_shutdown_s=float(cdu["time_to_shutdown"]))
     return ds

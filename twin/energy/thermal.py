@@ -242,10 +242,14 @@ AIR_RACK_KW = 15.0
 #: (Latif et al. 2025, 54-72 degC) runs cooler: see the known gap of case
 #: latif2025-h100-air-gpu-temperature in datasets/validation/energy.toml.
 AIR_T_TARGET = 75.0
-COOLING_ALIASES = {"air+cold-plate": "cold-plate", "cold-plate+immersion": "immersion"}
+#: Mixed cooling types of the scenario and the hall model each maps to (the one alias map):
+#: both mixed halls are cold-plate halls whose liquid share is the scenario's liquid fraction
+#: (the immersion tanks of "cold-plate+immersion" are lumped into that share).
+COOLING_ALIASES = {"air+cold-plate": "cold-plate", "cold-plate+immersion": "cold-plate"}
 
 
 def cooling_kind(cooling: str) -> str:
+    """The hall model (``air``, ``cold-plate`` or ``immersion``) of a scenario's cooling type."""
     if cooling in COOLING:
         return cooling
     if cooling in COOLING_ALIASES:
