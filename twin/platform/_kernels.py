@@ -21,8 +21,8 @@ SEL_BEST, SEL_RANDOM, SEL_FGD = 0, 1, 2
 MODE_LOCAL, MODE_REMOTE, MODE_AGGREGATE = 0, 1, 2
 MAX_CPU = 128000.0  # milli-CPU of the largest node: the simulator's normalisation constant
 MAX_GPU = 8000.0    # milli-GPU of the largest node (8 cards)
-INVALID = -1000000
-INFEASIBLE = -1
+INVALID = -(2 ** 62)
+INFEASIBLE = -(2 ** 62) + 1
 K = 8  # (node, GPU) slots recorded per pod
 
 
@@ -238,7 +238,7 @@ def _pick(policy, p, relax, use_cache, cls, cpu, mem, ngpu, milli, mask, gcap, u
           cpu_left, mem_left, gpu_left, ngpus, tbit, aff, fragc, cache,
           t_cpu, t_ngpu, t_milli, t_mask, t_freq, work):
     n_nodes = cpu_left.shape[0]
-    best = -1
+    best = INFEASIBLE
     nt = 0
     for n in range(n_nodes):
         if use_cache:
@@ -257,7 +257,7 @@ def _pick(policy, p, relax, use_cache, cls, cpu, mem, ngpu, milli, mask, gcap, u
             else:
                 sc = INFEASIBLE
             work[8 + n] = sc
-        if sc < 0:
+        if sc == INFEASIBLE:
             continue
         if sc > best:
             best = sc

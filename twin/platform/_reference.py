@@ -34,7 +34,7 @@ def _sig100(x):
 
 
 def scores(policy, cpu, mem, ngpu, milli, mask, gcap, cpu_left, mem_left, gl, ngpus, tbit, aff, typical):
-    """Integer score of every node (-1 where the pod does not fit)."""
+    """Integer score of every node (K.INFEASIBLE where the pod does not fit)."""
     n = cpu_left.size
     valid = np.arange(gl.shape[1])[None, :] < ngpus[:, None]
     glv = np.where(valid, gl, -1)
@@ -101,7 +101,7 @@ def scores(policy, cpu, mem, ngpu, milli, mask, gcap, cpu_left, mem_left, gl, ng
                             k += 1
             after = node_frag(cpu_left - cpu, g2, tbit, *typical)
             sc = _sig100(before - after)
-    return np.where(feas, sc, -1)
+    return np.where(feas, sc, K.INFEASIBLE)
 
 
 def simulate(policy, sel, mode, gcap, cpu_cap, mem_cap, ngpus, tbit, p_cpu, p_mem, p_ngpu, p_milli, p_mask,
@@ -129,8 +129,8 @@ def simulate(policy, sel, mode, gcap, cpu_cap, mem_cap, ngpus, tbit, p_cpu, p_me
         cpu, mem, ngpu, milli, mask = int(p_cpu[p]), int(p_mem[p]), int(p_ngpu[p]), int(p_milli[p]), int(p_mask[p])
         cur_arr += ngpu * milli
         sc = scores(policy, cpu, mem, ngpu, milli, mask, gcap, cpu_left, mem_left, gl, ngpus, tbit, aff, typical)
-        best = sc.max() if sc.size else -1
-        if best >= 0:
+        best = sc.max() if sc.size else K.INFEASIBLE
+        if best != K.INFEASIBLE:
             ties = np.flatnonzero(sc == best)
             u = rnd[p, 0]
             n = int(ties[0] if u < 0 else ties[min(int(u * ties.size), ties.size - 1)])

@@ -90,12 +90,19 @@ class Prepared:
     capacity: int          # milli-GPU of the cluster (physical cards)
 
 
-def mode_requests(milli: np.ndarray, ngpu: np.ndarray, mode: str, overcommit: float = 1.5):
+def mode_requests(milli: np.ndarray, ngpu: np.ndarray, mode: str, overcommit: float = 1.5,
+                  granularity: float = 0.01):
     """Milli-GPU per card a pod is given under ``mode`` and the card's capacity.
 
-    Returns (milli per card, card capacity in milli). Whole-card pods ask the full capacity.
+    ``granularity`` is the smallest share of a card fractional sharing hands out (0.01 = 1%,
+    HAMi). Returns (milli per card, card capacity in milli). Whole-card pods ask the full
+    capacity.
     """
     mode = check_mode(mode)
+    g = float(granularity)
+    if not (0.0 < g <= 1.0):
+        raise InputError("platform.pooling_granularity", granularity, "a share of a card in (0, 1]")
+    step = max(1, int(round(g * MILLI)))
     milli = np.asarray(milli, np.int64)
     share = (ngpu == 1) & (milli < MILLI) & (milli > 0)
     out = milli.copy()
@@ -107,7 +114,7 @@ def mode_requests(milli: np.ndarray, ngpu: np.ndarray, mode: str, overcommit: fl
         sl = np.array([min(p for p in MIG_PROFILES if p >= s) for s in sl], np.int64) if sl.size else sl
         out[share] = np.where(sl >= MIG_SLICES, MILLI, (sl * MILLI) // MIG_SLICES)
     else:
-        out[share] = -(-milli[share] // HAMI_GRANULARITY) * HAMI_GRANULARITY
+        out[share] = np.minimum(-(-milli[share] // step) * step, MILLI)
     if mode == "overcommit":
         if not (1.0 <= float(overcommit) <= 4.0):
             raise InputError("overcommit", overcommit, "a factor between 1 and 4")
@@ -133,10 +140,10 @@ def typical_pods(cpu, ngpu, milli, mask, coverage: float = TYPICAL_POD_COVERAGE)
             u[:, 3].astype(np.int64).copy(), (counts[sel] / total).astype(float))
 
 
-def prepare(trace: Trace, mode: str = "fractional", overcommit: float = 1.5) -> Prepared:
+def prepare(trace: Trace, mode: str = "fractional", overcommit: float = 1.5, granularity: float = 0.01) -> Prepared:
     """Kernel arrays of a trace under an allocation mode (requests rounded, typical pods)."""
     mode = check_mode(mode)
-    milli, gcap = mode_requests(trace.pod_milli, trace.pod_ngpu, mode, overcommit)
+    milli, gcap = mode_requests(trace.pod_milli, trace.pod_ngpu, mode, overcommit, granularity)
     tbit, mask = trace.model_bits()
     for j in np.flatnonzero((trace.pod_ngpu > 0) & (mask == 0)):
         raise InputError(f"pod {trace.pod_name[j]} gpu_spec", trace.pod_spec[j], f"one of {', '.join(trace.models)}",
@@ -273,15 +280,20 @@ def run_protocol(trace_or_prep, policy="FGD", mode: str = "fractional", seed: in
     placed = (st >= 1) & (st <= 3)
     out["arrived"] = np.cumsum(asked_gpu_milli(prep)[order])
     out["used"] = np.cumsum(np.where(placed, given_gpu_milli(prep)[order], 0))
+    out["served"] = np.cumsum(np.where(placed, asked_gpu_milli(prep)[order], 0))
     out.update(capacity=prep.capacity, policy=POLICIES[code], mode=prep.mode, seed=int(seed), prep=prep)
     return out
 
 
-def allocation_curve(run: dict, percents=None) -> tuple[np.ndarray, np.ndarray]:
-    """GPU allocation rate [%] against arrived load [% of capacity] (last event at or below each)."""
+def allocation_curve(run: dict, percents=None, what: str = "used") -> tuple[np.ndarray, np.ndarray]:
+    """GPU allocation rate [%] against arrived load [% of capacity] (last event at or below each).
+
+    ``what="used"``: cards' milli-GPU handed out (the paper's allocation rate); ``"served"``:
+    milli-GPU the placed pods asked for (equal under exact sharing; lower with whole cards).
+    """
     pct = np.arange(0, 131) if percents is None else np.asarray(percents, float)
     arr = run["arrived"] / run["capacity"] * 100.0
-    used = run["used"] / run["capacity"] * 100.0
+    used = run[what] / run["capacity"] * 100.0
     idx = np.searchsorted(arr, pct, side="right") - 1
     rate = np.where(idx >= 0, used[np.clip(idx, 0, None)], 0.0)
     return pct, rate
