@@ -15,20 +15,23 @@ AP_BYTES_IN, AP_BYTES_W, AP_BYTES_OUT = 8, 9, 10
 AP_SIZE = 11
 
 
-#: tile candidates a GEMM library picks from: the full tile, and the tile halved along M or N
-#: (run at HALF_TILE_EFF of the full tile's rate: half the operand reuse; assumption)
+#: tile candidates a GEMM library picks from: the full tile, the tile halved along M or N, and
+#: split-K of the full tile when it leaves units idle (each run at HALF_TILE_EFF of the full
+#: tile's rate: half the operand reuse, or the partial-sum reduction; assumption)
 HALF_TILE_EFF = 0.9
 
 
 @njit(cache=True)
 def padded_work(m, n, k, ap):
-    """Effective FLOPs of a GEMM after tile and wave quantisation, the best of three tilings [FLOP]:
-    2 W U Tm Tn k / f, W = ceil(ceil(m/Tm) ceil(n/Tn) / U) waves of U units, f the tile's relative rate."""
+    """Effective FLOPs of a GEMM after tile and wave quantisation, the best of four tilings [FLOP]:
+    2 W U Tm Tn k_c (1 + k_half / k_c) / f, W = ceil(tiles / U) waves of U units, k_c the K depth of one
+    tile (k, or k / s with split-K into s = floor(U / tiles) slices), f the tiling's relative rate."""
     best = 1e300
-    for c in range(3):
+    for c in range(4):
         tm = ap[AP_TM]
         tn = ap[AP_TN]
         f = 1.0
+        kc = k
         if c == 1:
             tm = 0.5 * tm
             f = HALF_TILE_EFF
@@ -36,8 +39,15 @@ def padded_work(m, n, k, ap):
             tn = 0.5 * tn
             f = HALF_TILE_EFF
         tiles = math.ceil(m / tm) * math.ceil(n / tn)
+        if c == 3:
+            s = math.floor(ap[AP_UNITS] / tiles)
+            if s < 2:
+                continue
+            kc = k / s
+            tiles = tiles * s
+            f = HALF_TILE_EFF
         waves = math.ceil(tiles / ap[AP_UNITS])
-        w = 2.0 * waves * ap[AP_UNITS] * tm * tn * k / f
+        w = 2.0 * waves * ap[AP_UNITS] * tm * tn * kc * (1.0 + ap[AP_KHALF] / kc) / f
         if w < best:
             best = w
     return best
@@ -47,10 +57,10 @@ def padded_work(m, n, k, ap):
 def gemm_time(m, n, k, ap):
     """Time [s] of one (m x k) @ (k x n) GEMM on an accelerator parameter vector ``ap``.
 
-    t = max(t_compute, t_memory) + t_min with t_compute = padded_work (1 + k_half / k) / (P eta),
+    t = max(t_compute, t_memory) + t_min with t_compute = padded_work / (P eta),
     t_memory = (m k b_in + k n b_w + m n b_out) / B_mem.
     """
-    t_c = padded_work(m, n, k, ap) / (ap[AP_PEAK] * ap[AP_ETA]) * (1.0 + ap[AP_KHALF] / k)
+    t_c = padded_work(m, n, k, ap) / (ap[AP_PEAK] * ap[AP_ETA])
     t_m = (m * k * ap[AP_BYTES_IN] + k * n * ap[AP_BYTES_W] + m * n * ap[AP_BYTES_OUT]) / ap[AP_BW]
     return max(t_c, t_m) + ap[AP_TMIN]
 

@@ -8,7 +8,8 @@ and wave quantisation), and each tile's K loop pays a prologue/epilogue of about
 
     t = max(2 W U Tm Tn k (1 + k_half / k) / (f P eta),  (m k b_in + k n b_w + m n b_out) / (B eta_mem)) + t_min
     W = ceil(ceil(m / Tm) ceil(n / Tn) / U), minimised over the full tile (f = 1) and the tile
-    halved along M or N (f = 0.9: half the operand reuse; assumption)
+    halved along M or N, or split-K of the full tile when it leaves units idle
+    (f = 0.9: half the operand reuse or the partial-sum reduction; assumption)
 
 P is the dense peak at the precision (catalog), B the HBM bandwidth. ``eta`` is the one
 per-architecture constant: it is solved so that the model reproduces the measured largest-GEMM
@@ -133,7 +134,8 @@ def arch_params(accelerator) -> dict:
     # eta such that the model's compute time at the best shape equals 2 m n k / (P e)
     probe = np.zeros(K.AP_SIZE)
     probe[K.AP_UNITS], probe[K.AP_TM], probe[K.AP_TN] = units, tm, tn
-    eta = e * K.padded_work(m, n, k, probe) * (1.0 + K_HALF / k) / (2.0 * m * n * k)
+    probe[K.AP_KHALF] = K_HALF
+    eta = e * K.padded_work(m, n, k, probe) / (2.0 * m * n * k)
     fp8 = float(src.get("fp8_efficiency_ratio", 1.0))
     return {"units": units, "tile_m": tm, "tile_n": tn, "gemm_efficiency": e, "best_shape": (m, n, k), "fp8_ratio": fp8,
             "attention_efficiency": att, "memory_efficiency": mem, "eta": eta, "fallback": not own,
