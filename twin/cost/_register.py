@@ -29,7 +29,6 @@ def _training_emissions(accelerator: str, gpu_hours: float, pue: float = 1.0, re
     and optionally embodied carbon of the servers amortised over the IT depreciation period."""
     from .. import catalog
     from ..errors import InputError
-    from ..summary import it_power
     from ..units import Q_, magnitude
     from . import load_prices, region as get_region, training_emissions
 
@@ -37,7 +36,15 @@ def _training_emissions(accelerator: str, gpu_hours: float, pue: float = 1.0, re
     if power_basis == "tdp":
         p = catalog.accelerator(sc.compute.accelerator).tdp
     elif power_basis == "server":
-        p = it_power(sc) / sc.cards
+        # the twin's own servers' wall power per card (accelerators, CPUs, fans, PSU losses at the
+        # workload's utilisation; the hall's storage and network are not the run's): a throw-away
+        # Twin runs the energy domain and what it needs
+        from ..core import Twin
+        from ..tree import array
+
+        t = Twin(sc)
+        t.run(["energy"])
+        p = Q_(float(array(t.state, "energy", "server_power", "W").sum()) / sc.cards, "W")
     else:
         raise InputError("inputs.power_basis", power_basis, "'tdp' or 'server'")
     if grid_emission_factor is None:
