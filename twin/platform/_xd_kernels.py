@@ -1,7 +1,7 @@
 """Numba kernels of cross-domain training (twin.platform.crossdomain). Plain float64 arrays in SI.
 
 Strategy codes: 0 sync-dp (one flat ring over every data-parallel rank), 1 hierarchical
-(reduce inside each site, all-reduce across sites, broadcast inside), 2 pipeline (stages split
+(reduce-scatter inside each site, all-reduce across sites, all-gather inside), 2 pipeline (stages split
 across sites, activations cross the WAN), 3 diloco (local SGD, H inner steps, then a
 hierarchical all-reduce of the pseudo-gradient).
 """
@@ -36,7 +36,12 @@ def step_time_one(strategy, t_compute, t_intra, overlap, grad_bytes, act_bytes, 
     x = 2.0 * (n_sites - 1) / n_sites * grad_bytes * ratio
     t_wan = x / bandwidth + 2.0 * (n_sites - 1) * latency
     if strategy == HIERARCHICAL:
-        step = t_compute + t_intra + cost + max(0.0, t_wan - overlap)
+        # the intra-site phases run over dp / S replicas instead of dp: scale the ring factor
+        ns = dp / n_sites
+        t_site = 0.0
+        if ns > 1.0 and dp > 1.0:
+            t_site = t_intra * ((ns - 1.0) / ns) / ((dp - 1.0) / dp)
+        step = t_compute + cost + max(t_intra, t_site + t_wan - overlap)
         return step, step - t_compute - t_intra
     # DILOCO: blocking outer synchronisation every H inner steps
     step = t_compute + t_intra + (cost + t_wan) / local_steps

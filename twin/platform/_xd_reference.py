@@ -21,7 +21,9 @@ def step_time_one(strategy, t_compute, t_intra, overlap, grad_bytes, act_bytes, 
     ring_bytes = 2 * (n_sites - 1) / n_sites * grad_bytes * ratio
     t_wan = ring_bytes / bandwidth + 2 * (n_sites - 1) * latency
     if name == "hierarchical":
-        step = t_compute + t_intra + cost + max(0.0, t_wan - overlap)
+        ns = dp / n_sites
+        t_site = t_intra * ((ns - 1) / ns) / ((dp - 1) / dp) if (ns > 1 and dp > 1) else 0.0
+        step = t_compute + cost + max(t_intra, t_site + t_wan - overlap)
     else:
         step = t_compute + t_intra + (cost + t_wan) / local_steps
     return step, step - t_compute - t_intra
@@ -56,7 +58,10 @@ def sweep_numpy(t_compute, t_intra, overlap, grad_bytes, act_bytes, n_sites, dp,
     t_flat = 2 * (d - 1) / d * g * r / B + 2 * (d - 1) * lat
     sync = tc + co + np.maximum(ti, t_flat - ov)
     t_h = 2 * (S - 1) / S * g * r / B + 2 * (S - 1) * lat
-    hier = tc + ti + co + np.maximum(0.0, t_h - ov)
+    ns = d / S
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_site = np.where((ns > 1) & (d > 1), ti * ((ns - 1) / ns) / ((d - 1) / d), 0.0)
+    hier = tc + co + np.maximum(ti, t_site + t_h - ov)
     pipe = np.maximum(tc + ti, act / B) + 2 * (S - 1) * lat + 0 * r
     pipe = np.where(ok > 0, pipe, np.inf)
     dil = tc + ti + (co + t_h) / H

@@ -486,7 +486,9 @@ def step_times(t_compute, t_intra, grad_bytes, act_bytes, n_sites, dp, bandwidth
 
     * sync-dp: one ring over all dp replicas, X = 2 (dp - 1)/dp G r, k = 2 (dp - 1);
       T = T_c + cost + max(t_intra, t_wan - O).
-    * hierarchical: X = 2 (S - 1)/S G r, k = 2 (S - 1); T = T_c + t_intra + cost + max(0, t_wan - O).
+    * hierarchical: X = 2 (S - 1)/S G r, k = 2 (S - 1); the in-site reduce-scatter and all-gather
+      run over n = dp/S replicas, t_site = t_intra ((n - 1)/n) / ((dp - 1)/dp);
+      T = T_c + cost + max(t_intra, t_site + t_wan - O) (never below the one-site exposed DP time).
     * pipeline: X = activations; T = max(T_c + t_intra, X / B) + 2 (S - 1) L (1F1B hides
       transfers behind other micro-batches; fill and drain pay the latency).
     * diloco: T = T_c + t_intra + (cost + t_wan) / H (the outer step blocks).
@@ -523,7 +525,7 @@ def required_bandwidth(target, t_compute, t_intra, grad_bytes, act_bytes, n_site
     Notes
     -----
     Solves U = (T_c + t_intra) / T(B) = target for B with the equations of :func:`step_times`
-    (U: the slowest site's own step over the cross-site step): R = T_target - (terms without B); B = X / (R + O - k L) (sync-dp, hierarchical),
+    (U: the slowest site's own step over the cross-site step): R = T_target - (terms without B); B = X / (R + O - k L) (sync-dp; hierarchical with R less t_site),
     X / (T_target - k L) (pipeline), X / (H R - cost - k L) (diloco); inf where the denominator
     is <= 0 (latency or intra-site communication alone miss the target).
     """
@@ -538,9 +540,11 @@ def required_bandwidth(target, t_compute, t_intra, grad_bytes, act_bytes, n_site
     out["sync-dp"] = x_flat / d if (r >= t_intra and d > 0) else math.inf
     x = 2.0 * (n_sites - 1) / n_sites * grad_bytes * ratio
     k = 2.0 * (n_sites - 1) * latency
-    r = tt - t_compute - t_intra - cost
-    d = r + overlap - k
-    out["hierarchical"] = (x / d if d > 0 else math.inf) if r >= 0 else math.inf
+    ns = dp / n_sites
+    t_site = t_intra * ((ns - 1) / ns) / ((dp - 1) / dp) if (ns > 1 and dp > 1) else 0.0
+    r = tt - t_compute - cost
+    d = r - t_site + overlap - k
+    out["hierarchical"] = (x / d if d > 0 else math.inf) if r >= t_intra else math.inf
     d = tt - k
     out["pipeline"] = act_bytes / d if (t_compute + t_intra + k <= tt and d > 0) else math.inf
     d = local_steps * (tt - t_compute - t_intra) - cost - k
