@@ -432,7 +432,7 @@ def evaluate(scenario, state) -> xr.Dataset:
         attrs={"policy": policy, "mode": mode, "trace": tr.name, "nodes": tr.n_nodes, "gpus": cap, "seeds": len(seeds),
                "fabric_bandwidth_GBps": bw, "fabric_latency_us": lat,
                "white_paper_utilisation": "20-30% without pooling (AWS 20%, Facebook < 30%, Google Cloud 25%)"})
-    for mod, fn in _HELPERS:
+    for (mod, fn), prefix in zip(_HELPERS, ("xd_", "native_")):
         try:
             m = importlib.import_module(f"{__name__}.{mod}")
         except ImportError:
@@ -442,11 +442,21 @@ def evaluate(scenario, state) -> xr.Dataset:
             extra = f(sc, state)
             if not isinstance(extra, xr.Dataset):
                 raise TwinError(f"twin.platform.{mod}.{fn} returned {type(extra).__name__}, not a Dataset")
-            clash = set(extra.data_vars) & set(ds.data_vars)
+            clash = (set(extra.data_vars) | set(extra.coords)) & (set(ds.data_vars) | set(ds.coords))
             if clash:
-                raise TwinError(f"twin.platform.{mod}.{fn} returns variables the pool already has: {sorted(clash)}")
-            ds = xr.merge([ds, extra], combine_attrs="no_conflicts", compat="override")
+                extra = extra.rename({k: prefix + str(k) for k in clash})
+            attrs = {**ds.attrs, **{f"{prefix}{k}" if k in ds.attrs else k: v for k, v in extra.attrs.items()}}
+            ds = xr.merge([ds, extra.assign_attrs({})], combine_attrs="drop", compat="override").assign_attrs(attrs)
     return ds
+
+
+def __getattr__(name):
+    # the helpers' public functions, re-exported lazily (crossdomain, native_pools)
+    if name == "crossdomain":
+        return importlib.import_module(f"{__name__}.crossdomain").crossdomain
+    if name == "native_pools":
+        return importlib.import_module(f"{__name__}.native").native_pools
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["NEEDS", "evaluate", "pool", "pool_grid", "utilisation_over_time", "remote_slowdown",

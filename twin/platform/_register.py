@@ -8,6 +8,7 @@ import numpy as np
 from ..bench import Benchmark, max_abs_diff, register_benchmark
 from ..errors import InputError
 from ..validation import register_quantity
+from . import _xd_register  # noqa: F401  (issue 12: cross-domain and compute-native cases, crossdomain-sweep)
 
 
 def _openb(workload: str = "default"):
