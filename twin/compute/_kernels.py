@@ -76,11 +76,27 @@ def gemm_times(m, n, k, ap, out):
 def decode_sweep(aps, n, k, batches, out):
     """Operator-model sweep: for every accelerator-precision vector ``aps[a]`` and batch size
     ``batches[b]``, the summed time [s] of the GEMMs (batch x k[i]) @ (k[i] x n[i]) over all shapes i
-    (one decode step of a model whose weight matrices are those shapes) into ``out[a, b]``."""
+    (one decode step of a model whose weight matrices are those shapes) into ``out[a, b]``.
+
+    Same arithmetic as :func:`gemm_time`; the compute term depends on the batch only through the
+    M-tile counts ceil(m / Tm) and ceil(2 m / Tm), so it is recomputed only when they change."""
     for a in range(aps.shape[0]):
         ap = aps[a]
+        pk = ap[AP_PEAK] * ap[AP_ETA]
         for b in range(batches.shape[0]):
-            s = 0.0
-            for i in range(n.shape[0]):
-                s += gemm_time(batches[b], n[i], k[i], ap)
-            out[a, b] = s
+            out[a, b] = 0.0
+        for i in range(n.shape[0]):
+            q1 = -1.0
+            q2 = -1.0
+            t_c = 0.0
+            wb = k[i] * n[i] * ap[AP_BYTES_W]
+            for b in range(batches.shape[0]):
+                m = batches[b]
+                r1 = math.ceil(m / ap[AP_TM])
+                r2 = math.ceil(2.0 * m / ap[AP_TM])
+                if r1 != q1 or r2 != q2:
+                    t_c = padded_work(m, n[i], k[i], ap) / pk
+                    q1 = r1
+                    q2 = r2
+                t_m = (m * k[i] * ap[AP_BYTES_IN] + wb + m * n[i] * ap[AP_BYTES_OUT]) / ap[AP_BW]
+                out[a, b] += max(t_c, t_m) + ap[AP_TMIN]
