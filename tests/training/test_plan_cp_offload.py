@@ -1,0 +1,179 @@
+"""Context parallelism (ring attention), ZeRO-Offload-style offload and training with an explicit plan."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from twin.errors import InputError
+from twin.scenario import load_scenario
+from twin.training import _kernels as K
+from twin.training import _reference as R
+from twin.training import estimate, search
+from twin.training.offload import tier_rates
+from twin.training.published import plan_run
+from twin.training.search import prepare, run_kernel
+
+C23 = load_scenario("cluster-2023")          # 1,024 x A800 80 GB, no memory pool
+POOL = C23.with_overrides({"storage": {"memory_pool": "64 TiB"}})
+#: a plan whose memory per card is 82.6 GB on an 80 GB card without offload (the peer-tool case)
+PEER = dict(model="llama3-70b", tp=1, pp=8, dp=6, micro_batch=1, global_batch=48, virtual_stages=1,
+            recompute="full", zero_stage=1, sequence_parallel=False)
+
+def test_kernel_equals_reference_with_cp_and_offload():
+    """Random plans with cp and offload: the numba kernel equals the plain reference; most plans
+    must be valid (not rejected) so the comparison of times and memories is reached."""
+    m, gb, n, mc, hw, lists, tabs, size = prepare(POOL, "llama3-8b", sequence_length=32768, global_batch=32,
+                                                  offload_tier="cxl-pool")
+    reached = {"n": 0, "asserted": 0}
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(tp=st.sampled_from([1, 2, 4, 8]), cp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 2, 4]),
+           dp=st.sampled_from([1, 2, 4]), mb=st.sampled_from([1, 2]), rc=st.integers(0, 2), zero=st.integers(0, 3),
+           sp=st.integers(0, 1), off=st.integers(0, 2),
+           ab=st.tuples(st.floats(0, 1e-4), st.floats(1e-12, 1e-9)),
+           cab=st.tuples(st.floats(0, 1e-4), st.floats(0, 1e-9)))
+    def check(tp, cp, pp, dp, mb, rc, zero, sp, off, ab, cab):
+        out = np.zeros(K.N_OUT)
+        code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, 1, rc, zero, sp, *ab, *ab, *ab, *ab, out, cp, off, *cab)
+        rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, 1, rc, zero, sp,
+                                      {"tp": ab, "dp": ab, "pp": ab, "ep": ab, "cp": cab}, cp, off)
+        reached["n"] += 1
+        assert code == rcode
+        if res is not None:
+            reached["asserted"] += 1
+            np.testing.assert_allclose(out[K.O_STEP], res["step"], rtol=1e-12)
+            np.testing.assert_allclose(out[K.O_M_TOTAL], res["m_total"], rtol=1e-12)
+            np.testing.assert_allclose(out[K.O_M_HOST], res["m_host"], rtol=1e-12, atol=1e-3)
+            np.testing.assert_allclose(out[K.O_CP], res["cp"], rtol=1e-12, atol=1e-15)
+            parts = (K.O_COMPUTE, K.O_TP, K.O_PP, K.O_BUBBLE, K.O_DP, K.O_EP, K.O_OPT, K.O_CP, K.O_OFFLOAD)
+            np.testing.assert_allclose(sum(out[i] for i in parts), out[K.O_STEP], rtol=1e-12)
+
+    check()
+    assert reached["n"] >= 50
+    assert reached["asserted"] >= 0.8 * reached["n"], reached
+
+
+def test_search_kernel_equals_reference_with_cp_candidates():
+    m, gb, n, mc, hw, lists, tabs, size = prepare(C23, "llama3-8b", sequence_length=32768, global_batch=16, max_cards=32,
+                                                  max_micro_batch=2)
+    assert list(lists["cps"]) == [1, 2, 4, 8]     # 32K tokens: ranks keep >= 4K tokens up to cp = 8
+    assert list(lists["offs"]) == [0, 1, 2]
+    plans, step, mem, code = run_kernel(mc, hw, lists, tabs, size)
+    ref = R.search_plans(mc, hw, lists, tabs)
+    assert np.array_equal(np.array([r[0] for r in ref]), plans)
+    assert np.array_equal(np.array([r[1] for r in ref]), code)
+    np.testing.assert_allclose(np.array([r[2] for r in ref]), step, rtol=1e-12)
+    assert (code[plans[:, K.P_CP] > 1] == K.OK).any()
+
+
+def test_context_parallelism_splits_tokens_and_cards():
+    base = dict(model="llama3-8b", tp=8, pp=1, micro_batch=1, global_batch=8, sequence_length=65536,
+                recompute="selective", zero_stage=1)
+    one = estimate(C23, dp=8, cp=1, **base)
+    four = estimate(C23, dp=2, cp=4, **base)
+    assert four.attrs["cards"] == one.attrs["cards"] == 64      # tp x cp x pp x dp
+    # each CP rank stores a quarter of the sequence's activations
+    assert float(four.memory.sel(memory_part="activations")) == pytest.approx(
+        float(one.memory.sel(memory_part="activations")) / 4, rel=1e-9)
+    # the same model FLOPs per step, cards x step time shrinks or grows only through efficiency and comm
+    assert float(four.model_flops_per_iteration) == pytest.approx(float(one.model_flops_per_iteration))
+    assert float(four.breakdown.sel(component="cp_comm")) >= 0.0
+    assert float(four.breakdown.sum()) == pytest.approx(float(four.step_time), rel=1e-12)
+
+
+def test_ring_exposure_grows_when_the_ring_is_slow():
+    m, gb, n, mc, hw, lists, tabs, size = prepare(C23, "llama3-8b", sequence_length=32768, global_batch=8)
+    out = np.zeros(K.N_OUT)
+    args = (mc, hw, 1, 1, 2, 1, 1, 1, 0, 1, 0, 0, 0, 1e-5, 1e-11, 1e-5, 1e-11, 0, 0)
+    K.evaluate_plan(*args, out, 4, 0, 0.0, 0.0)
+    assert out[K.O_CP] == 0.0                      # an infinitely fast ring hides behind the attention blocks
+    K.evaluate_plan(*args, out, 4, 0, 1e-3, 1e-8)  # 1 ms and 100 MB/s per step: exposed
+    slow = out[K.O_CP]
+    assert slow > 0
+    K.evaluate_plan(*args, out, 4, 0, 1e-3, 1e-7)
+    assert out[K.O_CP] > slow
+
+
+def test_offload_makes_the_peer_plan_fit_and_prices_the_transfers():
+    plain = estimate(C23, **PEER)
+    assert float(plain.memory_total) == pytest.approx(82.6, abs=0.1)
+    assert not bool(plain.fits)
+    off = estimate(C23, offload="optimizer", **PEER)
+    assert bool(off.fits)
+    opt_gb = float(plain.memory.sel(memory_part="optimizer"))
+    assert float(off.offloaded_memory) == pytest.approx(opt_gb, rel=1e-9)
+    assert float(off.memory_total) == pytest.approx(float(plain.memory_total) - opt_gb, rel=1e-9)
+    # the host step and the transfers replace the GPU optimizer step; the rest of the step is unchanged
+    t_off = float(off.breakdown.sel(component="offload"))
+    link, mem_bw, _ = tier_rates(C23, "host-ddr")
+    p_local = opt_gb * 1e9 / 12.0
+    assert t_off >= 36 * p_local / mem_bw + 2 * p_local / link - 1e-12
+    same = ("compute", "tp_comm", "pp_comm", "bubble", "dp_comm")
+    for c in same:
+        assert float(off.breakdown.sel(component=c)) == pytest.approx(float(plain.breakdown.sel(component=c)))
+    assert float(off.step_time) > float(plain.step_time) - float(plain.breakdown.sel(component="optimizer"))
+
+
+def test_offload_to_the_cxl_pool_needs_a_pool_and_is_slower_per_gpu():
+    with pytest.raises(InputError) as e:
+        estimate(C23, offload="optimizer", offload_tier="cxl-pool", **PEER)
+    assert e.value.field == "workload.offload_tier"
+    host = estimate(POOL, offload="optimizer", **PEER)
+    cxl = estimate(POOL, offload="optimizer", offload_tier="cxl-pool", **PEER)
+    assert bool(cxl.fits)
+    assert float(cxl.breakdown.sel(component="offload")) > float(host.breakdown.sel(component="offload"))
+
+
+def test_search_accepts_the_offloaded_variant_it_used_to_reject():
+    ds = search(C23, model="llama3-70b", global_batch=48, max_cards=48, all_candidates=True)
+    pick = ((ds.cand_tp == 1) & (ds.cand_pp == 8) & (ds.cand_dp == 6) & (ds.cand_micro_batch == 1)
+            & (ds.cand_virtual_stages == 1) & (ds.cand_recompute == "full") & (ds.cand_zero_stage == 1)
+            & (~ds.cand_sequence_parallel) & (ds.cand_cp == 1)).values
+    reasons = dict(zip(ds.cand_offload.values[pick], ds.cand_reason.values[pick]))
+    assert reasons["none"] == "memory per card exceeds HBM"
+    assert reasons["optimizer"] == "ok"
+
+
+@pytest.mark.parametrize("kw,field", [
+    (dict(cp=3), "workload.cp"),                        # 2 x 3 does not divide 8192
+    (dict(cp=0), "workload.cp"),
+    (dict(offload="everything"), "workload.offload"),
+    (dict(offload_tier="tape"), "workload.offload_tier"),
+    (dict(cp=16, dp=16), "workload.dp"),                # 8 x 16 x 8 x 16 cards > 1,024
+])
+def test_bad_plan_inputs_name_their_field(kw, field):
+    plan = dict(model="llama3-8b", tp=8, pp=8, sequence_length=8192, global_batch=256, micro_batch=1)
+    plan.update(kw)
+    with pytest.raises(InputError) as e:
+        estimate(C23, **plan)
+    assert e.value.field == field
+
+
+def test_plan_run_inline_dimensions_match_the_zoo():
+    plan = dict(tp=8, pp=8, micro_batch=1, global_batch=512, recompute="selective", sequence_parallel=True,
+                zero_stage=1, sequence_length=2048)
+    zoo = plan_run("gpt3-175b", "A100-SXM4-80GB", 512, **plan)
+    inline = plan_run({"layers": 96, "hidden": 12288, "heads": 96, "vocab": 50257, "sequence_length": 2048},
+                      "A100-SXM4-80GB", 512, **plan)
+    assert float(inline.mfu) == pytest.approx(float(zoo.mfu), rel=1e-12)
+    h100 = plan_run("gpt3-175b", "H100-SXM5-80GB", 512, **plan)
+    assert float(h100.step_time) < float(zoo.step_time)   # a faster card, the same plan
+    with pytest.raises(InputError) as e:
+        plan_run("gpt3-175b", "A100-SXM4-80GB", 512, bogus=1, **plan)
+    assert e.value.field == "plan.bogus"
+    with pytest.raises(InputError) as e:
+        plan_run({"layers": 0, "hidden": 12288, "heads": 96, "vocab": 50257}, "A100-SXM4-80GB", 512, **plan)
+    assert "layers" in e.value.field
+
+
+def test_free_knobs_take_the_fastest_plan_that_fits():
+    plan = dict(tp=8, pp=16, micro_batch=1, global_batch=512, sequence_parallel=True, zero_stage=1,
+                sequence_length=8192, uneven_pipeline=True)
+    tuned = plan_run("llama3-405b", "H100-SXM5-80GB", 1024, free=["recompute"], **plan)
+    assert bool(tuned.fits)
+    for rc in ("none", "selective", "full"):
+        ds = plan_run("llama3-405b", "H100-SXM5-80GB", 1024, recompute=rc, **plan)
+        if bool(ds.fits):
+            assert float(tuned.step_time) <= float(ds.step_time) + 1e-12
+    with pytest.raises(InputError) as e:
+        plan_run("llama3-405b", "H100-SXM5-80GB", 1024, free=["colour"], **plan)
+    assert e.value.field == "free"
