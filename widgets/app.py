@@ -27,6 +27,7 @@ TAB_DOMAINS = {"Interconnect": "interconnect", "Fabric": "fabric", "Compute": "c
 
 DOMAIN_TABS = (
     ("Interconnect", "widgets.interconnect"),
+    ("Compute", "widgets.compute"),
     ("Fabric", "widgets.fabric"),
     ("Training", "widgets.training"),
     ("Storage", "widgets.storage"),
