@@ -32,6 +32,7 @@ DOMAIN_TABS = (
     ("Training", "widgets.training"),
     ("Storage", "widgets.storage"),
     ("Platform", "widgets.platform"),
+    ("Cross-domain", "widgets.crossdomain"),
     ("Energy", "widgets.energy"),
 )
 

@@ -19,7 +19,7 @@ C23 = load_scenario("cluster-2023")
 
 @pytest.fixture(scope="module")
 def state():
-    return xd._training_state(C23)
+    return xd.training_state(C23)
 
 
 @pytest.fixture(scope="module")

@@ -48,7 +48,7 @@ def test_overloaded_queue_waits_forever_not_nan():
 
 @pytest.fixture(scope="module")
 def state():
-    return xd._training_state(C23)
+    return xd.training_state(C23)
 
 
 def test_unified_pool_beats_imbalanced_silos(state):

@@ -594,20 +594,9 @@ def _accelerator_numbers(sc, state):
     return Q_(hbm, "GB/s"), Q_(peak, "TFLOP/s")
 
 
-def evaluate_crossdomain(scenario, state) -> xr.Dataset:
-    """Cross-domain training and placement results of a scenario, read from ``state``'s /training.
-
-    Returns
-    -------
-    xarray.Dataset
-        step_time, communication_share, utilisation, required_bandwidth [Gbit/s],
-        wan_bytes_per_step [GB] over (strategy, compression); site_utilisation over ``site``
-        (the scenario's strategy and compression); straggler_loss; link distance [km] and
-        latency [ms] over ``link``; compression_cost [s] over ``compression``; placement
-        (data_transfer_time [h], energy_cost [CNY/day], carbon [t/day] over ``site``); the
-        selected configuration, convergence evidence and sources in attrs.
-    """
-    sc = load_scenario(scenario)
+def _inputs(sc, state) -> dict:
+    """Everything the step-time equations need, from the scenario and the tree (shared by
+    :func:`evaluate_crossdomain` and :func:`bandwidth_sweep`)."""
     p = sc.platform
     names, cards, accs = _parse_sites(sc)
     S = len(names)
@@ -633,6 +622,70 @@ def evaluate_crossdomain(scenario, state) -> xr.Dataset:
     ratios = [c["ratio"] for c in comp]
     costs = [c["cost"] for c in comp]
     pipe_ok = tr["pp"] >= S
+    return dict(names=names, cards=cards, accs=accs, S=S, links=links, tr=tr, speed=speed, site_compute=site_compute,
+                t_c=t_c, overlap=overlap, grad=grad, act=act, latency=latency, bw=bw, comp=comp, ratios=ratios,
+                costs=costs, pipe_ok=pipe_ok)
+
+
+def bandwidth_sweep(scenario, state, bandwidths) -> xr.Dataset:
+    """Compute utilisation and step time over provisioned WAN bandwidths, every strategy and compression.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    state : DataTree with /training/results
+    bandwidths : array of Quantity or float [Gbit/s]
+        Provisioned bandwidth per WAN link (sharing and technology efficiency are applied).
+
+    Returns
+    -------
+    xarray.Dataset: step_time [s], utilisation (card-weighted, as :func:`evaluate_crossdomain`)
+    over (bandwidth, strategy, compression); invalid pipelines (pp < sites) are inf / 0.
+    """
+    sc = load_scenario(scenario)
+    x = _inputs(sc, state)
+    bws = np.atleast_1d(np.asarray(getattr(bandwidths, "magnitude", bandwidths), dtype=float))
+    if hasattr(bandwidths, "to"):
+        bws = np.atleast_1d(bandwidths.to("Gbit/s").magnitude)
+    if np.any(~np.isfinite(bws)) or np.any(bws <= 0):
+        raise InputError("bandwidths", bandwidths, "bandwidths > 0 Gbit/s")
+    tech = wan_technology(sc.platform.wan_technology)
+    factor = float(sc.platform.wan_sharing) * float(tech["efficiency"])
+    tr = x["tr"]
+    ds = step_times(x["t_c"], tr["dp_comm"], x["grad"], x["act"], x["S"], tr["dp"], bws * factor / 8e-9, x["latency"],
+                    local_steps=sc.platform.local_steps, compression=COMPRESSIONS, ratios=x["ratios"], costs=x["costs"],
+                    overlap=x["overlap"], pipeline_ok=x["pipe_ok"])
+    step = ds["step_time"]
+    if x["S"] == 1:
+        step = xr.full_like(step, x["t_c"] + tr["dp_comm"])
+    w = np.array(x["cards"], dtype=float) / sum(x["cards"])
+    own = float((w * (x["site_compute"] + tr["dp_comm"])).sum())
+    util = own / step
+    out = xr.Dataset({"step_time": step.assign_attrs(units="s"),
+                      "utilisation": util.assign_attrs(units="", long_name="compute utilisation, card-weighted")})
+    return out.assign_coords(bandwidth=("bandwidth", bws, {"units": format_unit("Gbit/s"), "long_name": "provisioned"}))
+
+
+def evaluate_crossdomain(scenario, state) -> xr.Dataset:
+    """Cross-domain training and placement results of a scenario, read from ``state``'s /training.
+
+    Returns
+    -------
+    xarray.Dataset
+        step_time, communication_share, utilisation, required_bandwidth [Gbit/s],
+        wan_bytes_per_step [GB] over (strategy, compression); site_utilisation over ``site``
+        (the scenario's strategy and compression); straggler_loss; link distance [km] and
+        latency [ms] over ``link``; compression_cost [s] over ``compression``; placement
+        (data_transfer_time [h], energy_cost [CNY/day], carbon [t/day] over ``site``); the
+        selected configuration, convergence evidence and sources in attrs.
+    """
+    sc = load_scenario(scenario)
+    p = sc.platform
+    x = _inputs(sc, state)
+    names, cards, accs, S, links, tr, speed = (x[k] for k in ("names", "cards", "accs", "S", "links", "tr", "speed"))
+    site_compute, t_c, overlap, grad, act, latency, bw = (x[k] for k in ("site_compute", "t_c", "overlap", "grad", "act",
+                                                                         "latency", "bw"))
+    comp, ratios, costs, pipe_ok = x["comp"], x["ratios"], x["costs"], x["pipe_ok"]
     table = step_times(t_c, tr["dp_comm"], grad, act, S, tr["dp"], bw, latency, local_steps=p.local_steps,
                            compression=COMPRESSIONS, ratios=ratios, costs=costs, overlap=overlap, pipeline_ok=pipe_ok)
     step = table["step_time"].isel(bandwidth=0, drop=True)
@@ -790,11 +843,11 @@ def _cost_unit() -> str:
 # Standalone use
 
 
-def _training_state(sc):
+def training_state(sc):
     """A state tree with /training/results (Twin.run; while training predates the contract, its evaluate)."""
     from ..core import Twin
 
-    t = Twin(sc)
+    t = Twin(load_scenario(sc))
     try:
         t.run(["training"])
     except TwinError as exc:
@@ -813,7 +866,7 @@ def crossdomain(scenario, state=None, **overrides) -> xr.Dataset:
     if overrides:
         sc = sc.with_overrides({"platform": {k: _plain(v) for k, v in overrides.items()}})
     if state is None:
-        state = _training_state(sc)
+        state = training_state(sc)
     return evaluate_crossdomain(sc, state)
 
 
@@ -825,4 +878,4 @@ def _plain(v):
 
 __all__ = ["NEEDS", "STRATEGIES", "COMPRESSIONS", "CONVERGENCE", "evaluate_crossdomain", "crossdomain", "step_times",
            "required_bandwidth", "fibre_latency", "great_circle", "site_table", "site_names", "wan_links",
-           "wan_technologies", "wan_technology", "compression_model", "topk_bytes_ratio", "ring_allreduce_time", "communication_reduction", "placement"]
+           "wan_technologies", "wan_technology", "compression_model", "topk_bytes_ratio", "bandwidth_sweep", "ring_allreduce_time", "communication_reduction", "placement", "training_state"]

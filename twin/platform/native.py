@@ -234,13 +234,13 @@ def evaluate_native(scenario, state) -> xr.Dataset:
 def native_pools(scenario, state=None, **overrides) -> xr.Dataset:
     """:func:`evaluate_native` for a scenario (``platform`` overrides as keywords), running the
     training (and, when it follows the contract, compute) domains in a throw-away Twin."""
-    from .crossdomain import _plain, _training_state
+    from .crossdomain import _plain, training_state
 
     sc = load_scenario(scenario)
     if overrides:
         sc = sc.with_overrides({"platform": {k: _plain(v) for k, v in overrides.items()}})
     if state is None:
-        state = _training_state(sc)
+        state = training_state(sc)
     return evaluate_native(sc, state)
 
 
