@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from twin.errors import ScenarioError
-from twin.summary import bisection_bandwidth, it_power
+from twin.energy import it_power
+from twin.summary import bisection_bandwidth
 from twin.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[2]
