@@ -103,48 +103,81 @@ def _gpu_temp(accelerator="H100-SXM5-80GB", cooling="cold-plate", supply_tempera
     return Q_(float(np.max(hall_steady(h)["t_chip"])), "degC")
 
 
-@register_benchmark("thermal-hall-1000-racks", domain="energy", goal="< 10 s and >= 20x scipy.integrate")
+@register_benchmark("thermal-hall-1000-racks", domain="energy", min_ratio=20.0, max_seconds=10.0,
+                    goal="< 10 s and >= 20x a fair scipy.integrate (BDF, sparse Jacobian, default error control) "
+                         "at the same accuracy")
 def _bench_hall(quick: bool) -> Benchmark:
+    from ..bench import max_abs_diff
     from ._reference import hall_transient_reference
     from .thermal import build_hall, hall_steady, hall_transient
 
     n_racks = 50 if quick else 1000
     horizon = 3600.0 if quick else 86400.0
-    ref_horizon = 60.0 if quick else 120.0
+    ref_horizon = 1800.0 if quick else 3600.0
     h = build_hall(accelerator="H100-SXM5-80GB", cooling="cold-plate", n_racks=n_racks, servers_per_rack=8)
     st = hall_steady(h)
     # diurnal load: 60-100 % with a minute resolution profile
     prof = 0.6 + 0.4 * np.sin(np.linspace(0.0, 2.0 * np.pi, 1441)) ** 2
+    n = h.n_servers
+    # Same accuracy: against a tight solution (RK45, rtol = atol = 1e-9; 50 racks, 2 h of this
+    # profile) the largest chip-temperature error was 0.021 K for scipy's BDF at its default
+    # error control and 0.021 K for the backward-Euler fast path at 20 s steps (0.017 K at
+    # 10 s, 0.005 K at 1 s). So the fast path runs at the step of equal accuracy.
+    dt = 20.0
 
     def fast():
-        return hall_transient(h, duration=horizon, dt=1.0, record_every=60, profile=prof, profile_dt=60.0, initial=st)
+        return hall_transient(h, duration=horizon, dt=dt, record_every=3, profile=prof, profile_dt=60.0, initial=st)
 
-    def reference():
-        return hall_transient_reference(h, st, ref_horizon, prof, 60.0, max_step=1.0)
-
-    return Benchmark(size=f"{n_racks} racks x 8 servers (3 nodes each), {horizon / 3600:g} h at 1 s steps",
-                     fast=fast, reference=reference, repeats=1 if not quick else 2, reference_repeats=1,
-                     reference_scale=horizon / ref_horizon,
-                     note=(f"reference: scipy.integrate.solve_ivp (RK45, max_step 1 s to resolve the same 1 s dynamics) "
-                           f"on the same ODEs over {ref_horizon:g} s, scaled x{horizon / ref_horizon:g} to the "
-                           f"{horizon / 3600:g} h horizon; fast: numba backward-Euler sweep"))
-
-
-@register_benchmark("energy-dashboard-rack-update", domain="energy", goal="well under 200 ms")
-def _bench_rack(quick: bool) -> Benchmark:
-    from ._reference import hall_transient_reference
-    from .thermal import Fault, build_hall, hall_steady, hall_transient
-
-    h = build_hall(accelerator="H100-SXM5-80GB", cooling="cold-plate", n_racks=1, servers_per_rack=8)
-
-    def fast():
-        st = hall_steady(h)
-        return hall_transient(h, duration=1800.0, dt=1.0, record_every=5, faults=[Fault("cdu-pump", time=60.0)],
+    def fast_check():
+        return hall_transient(h, duration=ref_horizon, dt=dt, record_every=3, profile=prof, profile_dt=60.0,
                               initial=st)
 
     def reference():
-        st = hall_steady(h)
-        return hall_transient_reference(h, st, 1800.0, max_step=1.0)
+        return hall_transient_reference(h, st, ref_horizon, prof, 60.0)
 
-    return Benchmark(size="1 rack x 8 servers, 30 min fault transient", fast=fast, reference=reference, repeats=5,
-                     reference_repeats=1, note="what one dashboard control change recomputes for a single rack")
+    def compare(f, r):  # chip and coolant temperatures at the end of the reference horizon [K]
+        y = r[0]
+        return max(max_abs_diff(f["final"]["t_chip"], y[:n]), max_abs_diff(f["final"]["t_fluid"], y[2 * n:3 * n]))
+
+    return Benchmark(size=f"{n_racks} racks x 8 servers (3 nodes each), {horizon / 3600:g} h of a diurnal load profile",
+                     fast=fast, reference=reference, repeats=1 if not quick else 2, reference_repeats=1,
+                     reference_scale=horizon / ref_horizon, compare=compare, fast_check=fast_check, tolerance=0.1,
+                     metric="max |dT| chip/coolant [K]",
+                     note=(f"reference: scipy.integrate.solve_ivp, BDF with the Jacobian's sparsity pattern and default "
+                           f"error control (rtol 1e-3; faster than RK45 or LSODA on this stiff network); fast: numba "
+                           f"backward Euler at {dt:g} s steps, the step of the same accuracy (0.021 K against a tight "
+                           f"solution; at 1 s steps it is 4x more accurate and about 20x slower), on the same ODEs over the first "
+                           f"{ref_horizon / 3600:g} h of the diurnal profile, scaled x{horizon / ref_horizon:g} to "
+                           f"{horizon / 3600:g} h (its cost grows with the number of profile steps it crosses, "
+                           f"linear in time); compared at {ref_horizon / 3600:g} h with the fast path run to the "
+                           f"same time"))
+
+
+@register_benchmark("energy-dashboard-rack-update", domain="energy", max_seconds=0.2,
+                    goal="well under 200 ms for what one dashboard control change recomputes")
+def _bench_rack(quick: bool) -> Benchmark:
+    from ..bench import max_abs_diff
+    from ._reference import hall_transient_reference
+    from .thermal import Fault, _fault_arrays, build_hall, hall_steady, hall_transient
+
+    h = build_hall(accelerator="H100-SXM5-80GB", cooling="cold-plate", n_racks=1, servers_per_rack=8)
+    faults = [Fault("cdu-pump", time=60.0)]
+    n = h.n_servers
+
+    def fast():
+        st = hall_steady(h)
+        return hall_transient(h, duration=1800.0, dt=1.0, record_every=5, faults=faults, initial=st)
+
+    def reference():
+        st = hall_steady(h)
+        return hall_transient_reference(h, st, 1800.0, faults=_fault_arrays(h, faults, 1800.0))
+
+    def compare(f, r):  # coolant temperature at the end [K] (chips are off by then in both)
+        y = r[0]
+        return max_abs_diff(f["final"]["t_fluid"], y[2 * n:3 * n])
+
+    return Benchmark(size="1 rack x 8 servers, 30 min CDU-pump fault transient", fast=fast, reference=reference,
+                     repeats=5, reference_repeats=1, compare=compare, tolerance=0.5,
+                     metric="max |dT| coolant [K]",
+                     note="what one dashboard control change recomputes for a single rack; reference: the same fault "
+                          "transient (pump stops at 60 s, chips latch off at shutdown) with scipy BDF")

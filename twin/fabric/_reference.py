@@ -286,3 +286,133 @@ def adaptive_route(cls, s, t, ls, lt, ps, pt, a_up, a_dn, lu, ld, au, ad, n_link
                 load[au[bp, ps[i], bj, bm]] += 1
                 load[ad[bp, pt[i], bj, bm]] += 1
     return plane, jj, mm
+
+
+def incast_fluid_numpy(scheme: int, prm, size, n_steps: int):
+    """Vectorised NumPy incast fluid model: the equations of :func:`incast_fluid`, with every
+    sender's state in arrays and one Python iteration per time step (the natural NumPy
+    baseline: time is sequential, flows are not). Supports PFC-only (line rate), DCQCN and
+    HPCC; the credit schemes (sorting per step) are left to :func:`incast_fluid`.
+
+    Returns (queue array [byte], total rate array [byte/s], stats dict).
+    """
+    from . import _kernels as K  # parameter indices only
+
+    if scheme not in (K.SCHEME_PFC, K.SCHEME_DCQCN, K.SCHEME_HPCC):
+        raise NotImplementedError("the vectorised reference covers PFC, DCQCN and HPCC")
+    P = np.asarray(prm, dtype=float)
+    size = np.asarray(size, dtype=float)
+    n = size.size
+    dt, C, line, rtt = P[K.P_DT], P[K.P_C], P[K.P_LINE], P[K.P_RTT]
+    kmin, kmax, pmax = P[K.P_KMIN], P[K.P_KMAX], P[K.P_PMAX]
+    xoff, xon, buf, pfc = P[K.P_XOFF], P[K.P_XON], P[K.P_BUF], P[K.P_PFC] > 0.5
+    pkt, minrate = P[K.P_PKT], P[K.P_MINRATE]
+    d_fb = max(1, int(round(rtt / dt)))
+    d_pfc = max(1, int(round(P[K.P_PFCDELAY] / dt)))
+    tau, taup, g, Tt, Bp, rai = P[K.P_TAU], P[K.P_TAUP], P[K.P_G], P[K.P_T], P[K.P_B] / pkt, P[K.P_RAI]
+    eta, maxstage, wai = P[K.P_ETA], int(P[K.P_MAXSTAGE]), P[K.P_WAI]
+
+    def ev(p, m):  # expected events before the next mark, vectorised over m
+        if p < 1e-12:
+            return 1.0 / m
+        if p >= 1.0:
+            return np.zeros_like(m)
+        x = -m * np.log1p(-p)
+        with np.errstate(over="ignore"):
+            return np.where(x > 700, 0.0, p / np.expm1(np.minimum(x, 700.0)))
+
+    unlimited = size <= 0
+    left = np.where(unlimited, np.inf, size)
+    rc = np.full(n, line)
+    rt = np.full(n, line)
+    alpha = np.ones(n)
+    w = np.full(n, line * rtt)
+    wc = w.copy()
+    stage = np.zeros(n, np.int64)
+    nxt = rtt * (1.0 + 0.1 * (np.arange(n) % 10) / 10.0)
+    H = max(d_fb, d_pfc) + 1  # ring buffer of the delayed feedback
+    h_p = np.zeros(H)
+    h_q = np.zeros(H)
+    h_tx = np.zeros(H)
+    h_paused = np.zeros(H, bool)
+    h_rc = np.zeros((H, n))
+    q = 0.0
+    paused = False
+    pause_steps = 0
+    drops = qmax = delivered = 0.0
+    t_done = math.inf
+    qs = np.empty(n_steps)
+    rss = np.empty(n_steps)
+    for s in range(n_steps):
+        t = s * dt
+        has_fb = s - d_fb >= 0
+        kf = (s - d_fb) % H
+        up_paused = pfc and s - d_pfc >= 0 and h_paused[(s - d_pfc) % H]
+        if scheme == K.SCHEME_DCQCN:
+            p_del = h_p[kf] if has_fb else 0.0
+            rcd = h_rc[kf] if has_fb else rc
+            lp = math.log1p(-min(p_del, 0.999999))
+            cut = 1.0 - np.exp(tau * rcd / pkt * lp)
+            cutp = 1.0 - np.exp(taup * rcd / pkt * lp)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                evs = rcd / pkt * ev(p_del, Bp) + np.where(rcd > 0, rcd / pkt * ev(p_del, Tt * rcd / pkt), 1 / Tt)
+            da = g / taup * (cutp - alpha)
+            drt = -(rt - rc) / tau * cut + rai * evs
+            drc = -rc * alpha / (2 * tau) * cut + (rt - rc) / 2 * evs
+            alpha = np.clip(alpha + da * dt, 0.0, 1.0)
+            rt = np.clip(rt + drt * dt, minrate, line)
+            rc = np.clip(rc + drc * dt, minrate, line)
+        elif scheme == K.SCHEME_HPCC:
+            U = (h_q[kf] / (C * rtt) + h_tx[kf] / C) if has_fb else 0.0
+            upd = t >= nxt
+            nxt = np.where(upd, nxt + rtt, nxt)
+            md = upd & ((U / eta >= 1) | (stage >= maxstage))
+            ai = upd & ~md
+            w = np.where(md, wc / max(U / eta, 1e-9) + wai, np.where(ai, wc + wai, w))
+            stage = np.where(md, 0, np.where(ai, stage + 1, stage))
+            w = np.where(upd, np.clip(w, minrate * rtt, line * rtt), w)
+            wc = np.where(upd, w, wc)
+            rc = w / rtt
+        else:
+            rc = np.full(n, line)
+        r = np.minimum(rc, line)
+        if up_paused:
+            r = np.zeros(n)
+        lim = ~unlimited
+        r = np.where(lim & (left <= 0), 0.0, np.where(lim & (r * dt > left), left / dt, r))
+        left = np.where(lim, left - r * dt, left)
+        left = np.where(lim & (left < 1e-9), 0.0, left)
+        rs = float(r.sum())
+        if up_paused:
+            pause_steps += 1
+        q += (rs - C) * dt
+        tx = C
+        if q < 0:
+            tx = C + q / dt
+            q = 0.0
+        if q > buf:
+            ex = q - buf
+            drops += ex
+            q = buf
+            if rs > 0:
+                left = np.where(lim, left + ex * r / rs, left)
+        delivered += tx * dt
+        qmax = max(qmax, q)
+        if pfc:
+            if not paused and q > xoff:
+                paused = True
+            elif paused and q < xon:
+                paused = False
+        k = s % H
+        h_p[k] = 0.0 if q <= kmin else (1.0 if q >= kmax else pmax * (q - kmin) / (kmax - kmin))
+        h_q[k] = q
+        h_tx[k] = tx
+        h_paused[k] = paused
+        h_rc[k] = rc
+        qs[s] = q
+        rss[s] = rs
+        if t_done == math.inf and not unlimited.any() and np.all(left <= 0) and q <= 0:
+            t_done = (s + 1) * dt
+    stats = dict(pause=pause_steps * dt * n, drops=drops, qmax=qmax, done=t_done, delivered=delivered,
+                 pause_fraction=pause_steps / max(n_steps, 1))
+    return qs, rss, stats
