@@ -113,3 +113,17 @@ def test_internode_busbw_below_the_ideal_bound(nodes, m, bw, lat, log_size):
 
 def test_property_test_reached_its_assertions():
     assert _reached["n"] > 0 and _reached["asserted"] >= 0.8 * _reached["n"]
+
+
+def test_extra_steps_charge_their_own_hardware_row():
+    """A ring across nodes pays hwLat[NET] per inter-node step and hwLat[NVLink] per intra step."""
+    from twin.interconnect.collectives import BASE_LAT, HW_LAT, Phase, phase_arrays
+
+    ph = Phase(1e-11, 2, "ring", "net", 3e-6, 1.0, 14, "nvlink")
+    lat, inv, _ = phase_arrays([ph], "all-reduce")
+    for r in range(3):
+        want = (BASE_LAT["ring"][r] + 2 * HW_LAT["net"]["ring"][r] + 14 * HW_LAT["nvlink"]["ring"][r]) * 1e-6 + 2 * 3e-6
+        assert lat[0, r] == pytest.approx(want)
+    with pytest.raises(InputError):
+        internode_sweep(build_topology("nvswitch", "H100-SXM5-80GB", 8), "all-reduce", 8, 2, 1e11, 1e-6, [1e6],
+                        algorithm="hierarchical")

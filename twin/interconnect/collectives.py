@@ -22,6 +22,16 @@ messages, so the whole message's load on the busiest link sets the bandwidth ter
 
 algbw = S / T and busbw = algbw * f(n) with the nccl-tests factors (doc/PERFORMANCE.md):
 all-reduce 2(n-1)/n; all-gather, reduce-scatter, all-to-all (n-1)/n; broadcast, send/recv 1.
+
+Regimes across message sizes come from the protocols (LL for small messages: low per-step
+latency, a quarter to a third of the bandwidth; LL128 in between; Simple for large ones) and from
+the algorithm: ``algorithm="nccl"`` chooses only among what NCCL runs for the collective
+(:data:`NCCL_ALGORITHMS`; an all-reduce of 2(n-1) ring steps costs 2(n-1) step latencies, where
+an ideal direct exchange would cost two), ``"auto"`` among every algorithm the twin knows.
+
+Across nodes (:func:`internode_sweep`, :func:`nccl_busbw`): NCCL's ring, double binary tree and
+NVLS tree, with the node's injection bandwidth and hop latency read from the fabric's results
+in the twin's state tree.
 """
 from __future__ import annotations
 
@@ -35,7 +45,9 @@ from . import _kernels
 from .topology import EFFICIENCY, Topology
 
 COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter", "all-to-all", "broadcast", "send-recv")
-ALGORITHMS = ("auto", "nccl", "ring", "tree", "direct", "nvls", "hierarchical", "nvls-tree")
+ALGORITHMS = ("auto", "nccl", "ring", "tree", "direct", "nvls", "hierarchical")
+#: Algorithms of a collective across nodes in NCCL's model (:func:`internode_sweep`).
+INTERNODE_ALGORITHMS = ("nccl", "ring", "tree", "nvls-tree")
 
 #: The algorithms NCCL's tuner chooses among for each collective (NVIDIA/nccl src/graph/tuning.cc,
 #: ncclTopoTuneModel: all-reduce ring, tree, NVLS (and CollNet, absent here); all-gather and
@@ -525,7 +537,9 @@ def internode_sweep(topo: Topology, collective: str, ranks_per_node: int, nodes:
     NVIDIA nccl-tests doc/PERFORMANCE.md; NVIDIA/nccl src/graph/tuning.cc.
     """
     c = canonical_collective(collective)
-    a = check_algorithm(algorithm)
+    if not isinstance(algorithm, str) or algorithm.strip().lower() not in INTERNODE_ALGORITHMS:
+        raise unknown_name("algorithm", algorithm, INTERNODE_ALGORITHMS, "algorithm across nodes")
+    a = algorithm.strip().lower()
     sizes = np.ascontiguousarray(np.atleast_1d(np.asarray(sizes, dtype=float)))
     cands = nccl_internode_candidates(topo, c, a, ranks_per_node, nodes, node_bandwidth, net_latency)
     n_p = max(len(ph) for _, ph in cands)
@@ -543,7 +557,7 @@ def internode_sweep(topo: Topology, collective: str, ranks_per_node: int, nodes:
 
 __all__ = ["COLLECTIVES", "ALGORITHMS", "NCCL_ALGORITHMS", "PROTOCOLS", "busbw_factor", "canonical_collective",
            "intra_phases", "phase_cost", "phase_arrays", "Phase", "NVLS_EFFICIENCY", "nvls_cost",
-           "nccl_internode_candidates", "internode_sweep", "NCCL_TREE_EFFICIENCY", "nccl_test_scenario", "fabric_hop",
+           "nccl_internode_candidates", "internode_sweep", "NCCL_TREE_EFFICIENCY", "INTERNODE_ALGORITHMS", "nccl_test_scenario", "fabric_hop",
            "nccl_busbw"]
 
 
