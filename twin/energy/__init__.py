@@ -399,7 +399,7 @@ def evaluate(scenario, state) -> xr.Dataset:
     transients = {k: fault_transient(scenario, k, utilisation=util, record_every=10 if k == "cdu-pump" else 10 ** 9)
                   for k in FAULT_KINDS}
     cdu = transients["cdu-pump"]
-    ds = xr.merge([hall, year.drop_attrs(), plans], combine_attrs="drop_conflicts")
+    ds = xr.merge([hall, year.drop_attrs(deep=False), plans], combine_attrs="drop_conflicts")
     ds["it_power"] = ((), it_w / 1e3, {"units": "kW", "long_name": "servers, network and storage at the training's utilisation"})
     ds["it_power_by_part"] = ("it_part", [v / 1e3 for v in parts.values()], {"units": "kW"})
     ds["gpu_utilisation"] = ((), util, {"units": "", "long_name": "accelerator utilisation read from /training/results"})
