@@ -33,7 +33,7 @@ def _bench_search(quick: bool):
     from .search import prepare, run_kernel, summarise
 
     sc = load_scenario("megatron-sc21-a100-3072")
-    kw = {"max_cards": 384} if quick else {}
+    kw = {"max_cards": 128} if quick else {}
     prep = prepare(sc, **kw)  # fills the communication-table cache shared by both paths
     m, gb, n, mc, hw, lists, tabs, size = prep
 
@@ -53,11 +53,30 @@ def _bench_search(quick: bool):
         mem = np.array([r[3] for r in rows])
         return summarise(sc, m, gb, n, hw, plans, step, mem, code)
 
+    def compare(a, b):
+        """Largest relative difference of the ranked and Pareto step times; inf when the plans,
+        the rejection counts or the candidate counts differ."""
+        import math
+
+        import numpy as np
+
+        from ..bench import max_rel_diff
+
+        same = (a.attrs["candidates"] == b.attrs["candidates"]
+                and np.array_equal(a.rejected.values, b.rejected.values)
+                and all(np.array_equal(a[k].values, b[k].values) for k in ("tp", "pp", "dp", "cp", "micro_batch")))
+        if not same:
+            return math.inf
+        return max(max_rel_diff(a.step_time.values, b.step_time.values),
+                   max_rel_diff(a.pareto_step_time.values, b.pareto_step_time.values))
+
     count = int(fast().attrs["candidates"])
     return Benchmark(size=f"{count} candidate plans (1T model, {n} GPUs)", fast=fast, reference=reference,
-                     repeats=5, reference_repeats=1,
-                     note="fast: numba kernel over all plans; reference: plain-Python enumeration of the same "
-                          "plans (twin.training._reference); both share the cached collective alpha-beta tables")
+                     repeats=5, reference_repeats=1, compare=compare, tolerance=1e-9,
+                     metric="max relative difference of the ranked and Pareto step times",
+                     note="fast: numba kernel over all plans (with context parallelism and offload modes); "
+                          "reference: plain-Python enumeration of the same plans (twin.training._reference); both "
+                          "share the cached collective alpha-beta tables")
 
 
 def _plan_ds(inputs: dict):
