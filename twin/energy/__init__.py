@@ -338,7 +338,7 @@ def floor_plans(scenario, server_power, *, servers_per_rack=None) -> xr.Dataset:
 
 #: Energy reads the training's utilisation and step times, the fabric's network power and the
 #: storage system's power from the state tree.
-NEEDS = ("fabric", "training")
+NEEDS = ("fabric", "training", "storage")
 
 #: Headline figures (scalar results) for compare and the app: (variable, label, unit).
 HEADLINES = (("it_power", "IT power", "kW"), ("facility_power", "Facility power (annual mean)", "kW"),
@@ -355,8 +355,8 @@ def evaluate(scenario, state) -> xr.Dataset:
     state : xarray.DataTree
         The twin state: ``/training/results`` (gpu_utilisation drives the accelerators' power;
         step_time and step_time_nominal give the throughput kept under throttling),
-        ``/fabric/results`` (network_power) and, when the storage domain is in NEEDS,
-        ``/storage/results`` (storage_power) join the servers in the IT power.
+        ``/fabric/results`` (network_power) and ``/storage/results`` (storage_power) join the
+        servers in the IT power.
 
     Returns
     -------
@@ -385,9 +385,8 @@ def evaluate(scenario, state) -> xr.Dataset:
     util = tree.value(state, "training", "gpu_utilisation")
     hall = hall_state(scenario, utilisation=util)
     servers_w = 1e3 * float(hall["server_power"])
-    parts = {"servers": servers_w, "network": 1e3 * tree.value(state, "fabric", "network_power", "kW")}
-    if "storage" in NEEDS:
-        parts["storage"] = 1e3 * tree.value(state, "storage", "storage_power", "kW")
+    parts = {"servers": servers_w, "network": 1e3 * tree.value(state, "fabric", "network_power", "kW"),
+             "storage": 1e3 * tree.value(state, "storage", "storage_power", "kW")}
     it_w = float(sum(parts.values()))
     # network and storage are air-cooled: the liquid share is the servers' share of it
     year = pue_year(scenario, it_power=Q_(it_w / 1e3, "kW"), liquid_fraction=float(hall["liquid_share"]) * servers_w / it_w)
