@@ -180,6 +180,8 @@ def _dataset(sc, m, p, out, hw, code, clock_factor):
             "hbm_capacity": xr.DataArray(hw[K.HW_HBM_CAP] / 1e9, attrs={"units": "GB"}),
             "fits": xr.DataArray(code == K.OK, attrs={"units": "", "long_name": "memory per card within HBM"}),
             "offloaded_memory": xr.DataArray(out[K.O_M_HOST] / 1e9, attrs={"units": "GB", "long_name": "state per card held on the offload tier (host DDR or CXL pool)"}),
+            "offload_tier_bandwidth": xr.DataArray(hw[K.HW_OFF_BW] / 1e9, attrs={"units": "GB / s", "long_name": "GPU <-> offload tier bandwidth per card (workload.offload_tier)"}),
+            "offload_tier_capacity": xr.DataArray(hw[K.HW_OFF_CAP] / 1e9, attrs={"units": "GB", "long_name": "offload tier capacity per card"}),
             "parameters": xr.DataArray(_f.parameter_count(m), attrs={"units": "", "long_name": "model parameters"}),
             "flops_per_iteration": xr.DataArray(f_hw, attrs={"units": "FLOP"}),
             "model_flops_per_iteration": xr.DataArray(f_model, attrs={"units": "FLOP"}),
