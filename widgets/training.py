@@ -1,5 +1,5 @@
 """Training tab: model and cluster pickers, parallelism sliders, step-time breakdown, memory per
-card against HBM, MFU, plan search (table + Pareto front), goodput against checkpoint interval,
+card against HBM, MFU, plan search (table + Pareto front) (checkpoints and goodput: the Storage tab),
 and the same job on the three era presets (white paper 3.1.1, 6.3)."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import ipywidgets as W
 
 from twin.errors import TwinError
 from twin.scenario import list_presets, load_scenario
-from twin.training import COMPONENTS, MEMORY_PARTS, estimate, get_model, goodput, model_names, search
+from twin.training import COMPONENTS, MEMORY_PARTS, estimate, get_model, model_names, search
 
 from .common import bokeh_widget
 
@@ -61,9 +61,6 @@ class Dashboard:
         self.readout = W.HTML(layout=W.Layout(min_width="420px"))
         self.search_button = W.Button(description="Search plans", button_style="primary", icon="search")
         self.search_out = W.HTML()
-        self.interval = W.FloatLogSlider(value=3600, base=10, min=1.5, max=5.5, step=0.05,
-                                         description="ckpt interval [s]", continuous_update=False,
-                                         style={"description_width": "initial"})
 
         # step-time breakdown: one stacked horizontal bar
         self.src_break = ColumnDataSource({"row": ["step"], **{c: [0.0] for c in COMPONENTS}})
@@ -104,18 +101,6 @@ class Dashboard:
         f3.add_tools(HoverTool(renderers=[r], tooltips=[("plan", "@label"), ("step", "@step{0.00} s")]))
         self.fig_pareto = f3
 
-        # goodput vs checkpoint interval
-        self.src_good = ColumnDataSource({"interval": [], "goodput": []})
-        self.src_opt = ColumnDataSource({"interval": [], "goodput": []})
-        f4 = figure(height=260, width=420, title="Goodput vs checkpoint interval", x_axis_type="log",
-                    x_axis_label="checkpoint interval [s]", y_axis_label="goodput", toolbar_location=None)
-        f4.line("interval", "goodput", source=self.src_good, line_width=2, color="#2b6cb0")
-        f4.scatter("interval", "goodput", source=self.src_opt, size=9, color="#e53e3e", legend_label="Young/Daly")
-        self.sel_line = Span(location=3600, dimension="height", line_color="#718096", line_dash="dotted")
-        f4.add_layout(self.sel_line)
-        f4.legend.location = "bottom_center"
-        self.fig_good = f4
-
         # era comparison
         self.src_era = ColumnDataSource({"era": list(ERAS), "mfu": [0.0] * 3, "label": [""] * 3})
         f5 = figure(x_range=list(ERAS), height=260, width=420, title="Same job, best plan per era: MFU",
@@ -134,7 +119,6 @@ class Dashboard:
         self.uneven.observe(self._on_uneven, names="value")
         self.model.observe(self._on_model, names="value")
         self.cluster.observe(self._on_cluster, names="value")
-        self.interval.observe(self._on_interval, names="value")
         self.search_button.on_click(lambda _b: self._run_search())
         self._redraw(full=True)
         self._started = True
@@ -144,11 +128,11 @@ class Dashboard:
                            W.HBox([self.recompute, self.zero]), W.HBox([self.ep, self.uneven])])
         self.view = W.VBox([
             W.HTML("<b>Large-model training</b> (white paper 3.1.1, 6.3): parallel plan, step time, memory, "
-                   "MFU, plan search, goodput and the three eras."),
+                   "MFU, plan search and the three eras (checkpoints and goodput: Storage tab)."),
             W.HBox([controls, self.readout]),
             W.HBox([bokeh_widget(self.fig_break), bokeh_widget(self.fig_mem)]),
-            W.HBox([self.search_button, self.interval]),
-            W.HBox([bokeh_widget(self.fig_pareto), bokeh_widget(self.fig_good), bokeh_widget(self.fig_era)]),
+            W.HBox([self.search_button]),
+            W.HBox([bokeh_widget(self.fig_pareto), bokeh_widget(self.fig_era)]),
             self.era_note,
             self.search_out,
         ], layout=W.Layout(padding="4px"))
@@ -249,10 +233,6 @@ class Dashboard:
         self._sync_controls(sc.workload if self.model.value == sc.workload.model else None)
         self._redraw(full=True)
 
-    def _on_interval(self, _change):
-        self.sel_line.location = self.interval.value
-        self._draw_goodput(self._sc(), self._last_step)
-
     def set_scenario(self, scenario):
         """Follow the app's era selector: cluster and model of the scenario, then recompute."""
         sc = load_scenario(scenario)
@@ -294,30 +274,12 @@ class Dashboard:
                 ("Memory per card", f"{float(ds.memory_total):.1f} / {float(ds.hbm_capacity):.0f} GB "
                                     + ("(fits)" if fits else "<b style='color:#b00020'>(does not fit)</b>")),
                 ("Communication", ds.attrs["communication"])]
-        self._draw_goodput(sc, self._last_step)
-        rows.append(("Checkpoint", getattr(self, "_ckpt", "")))
         if full:
             self._era_soon()
         body = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td>{v}</td></tr>" for k, v in rows)
         ms = (time.perf_counter() - t0) * 1e3
         self.readout.value = (f"<div class='nicc-training-readout'><table>{body}</table>"
                               f"<small>redrawn in {ms:.0f} ms</small></div>")
-
-    def _draw_goodput(self, sc, step):
-        if step is None:
-            return
-        try:
-            g = goodput(sc, model=self.model.value, step_time=f"{step} s", interval=f"{self.interval.value} s")
-            opt = goodput(sc, model=self.model.value, step_time=f"{step} s")
-        except TwinError:
-            return
-        self.src_good.data = {"interval": [float(x) for x in g.interval_axis.values],
-                              "goodput": [float(x) for x in g.goodput_curve.values]}
-        self.src_opt.data = {"interval": [float(opt.checkpoint_interval)], "goodput": [float(opt.goodput)]}
-        self.fig_good.title.text = (f"Goodput {float(g.goodput) * 100:.1f} % at {self.interval.value:,.0f} s; "
-                                    f"Young/Daly {float(opt.checkpoint_interval):,.0f} s")
-        self._ckpt = (f"{float(g.checkpoint_size):.2f} TB, written in {float(g.checkpoint_write_time):.0f} s; "
-                      f"job MTBF {float(g.mtbf):.1f} h; goodput {float(opt.goodput) * 100:.1f} % at Young/Daly")
 
     _era_cache: dict = {}
     _started = False

@@ -120,3 +120,14 @@ def _bench_lifecycle(quick: bool) -> Benchmark:
                      note=f"numba minute loop vs NumPy vectorised over the nodes with one Python step per minute, "
                           f"run on {ref_days:g} days and scaled by {args[0] / ref_args[0]:g} (the work per minute "
                           f"does not depend on the day); compared with the kernel on the same {ref_days:g} days")
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibrated constants and the cases they were fitted on
+
+from ..validation import register_calibration  # noqa: E402
+
+register_calibration("twin.storage.model.NETWORK_EFFICIENCY", domain="storage", cases=["3fs-aggregate-read"],
+                     description="achieved share of the storage servers' NIC line rate (6.6 TiB/s over 180 x 2 x 200 Gbit/s)")
+register_calibration("twin.storage.pool.DEMAND_CV", domain="storage", cases=["pond-pool16-dram-saving"],
+                     description="spread of one host's memory demand in the pooling model (Pond: 7% at 16 sockets)")

@@ -3,10 +3,10 @@
 FLOPs, parameters and memory per card of a model under a parallel plan; step time from the
 accelerator's peak with a per-operation efficiency model and communication from
 :mod:`twin.interconnect` (alpha-beta fallback while absent); the 1F1B / interleaved pipeline
-bubble; a search over every DP x TP x PP (x EP) x micro-batch plan; goodput with failures
-and checkpoints.
+bubble; a search over every DP x TP x PP (x EP) x micro-batch plan. Checkpoints and goodput
+belong to :mod:`twin.storage`.
 
-Public functions: :func:`estimate`, :func:`search`, :func:`goodput`, :func:`evaluate`,
+Public functions: :func:`estimate`, :func:`search`, :func:`evaluate`,
 :func:`parameter_count`, :func:`flops_per_iteration`, :func:`memory_per_card`,
 :func:`get_model`, :func:`model_names`.
 """
@@ -20,7 +20,6 @@ from ..scenario import load_scenario
 from ..units import Q_
 from . import _kernels as K
 from . import formulas as _f
-from .goodput import goodput
 from .hardware import comm_tables, hardware_vector
 from .models import ModelSpec, get_model, model_names
 from .plan import REASONS, Plan, check_clock_factor, resolve
@@ -243,5 +242,5 @@ def evaluate(scenario, state) -> xr.Dataset:
     return ds
 
 
-__all__ = ["estimate", "search", "goodput", "evaluate", "parameter_count", "flops_per_iteration",
+__all__ = ["estimate", "search", "evaluate", "parameter_count", "flops_per_iteration",
            "memory_per_card", "get_model", "model_names", "ModelSpec", "COMPONENTS", "MEMORY_PARTS"]
