@@ -484,6 +484,8 @@ def evaluate(scenario, state) -> xr.Dataset:
             "opex": ("opex_item", [opex[k] for k in OPEX_ITEMS], {"units": format_unit("USD/year")}),
             "annual_cost": ((), annual, {"units": format_unit("USD/year")}),
             "energy_per_year": ((), fac_kwh / 1000.0, {"units": "MWh", "long_name": "facility electricity per year"}),
+            "floor_area": ((), area + storage_area, {"units": format_unit("m^2"),
+                                                     "long_name": "IT white space (energy) and storage (storage) priced"}),
             "water_per_year": ((), water_m3, {"units": format_unit("m^3")}),
             "electricity_price": ((), float(price_kwh.to("CNY/kWh").magnitude), {"units": format_unit("CNY/kWh")}),
             "grid_emission_factor": ((), float(grid.magnitude), {"units": format_unit("kg/kWh")}),
@@ -521,15 +523,45 @@ def _has(section, name) -> bool:
         return False
 
 
-def estimate(scenario) -> xr.Dataset:
+def estimate(scenario, *, reuse=None) -> xr.Dataset:
     """Cost and carbon of a scenario: a throw-away :class:`twin.core.Twin` runs every domain cost
-    needs, then ``/cost/results`` is returned (see :func:`evaluate`)."""
+    needs, then ``/cost/results`` is returned (see :func:`evaluate`).
+
+    Parameters
+    ----------
+    scenario : str, dict or Scenario
+    reuse : twin.core.Twin, optional
+        A twin already run on a scenario that differs from ``scenario`` at most in its ``cost``
+        section: its lower domains' results (and fed-back values) are copied, so only the cost
+        domain is evaluated. Ignored when any other section differs.
+    """
+    return rerun(scenario, reuse).state["cost/results"].to_dataset()
+
+
+def rerun(scenario, reuse=None):
+    """A :class:`twin.core.Twin` of ``scenario`` with the cost domain run, taking every other
+    domain's results from ``reuse`` (a run twin) when only the cost section differs."""
     from ..core import Twin
 
     t = Twin(scenario)
+    if reuse is not None:
+        a, b = t.scenario.to_dict(), reuse.scenario.to_dict()
+        same = all(a.get(k) == b.get(k) for k in set(a) | set(b) if k not in ("cost", "name", "description"))
+        if same:
+            for d in _run_order_below():
+                if has_results(reuse.state, d):
+                    t.state[f"{d}/results"] = reuse.state[f"{d}/results"].copy()
+            if "feedback" in reuse.state.children:
+                t.state["feedback"] = reuse.state["feedback"].copy()
     t.run(["cost"])
-    return results(t.state, "cost")
+    return t
+
+
+def _run_order_below():
+    from ..core import run_order
+
+    return [d for d in run_order(["cost"]) if d != "cost"]
 
 
 __all__ = ["NEEDS", "HEADLINES", "COMPONENTS", "OPEX_ITEMS", "evaluate", "estimate", "load_prices", "prices_names", "region",
-           "electricity_price", "annualised", "training_emissions"]
+           "electricity_price", "annualised", "training_emissions", "rerun"]
