@@ -57,9 +57,70 @@ def sweep_times(sizes, lat, invbw, scale):
     """Reference of :func:`twin.interconnect._kernels.sweep_times` (NumPy broadcasting)."""
     s = np.asarray(sizes, dtype=float)
     # [C, P, R, M]
-    t = lat[..., None] + scale[:, :, None, None] * s[None, None, None, :] * invbw[..., None]
+    with np.errstate(invalid="ignore"):  # inf * 0 for unused phases, masked below
+        t = lat[..., None] + scale[:, :, None, None] * s[None, None, None, :] * invbw[..., None]
     per_phase = np.min(t, axis=2)                       # [C, P, M]
     per_phase = np.where(scale[:, :, None] == 0.0, 0.0, per_phase)
     times = per_phase.sum(axis=1)                       # [C, M]
     best = np.argmin(times, axis=0).astype(np.int64)
     return times, best
+
+
+def link_loads_numpy(indptr, adj_node, adj_edge, cap, lat, is_acc, dist, src, dst, nbytes, group, mode_max, n_edges):
+    """Vectorised NumPy reference of :func:`twin.interconnect._kernels.link_loads`.
+
+    Per destination, the traffic of all its sources is pushed down the shortest-path DAG one
+    distance level at a time (array operations over the adjacency), using that the spread is
+    linear in the bytes injected; each source's expected path latency is the latency-to-go
+    of its node, built up from the destination. ``mode_max`` (in-network reduction groups)
+    falls back to :func:`link_loads`.
+    """
+    if mode_max:
+        return link_loads(indptr, adj_node, adj_edge, cap, lat, is_acc, dist, src, dst, nbytes, group, mode_max,
+                          n_edges)
+    indptr = np.asarray(indptr)
+    V = len(indptr) - 1
+    k_from = np.repeat(np.arange(V), np.diff(indptr))
+    k_to = np.asarray(adj_node)
+    k_e = np.asarray(adj_edge)
+    k_cap = np.asarray(cap, dtype=float)[k_e]
+    k_lat = np.asarray(lat, dtype=float)[k_e]
+    acc = np.asarray(is_acc).astype(bool)
+    src = np.asarray(src)
+    dst = np.asarray(dst)
+    nb = np.asarray(nbytes, dtype=float)
+    loads = np.zeros(n_edges)
+    keep = src != dst
+    src, dst, nb = src[keep], dst[keep], nb[keep]
+    if src.size and np.any(dist[src, dst] < 0):
+        unreachable = True
+    else:
+        unreachable = False
+    max_lat = 0.0
+    for d in np.unique(dst):
+        lev = np.asarray(dist[:, d])
+        sel = dst == d
+        s_d, b_d = src[sel], nb[sel]
+        ok = lev[s_d] >= 0
+        s_d, b_d = s_d[ok], b_d[ok]
+        if not s_d.size:
+            continue
+        lf = lev[k_from]
+        valid = (lf > 0) & (lev[k_to] == lf - 1) & (~acc[k_to] | (k_to == d))
+        wsum = np.bincount(k_from[valid], weights=k_cap[valid], minlength=V)
+        frac = np.where(valid, k_cap / np.where(wsum[k_from] > 0, wsum[k_from], 1.0), 0.0)
+        top = int(lev[s_d].max())
+        # latency to go, from the destination up
+        togo = np.zeros(V)
+        for L in range(1, top + 1):
+            m = valid & (lf == L)
+            togo += np.bincount(k_from[m], weights=frac[m] * (k_lat[m] + togo[k_to[m]]), minlength=V)
+        max_lat = max(max_lat, float(togo[s_d].max()))
+        # bytes, from the sources down
+        mass = np.bincount(s_d, weights=b_d, minlength=V).astype(float)
+        for L in range(top, 0, -1):
+            m = valid & (lf == L)
+            flow = mass[k_from[m]] * frac[m]
+            loads += np.bincount(k_e[m], weights=flow, minlength=n_edges)
+            mass += np.bincount(k_to[m], weights=flow, minlength=V)
+    return loads, (-1.0 if unreachable else max_lat)

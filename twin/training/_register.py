@@ -25,7 +25,8 @@ def _achieved(model: str, preset: str = "megatron-sc21-a100-3072"):
     return Q_(float(estimate(sc)["achieved_tflops"]), "TFLOP/s")
 
 
-@register_benchmark("parallel-search-1t-3072", domain="training", goal="< 2 s and >= 10x over the plain enumeration")
+@register_benchmark("parallel-search-1t-3072", domain="training", min_ratio=10.0, max_seconds=2.0,
+                    goal="< 2 s and >= 10x over the plain enumeration")
 def _bench_search(quick: bool):
     """Full plan search for the 1T model on the SC'21 cluster (3,072 A100)."""
     from ..scenario import load_scenario
