@@ -146,7 +146,7 @@ def _write(tmp_path, node_rows, pod_rows, pod_header="name,cpu_milli,memory_mib,
 
 
 @pytest.mark.parametrize("pods, header, expect", [
-    (["p0,1000,10,1,500"], "name,cpu_milli,memory_mib,num_gpu,gpu_milli", "gpu_spec"),
+    (["p0,1000,10,1"], "name,cpu_milli,memory_mib,num_gpu", "misses column(s) gpu_milli"),
     (["p0,-1000,10,1,500,"], None, "row 2 column cpu_milli"),
     (["p0,1000,10,1,1500,"], None, "row 2 column gpu_milli"),
     (["p0,1000,10,2,500,"], None, "fraction on a multi-GPU pod"),

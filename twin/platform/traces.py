@@ -23,7 +23,8 @@ import numpy as np
 from ..errors import InputError
 
 NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
-POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec")
+POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")  # gpu_spec optional (multigpuNN lists lack it)
+WRITE_POD_COLUMNS = POD_COLUMNS + ("gpu_spec",)
 MILLI = 1000
 
 
@@ -286,7 +287,7 @@ def write_openb(trace: Trace, folder, pod_file: str = "openb_pod_list_default.cs
                         trace.node_model[i]])
     with open(pf, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(POD_COLUMNS + ("qos", "pod_phase", "creation_time", "deletion_time", "scheduled_time"))
+        w.writerow(WRITE_POD_COLUMNS + ("qos", "pod_phase", "creation_time", "deletion_time", "scheduled_time"))
         for j in range(trace.n_pods):
             w.writerow([trace.pod_name[j], int(trace.pod_cpu[j]), int(trace.pod_mem[j]), int(trace.pod_ngpu[j]),
                         int(trace.pod_milli[j]), trace.pod_spec[j], "LS", "Running", int(trace.pod_create[j]),
