@@ -41,7 +41,7 @@ def test_hall_it_power_agrees_with_it_power(preset):
     assert hall_kw == pytest.approx(it_kw, rel=0.05)
     # remove the leakage difference: same formula at the solved junction temperature
     c, e = sc.compute, sc.energy
-    kind = energy.thermal.cooling_kind(e.cooling)
+    kind = energy.cooling_kind(e.cooling)
     p = power.server_power(c.accelerator, int(c.cards_per_node), 1.0, t_chip_c=float(np.mean(st_["t_chip"])),
                            t_inlet_c=e.air_supply_temperature.to("degC").magnitude,
                            liquid_fraction=0.0 if kind == "air" else float(e.liquid_fraction),

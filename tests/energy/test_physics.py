@@ -7,7 +7,7 @@ import pytest
 from twin.errors import InputError
 from twin.units import Q_
 from twin import energy
-from twin.energy import facility, thermal
+from twin.energy import facility
 from twin.energy.coolants import coolant
 
 
@@ -32,7 +32,7 @@ def test_coolant_properties_and_freezing():
     with pytest.raises(InputError, match="freezing"):
         energy.coolant_properties("PG25", "-15 degC")
     with pytest.raises(InputError, match="freezing"):
-        thermal.build_hall(cooling="cold-plate", coolant_name="water", supply_temperature=-2.0, n_racks=1)
+        energy.build_hall(cooling="cold-plate", coolant_name="water", supply_temperature=-2.0, n_racks=1)
 
 
 def test_coldplate_ocp_case_and_energy_balance():
@@ -51,7 +51,7 @@ def test_zero_and_negative_flow_rejected():
     with pytest.raises(InputError, match="flow"):
         energy.coldplate_case("1 kW", "-1 L/min")
     with pytest.raises(InputError, match="flow_per_kw"):
-        thermal.build_hall(cooling="cold-plate", flow_per_kw=0.0, n_racks=1)
+        energy.build_hall(cooling="cold-plate", flow_per_kw=0.0, n_racks=1)
 
 
 def test_server_power_a800_and_affinity():

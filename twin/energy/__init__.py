@@ -28,8 +28,11 @@ from .coolants import coolant, coolant_properties
 from .facility import YORK_YT_1403, chiller_power, facility_year, floor_plan, instantaneous_pue, plant_power
 from .power import DEFAULT_SERVER, accelerator_power, it_power, server_power, server_power_q, server_spec, ups_efficiency
 from .reliability import arrhenius_factor, chip_limits, clock_factor
-from .thermal import (COOLING, Fault, Hall, build_hall, coldplate_case, cooling_kind, hall_steady, hall_transient,
-                      ite_air_cooled, liquid_share, operator_time, plate_resistance)
+from .coldplate import coldplate_case, plate_resistance
+from .cooling import COOLING, COOLING_ALIASES, cooling_kind
+from .faults import Fault, hall_transient, operator_time
+from .hall import Hall, build_hall, hall_steady, liquid_share
+from .ite_air import ite_air_cooled
 
 __all__ = [
     "arrhenius_factor", "chip_limits", "clock_factor", "server_power", "server_power_q",
@@ -158,7 +161,7 @@ def hall_state(scenario, *, utilisation=1.0, cooling=None, supply_temperature=No
 
     Notes
     -----
-    The hall network of :mod:`twin.energy.thermal` solved to steady state
+    The hall network of :mod:`twin.energy.hall` solved to steady state
     (:func:`hall_steady`): chip -> sink -> coolant per server, CDU (or CRAH) loops, facility
     loop and plant.
     """

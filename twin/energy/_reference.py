@@ -29,7 +29,7 @@ def hall_rhs_factory(h, profile, profile_dt, load=1.0, tau_plant=1.0, faults=Non
     """Right-hand side f(t, y) of the hall ODEs (state: chips, sinks, fluids, headers, facility).
 
     ``faults`` = (cap_t, cap_v, fl_t, fl_g, fl_f) step events as built by
-    ``twin.energy.thermal._fault_arrays``; ``alive`` a boolean mask per server (latched
+    ``twin.energy.faults._fault_arrays``; ``alive`` a boolean mask per server (latched
     shutdowns, updated by the caller between integration pieces).
     """
     n = h.n_servers

@@ -11,7 +11,7 @@ from ..validation import register_quantity
 @register_quantity("energy.coldplate-case-rise", domain="energy", unit="K")
 def _coldplate_rise(power="1 kW", flow="1.5 L/min", coolant="PG25", t_inlet="40 degC"):
     """Cold-plate case temperature above the coolant inlet."""
-    from .thermal import coldplate_case
+    from .coldplate import coldplate_case
 
     return coldplate_case(power, flow, coolant, t_inlet)["case_rise"]
 
@@ -19,7 +19,7 @@ def _coldplate_rise(power="1 kW", flow="1.5 L/min", coolant="PG25", t_inlet="40 
 @register_quantity("energy.coldplate-coolant-dt", domain="energy", unit="K")
 def _coldplate_dt(power="1 kW", flow="1.5 L/min", coolant="PG25", t_inlet="40 degC"):
     """Coolant temperature rise through a cold plate, P / (rho cp V)."""
-    from .thermal import coldplate_case
+    from .coldplate import coldplate_case
 
     return coldplate_case(power, flow, coolant, t_inlet)["coolant_dt"]
 
@@ -27,7 +27,7 @@ def _coldplate_dt(power="1 kW", flow="1.5 L/min", coolant="PG25", t_inlet="40 de
 @register_quantity("energy.plate-resistance", domain="energy", unit="K/W")
 def _plate_r(flow, coolant="PG25", temperature="40 degC"):
     """Case-to-inlet resistance of the OCP 1 kW cold plate (fitted model)."""
-    from .thermal import plate_resistance
+    from .coldplate import plate_resistance
 
     return plate_resistance(flow, coolant, temperature)
 
@@ -53,7 +53,7 @@ def _vhc_ratio(liquid="water", gas="air", t_liquid="30 degC", t_gas="25 degC"):
 @register_quantity("energy.ite-airflow", domain="energy", unit="m^3/s")
 def _ite_flow(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fraction=0.4, flow_per_watt="0.0001 m^3/s/W"):
     """EnergyPlus ITE:AirCooled airflow."""
-    from .thermal import ite_air_cooled
+    from .ite_air import ite_air_cooled
 
     return ite_air_cooled(design_power, load, t_inlet, fan_fraction, flow_per_watt)["airflow"]
 
@@ -61,7 +61,7 @@ def _ite_flow(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fraction=0
 @register_quantity("energy.ite-air-dt", domain="energy", unit="K")
 def _ite_dt(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fraction=0.4, flow_per_watt="0.0001 m^3/s/W"):
     """EnergyPlus ITE:AirCooled air temperature rise."""
-    from .thermal import ite_air_cooled
+    from .ite_air import ite_air_cooled
 
     return ite_air_cooled(design_power, load, t_inlet, fan_fraction, flow_per_watt)["air_dt"]
 
@@ -95,7 +95,7 @@ def _annual_pue(cooling="cold-plate", climate="beijing", supply_temperature=None
 def _gpu_temp(accelerator="H100-SXM5-80GB", cooling="cold-plate", supply_temperature="25 degC", coolant=None,
               utilisation=1.0):
     """Hottest accelerator junction of one 8-card server at steady state."""
-    from .thermal import build_hall, hall_steady
+    from .hall import build_hall, hall_steady
 
     t = magnitude(supply_temperature, "degC", "supply_temperature")
     h = build_hall(accelerator=accelerator, cooling=cooling, n_racks=1, servers_per_rack=1, supply_temperature=t,
@@ -109,7 +109,8 @@ def _gpu_temp(accelerator="H100-SXM5-80GB", cooling="cold-plate", supply_tempera
 def _bench_hall(quick: bool) -> Benchmark:
     from ..bench import max_abs_diff
     from ._reference import hall_transient_reference
-    from .thermal import build_hall, hall_steady, hall_transient
+    from .faults import hall_transient
+    from .hall import build_hall, hall_steady
 
     n_racks = 50 if quick else 1000
     horizon = 3600.0 if quick else 86400.0
@@ -158,7 +159,8 @@ def _bench_hall(quick: bool) -> Benchmark:
 def _bench_rack(quick: bool) -> Benchmark:
     from ..bench import max_abs_diff
     from ._reference import hall_transient_reference
-    from .thermal import Fault, _fault_arrays, build_hall, hall_steady, hall_transient
+    from .faults import Fault, _fault_arrays, hall_transient
+    from .hall import build_hall, hall_steady
 
     h = build_hall(accelerator="H100-SXM5-80GB", cooling="cold-plate", n_racks=1, servers_per_rack=8)
     faults = [Fault("cdu-pump", time=60.0)]

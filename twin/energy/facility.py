@@ -14,7 +14,7 @@ from ..errors import InputError, unknown_name
 from ..units import Q_, check_range, magnitude
 from .climate import hourly_year
 from .power import DEFAULT_SERVER, server_power, ups_efficiency
-from .thermal import COOLING, cooling_kind
+from .cooling import COOLING, cooling_kind
 
 
 @dataclass(frozen=True)
@@ -358,15 +358,15 @@ def floor_plan(*, n_servers=1000, server_kw=6.5, cooling="air", servers_per_rack
     Notes
     -----
     Servers per rack = min(requested, floor(limit / server_kw)); limit: air
-    :data:`~twin.energy.thermal.AIR_RACK_KW`; cold plate min(150 kW, AIR_RACK_KW / (1 - lf));
+    :data:`~twin.energy.cooling.AIR_RACK_KW`; cold plate min(150 kW, AIR_RACK_KW / (1 - lf));
     immersion 100 kW per tank. Area = racks x area per rack (aisles, CRAH / CDU share).
 
     References
     ----------
-    Air rack limit: see :data:`~twin.energy.thermal.AIR_RACK_KW`; white paper ch. 7 (liquid racks
+    Air rack limit: see :data:`~twin.energy.cooling.AIR_RACK_KW`; white paper ch. 7 (liquid racks
     3-4x denser, about 75 % less floor).
     """
-    from .thermal import AIR_RACK_KW
+    from .cooling import AIR_RACK_KW
 
     kind = cooling_kind(cooling)
     spec = COOLING[kind]

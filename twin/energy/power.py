@@ -291,7 +291,7 @@ def it_power(scenario, utilisation: float = 1.0) -> Q_:
     plate runs cooler than 65 degC, air and warm-water halls hotter) and by the fan speed the
     hall's GPU-temperature fan curve sets.
     """
-    from .thermal import cooling_kind
+    from .cooling import cooling_kind
 
     c, e = scenario.compute, scenario.energy
     kind = cooling_kind(e.cooling)
