@@ -34,6 +34,8 @@ DOMAIN_TABS = (
     ("Platform", "widgets.platform"),
     ("Cross-domain", "widgets.crossdomain"),
     ("Energy", "widgets.energy"),
+    ("Cost", "widgets.cost"),
+    ("Eras", "widgets.eras"),
 )
 
 
@@ -138,7 +140,9 @@ class App:
             if importlib.util.find_spec(module) is None:
                 continue  # that domain has not landed: no tab rather than a placeholder
             try:
-                dash = importlib.import_module(module).Dashboard(sc)
+                mod = importlib.import_module(module)
+                # the Eras tab opens another tab on another era: it gets the shell's callback
+                dash = mod.Dashboard(sc, open_tab=self.open_tab) if title == "Eras" else mod.Dashboard(sc)
                 self.dashboards[title] = dash
                 children.append(dash.view)
             except Exception as exc:  # a broken tab must not take the app down; show why
@@ -173,6 +177,13 @@ class App:
         dom = TAB_DOMAINS.get(title)
         self.tab_headline.value = "" if dom is None else headline_html(
             headline_rows(self.current, base, {dom}), name, "nicc-tab-headline")
+
+    def open_tab(self, title: str, scenario_name: str) -> None:
+        """Select the tab ``title`` on the scenario ``scenario_name`` (the Eras tab's row clicks)."""
+        if scenario_name != self.selector.value and scenario_name in self.selector.options:
+            self.selector.value = scenario_name  # runs the twin and updates every tab
+        if title in self.tabs.titles:
+            self.tabs.selected_index = list(self.tabs.titles).index(title)
 
     def _on_pin(self, _=None):
         self.baseline = (self.scenario.name, {(h.domain, h.key): h for h in self.current})
