@@ -104,26 +104,31 @@ def _tree_inputs(sc, state) -> dict:
     return inp
 
 
-@functools.lru_cache(maxsize=16)
-def _inputs_for(toml: str) -> tuple:
+@functools.lru_cache(maxsize=32)
+def _inputs_for(key: str) -> tuple:
+    import json
+
     from ..core import Twin
 
-    sc = load_scenario(_scenario_from_toml(toml))
+    sc = load_scenario(json.loads(key))
     t = Twin(sc)
     t.run(["fabric", "training"])
     return tuple(sorted(_tree_inputs(sc, t.state).items()))
 
 
-def _scenario_from_toml(toml: str):
-    import tomllib
-
-    return tomllib.loads(toml)
-
-
 def inputs(scenario) -> dict:
-    """The numbers storage reads from the fabric and training results of a throw-away Twin."""
+    """The numbers storage reads from the fabric and training results of a throw-away Twin.
+
+    Cached per scenario without its storage section: of the storage fields only
+    ``storage.memory_pool`` reaches a lower domain (training's offload tier), so changing any
+    other storage field reuses the lower domains' results.
+    """
+    import json
+
     sc = load_scenario(scenario)
-    return dict(_inputs_for(sc.to_toml()))
+    d = sc.to_dict()
+    d["storage"] = {"memory_pool": d.get("storage", {}).get("memory_pool", "0 TiB")}
+    return dict(_inputs_for(json.dumps(d, sort_keys=True, default=str)))
 
 
 # --------------------------------------------------------------------------------------------
