@@ -55,6 +55,15 @@ def _thr_replica(accelerator: str, model: str, batch: int, prompt: int, output: 
     return Q_(int(batch) * int(output) / r["latency"], "1/s")
 
 
+@register_quantity("serving-node-throughput", domain="compute", unit="1/s")
+def _thr_node(accelerator: str, model: str, prompt: int, output: int, tp: int = 1, weight_precision: str = "bf16",
+              cards: int = 8, topology: str = "nvswitch"):
+    """Output tokens/s of ``cards`` cards (cards / tp replicas), each at the largest batch that fits."""
+    mb = _serve(accelerator, model, 1, prompt, output, tp, weight_precision, topology)["max_batch"]
+    r = _serve(accelerator, model, max(int(mb), 1), prompt, output, tp, weight_precision, topology)
+    return Q_(r["throughput_per_card"] * int(cards), "1/s")
+
+
 @register_quantity("serving-ttft", domain="compute", unit="ms")
 def _ttft(accelerator: str, model: str, prompt: int, tp: int = 1, weight_precision: str = "bf16",
           topology: str = "nvswitch"):
