@@ -17,11 +17,16 @@ def _busbw_factor(collective: str, n: int):
 
 @register_quantity("nccl-busbw", domain="interconnect", unit="GB/s")
 def _nccl_busbw(topology: str, accelerator: str, cards: int = 8, collective: str = "all-reduce",
-                algorithm: str = "auto", message_size: str = "4 GiB"):
-    """Bus bandwidth the model gives for one collective on one topology (nccl-tests convention)."""
+                algorithm: str = "nccl", message_size: str = "4 GiB"):
+    """Bus bandwidth the model gives for one collective on one topology (nccl-tests convention).
+
+    nccl-tests lets NCCL choose, so ``auto`` means NCCL's own algorithm set here (``nccl``), not
+    the fastest algorithm the twin knows (a direct all-reduce that NCCL does not run would make
+    mid-size messages look up to twice as fast as measured)."""
     from . import large_message_busbw
 
-    return large_message_busbw(topology, accelerator, int(cards), collective, algorithm, message_size)
+    a = "nccl" if isinstance(algorithm, str) and algorithm.strip().lower() == "auto" else algorithm
+    return large_message_busbw(topology, accelerator, int(cards), collective, a, message_size)
 
 
 @register_quantity("nccl-busbw-multinode", domain="interconnect", unit="GB/s")
