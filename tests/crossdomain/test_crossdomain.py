@@ -189,11 +189,10 @@ def test_every_issue12_field_moves_a_result(state, field):
     ({"wan_links": ["beijing-hohhot@-5 km"]}, "platform.wan_links"),  # a negative distance
     ({"wan_links": ["beijing"]}, "platform.wan_links"),
     ({"wan_links": ["beijing-beijing"]}, "platform.wan_links"),
-    ({"wan_technology": "carrier-pigeon"}, "platform.wan_technology"),
     ({"wan_bandwidth": "5000 Gbit/s"}, "platform.wan_bandwidth"),  # beyond 4 x 100G leased lines
-    ({"site_accelerators": ["A800-SXM4-80GB"]}, "platform.site_accelerators"),
+    ({"site_accelerators": ["A800-SXM4-80GB"] * 3}, "platform.site_accelerators"),
     ({"site_accelerators": ["A800-SXM4-80GB", "TPU-v9"]}, "platform.site_accelerators"),
-    ({"data_site": "atlantis"}, "platform.data_site"),
+    ({"data_site": "internet"}, "platform.data_site"),  # a WAN technology, not a site
     ({"compression": "powersgd", "compression_ratio": 1e-6}, "platform.compression_ratio"),
 ])
 def test_bad_input_names_its_field(state, over, field):
@@ -243,6 +242,17 @@ def test_public_functions_name_the_bad_argument(call, field):
     with pytest.raises(InputError) as exc:
         call()
     assert exc.value.field == field
+
+
+def test_schema_lists_the_catalog_wan_technologies():
+    from twin.scenario.schema import fields_of
+
+    assert set(fields_of("platform")["wan_technology"].choices) == set(xd.wan_technologies())
+
+
+def test_fewer_site_accelerators_than_sites_fill_with_the_scenario_accelerator(state):
+    ds = xd.crossdomain(C23, state, site_accelerators=["Ascend-910B"])
+    assert list(ds["site_speed"].values) == pytest.approx([320 / 312, 1.0])
 
 
 def test_fibre_and_great_circle():

@@ -191,11 +191,10 @@ def _parse_sites(sc):
         if c <= 0:
             raise InputError("platform.sites", f"{n}:{c}", "a site with compute (cards > 0)", "has no compute")
     accs = list(p.site_accelerators)
-    if accs and len(accs) != len(names):
-        raise InputError("platform.site_accelerators", accs, f"one accelerator per site ({len(names)})",
+    if len(accs) > len(names):
+        raise InputError("platform.site_accelerators", accs, f"at most one accelerator per site ({len(names)})",
                          f"has {len(accs)}")
-    if not accs:
-        accs = [sc.compute.accelerator] * len(names)
+    accs += [sc.compute.accelerator] * (len(names) - len(accs))  # the rest: compute.accelerator
     for a in accs:
         catalog.accelerator(a, "platform.site_accelerators")
     return names, cards, accs
