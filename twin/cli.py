@@ -7,7 +7,7 @@
     nicc-twin fields SCENARIO [FIELD ...]   which results each scenario field moves
     nicc-twin validate [--cases PATH ...] [--domain NAME] [--json]
     nicc-twin bench [--quick] [--check] [--json] [NAME ...]
-    nicc-twin serve [SCENARIO] [--port N] [--ip ADDR]
+    nicc-twin serve [SCENARIO] [--port N] [--ip ADDR] [--cull-idle S] [--preheat N]
 
 Errors print one line and exit non-zero; ``--debug`` shows the traceback.
 """
@@ -192,20 +192,115 @@ def cmd_fields(args) -> int:
     return 1 if silent else 0
 
 
+#: Idle kernels with no browser connected are shut down after this many seconds (``--cull-idle``).
+CULL_IDLE_DEFAULT = 600
+
+
+def voila_command(notebook, *, port: int, ip: str, cull_idle: int = CULL_IDLE_DEFAULT, preheat: int = 0) -> list[str]:
+    """The Voila command line ``serve`` runs: kernel culling and optional preheated kernels.
+
+    Culling (jupyter_server's MappingKernelManager): a kernel idle for ``cull_idle`` s with no
+    browser connected is shut down (checked every min(60, cull_idle / 4) s; connected kernels
+    are never culled); 0 disables it. ``preheat`` > 0 keeps that many kernels with the app
+    already executed (Voila's preheated kernel pool), so the next sessions render at once.
+    """
+    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", f"--Voila.ip={ip}"]
+    if cull_idle > 0:
+        cmd += [f"--MappingKernelManager.cull_idle_timeout={int(cull_idle)}",
+                f"--MappingKernelManager.cull_interval={max(2, min(60, int(cull_idle) // 4))}",
+                "--MappingKernelManager.cull_connected=False", "--MappingKernelManager.cull_busy=False"]
+    if preheat > 0:
+        cmd += ["--preheat_kernel=True", f"--pool_size={int(preheat)}"]
+    return cmd
+
+
 def cmd_serve(args) -> int:
-    from .scenario import load_scenario
+    """Run Voila as a child in its own session, forward SIGINT/SIGTERM/SIGHUP to it and wait;
+    whatever of the server and its kernels is still alive after a grace period is killed."""
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    import psutil
+
+    from .errors import InputError
     from .paths import notebooks_dir
+    from .scenario import load_scenario
+
+    for name, v, lo in (("--cull-idle", args.cull_idle, 0), ("--preheat", args.preheat, 0), ("--port", args.port, 1)):
+        if v < lo:
+            raise InputError(name, v, f"an integer >= {lo}")
+    sc = load_scenario(args.scenario)  # fail early, with a clear one-line message, on a bad scenario
+    scenario = args.scenario
+    if Path(scenario).exists():  # a scenario file: the server runs in the notebooks folder
+        scenario = str(Path(scenario).resolve())
+    env = dict(os.environ, NICC_TWIN_SCENARIO=scenario)
+    nb = notebooks_dir() / "app.ipynb"
+    cmd = voila_command(nb, port=args.port, ip=args.ip, cull_idle=args.cull_idle, preheat=args.preheat)
+    print(f"NICC Twin app on http://{args.ip}:{args.port}/ (scenario {sc.name}; idle kernels culled after "
+          f"{args.cull_idle} s); Ctrl-C stops it", file=sys.stderr, flush=True)
+    proc = subprocess.Popen(cmd, env=env, cwd=nb.parent, start_new_session=True)
+    stop = []
+
+    def forward(signum, frame):
+        stop.append(signum)
+        try:
+            proc.send_signal(signal.SIGTERM)  # Voila stops its loop and shuts every kernel down
+        except ProcessLookupError:
+            pass
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    seen: dict[int, float] = {}  # pid -> create time of every process the server started
+    try:
+        while proc.poll() is None:
+            try:
+                for c in psutil.Process(proc.pid).children(recursive=True):
+                    seen.setdefault(c.pid, c.create_time())
+            except psutil.Error:
+                pass
+            time.sleep(0.5)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        _reap(proc, seen)
+    return 0 if stop or proc.returncode in (0, -signal.SIGTERM) else proc.returncode
+
+
+def _reap(proc, seen: dict, grace: float = 20.0) -> None:
+    """Wait for the server to exit, then end any kernel it left behind (same pid and start time)."""
+    import signal
     import subprocess
 
-    sc = load_scenario(args.scenario)  # fail early, with a clear message, on a bad scenario
-    env = dict(os.environ, NICC_TWIN_SCENARIO=args.scenario)
-    nb = notebooks_dir() / "app.ipynb"
-    cmd = [sys.executable, "-m", "voila", str(nb), "--no-browser", f"--port={args.port}", f"--Voila.ip={args.ip}"]
-    print(f"NICC Twin app on http://{args.ip}:{args.port}/ (scenario {sc.name}); Ctrl-C stops it", file=sys.stderr)
+    import psutil
+
     try:
-        return subprocess.call(cmd, env=env, cwd=nb.parent)
-    except KeyboardInterrupt:
-        return 0
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.wait()
+    left = []
+    for pid, created in seen.items():
+        try:
+            p = psutil.Process(pid)
+            if abs(p.create_time() - created) < 1e-3:
+                left.append(p)
+        except psutil.Error:
+            pass
+    for p in left:
+        try:
+            p.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(left, timeout=5)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -248,9 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 1 when a fast path disagrees with its reference or misses its goal")
     s.set_defaults(func=cmd_bench)
     s = add("serve", help="serve the dashboards (Voila)")
-    s.add_argument("scenario", nargs="?", default="cluster-2023")
+    s.add_argument("scenario", nargs="?", default="cluster-2023", help="preset name or .toml path")
     s.add_argument("--port", type=int, default=8866)
     s.add_argument("--ip", default="127.0.0.1")
+    s.add_argument("--cull-idle", type=int, default=CULL_IDLE_DEFAULT, metavar="SECONDS",
+                   help=f"shut down kernels idle this long with no browser connected (default {CULL_IDLE_DEFAULT}; 0: never)")
+    s.add_argument("--preheat", type=int, default=0, metavar="N",
+                   help="keep N kernels with the app already executed (Voila preheated kernels; default 0)")
     s.set_defaults(func=cmd_serve)
     return p
 
