@@ -205,6 +205,8 @@ def pool_grid(trace="sample", policies=POLICIES, modes=("fractional",), seeds=PA
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://host:8786``) to scale out; default: a
         ``dask.distributed.LocalCluster`` of ``n_workers`` single-threaded workers, closed after.
+        The local workers are threads of this process (the numba kernel releases the GIL, so
+        they run in parallel without each process importing and loading the kernels).
     """
     from dask.distributed import Client, LocalCluster
 
@@ -214,7 +216,7 @@ def pool_grid(trace="sample", policies=POLICIES, modes=("fractional",), seeds=PA
     if scheduler:
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=False, dashboard_address=None)
         client = Client(cluster)
     try:
         parts = client.gather(client.map(_pool_task, tasks, pure=False))

@@ -277,7 +277,7 @@ def _pick(policy, p, relax, use_cache, cls, cpu, mem, ngpu, milli, mask, gcap, u
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate(policy, sel, mode, gcap,
              cpu_cap, mem_cap, ngpus, tbit,
              p_cpu, p_mem, p_ngpu, p_milli, p_mask, p_cls, n_cls,
