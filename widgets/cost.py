@@ -11,6 +11,7 @@ import ipywidgets as W
 
 from twin import catalog
 from twin.cost import COMPONENTS, OPEX_ITEMS, rerun
+from twin.cost.eras import era_twin
 from twin.scenario import load_scenario
 
 from .common import bokeh_widget, error_box
@@ -87,9 +88,10 @@ class Dashboard:
 
     def _update(self, regions=False):
         try:
-            t = rerun(self._scenario(), self._base)
             if self._base is None:
-                self._base = t
+                # the whole twin of this scenario, shared with the Eras tab (memoised per scenario)
+                self._base = era_twin(self.scenario)
+            t = rerun(self._scenario(), self._base)
             ds = t.state["cost/results"].to_dataset()
             self.error.value = ""
         except Exception as exc:  # show the error, keep the last good plot
