@@ -5,6 +5,8 @@
     nicc-twin run SCENARIO -o FILE          evaluate every domain in dependency order, write the tree
     nicc-twin compare A B [--json]          headline figures of two scenarios with deltas
     nicc-twin fields SCENARIO [FIELD ...]   which results each scenario field moves
+    nicc-twin pool [--trace T] [--policy P] [--mode M] [--seeds N]   GPU pooling on a cluster trace
+    nicc-twin sweep BASE --set FIELD=V1,V2 ... -o OUT.zarr [--resume]   whole-twin sweeps on Dask
     nicc-twin validate [--cases PATH ...] [--domain NAME] [--json]
     nicc-twin bench [--quick] [--check] [--json] [NAME ...]
     nicc-twin serve [SCENARIO] [--port N] [--ip ADDR] [--cull-idle S] [--preheat N]
@@ -330,6 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("fields", nargs="*", help="dotted field paths (default: all)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_fields)
+    from .platform.cli import add_parser as add_pool
+    from .sweep_cli import add_parser as add_sweep
+
+    add_pool(sub, parents=[common])
+    add_sweep(sub)
     s = add("validate", help="run validation cases against published measurements")
     s.add_argument("--cases", nargs="*", default=[], help="extra case files or folders")
     s.add_argument("--domain", help="only this domain")
