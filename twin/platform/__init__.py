@@ -190,6 +190,38 @@ def pool(trace="sample", policies=POLICIES, modes=("fractional",), seeds=PAPER_S
         attrs={"trace": tr.name, "nodes": tr.n_nodes, "gpus": tr.n_gpus, "ratio": ratio})
 
 
+def node_fragmentation(trace="sample", policy="FGD", mode="fractional", seed: int = PAPER_SEEDS[0],
+                       load: float = 1.0, overcommit: float = 1.5, granularity: float = 0.01) -> xr.Dataset:
+    """Per-node state after one protocol run to ``load`` x capacity arrived.
+
+    Returns a Dataset over ``node`` with ``fragmentation`` (fragmented GPUs: the FGD measure,
+    the expected milli-GPU no typical pod can use, over 1000), ``idle`` and ``gpus`` [cards],
+    and scalars ``allocation_rate`` and ``served_rate`` [%].
+
+    Notes
+    -----
+    The fragmentation of node :math:`n` is :math:`F_n = \sum_t p_t\,f_n(t)` over the
+    workload's typical pods :math:`t` (frequency :math:`p_t`), with :math:`f_n(t)` the node's
+    idle milli-GPU that pod :math:`t` cannot use (all of it when the pod cannot fit; the
+    cards with less left than the pod's share otherwise) (Weng et al. 2023, Sec. 4).
+    """
+    tr = resolve_trace(trace)
+    prep = _sim.prepare(tr, mode, overcommit, granularity)
+    r = run_protocol(prep, policy, seed=seed, ratio=load)
+    frag = _sim.fragmentation(r) / MILLI
+    gl = r["final_gpu_left"]
+    valid = prep.ngpus[:, None] > np.arange(gl.shape[1])
+    idle = np.where(valid, gl, 0).sum(axis=1) / prep.gcap
+    pct = 100.0 * float(load)
+    return xr.Dataset(
+        {"fragmentation": ("node", frag, {"units": "", "long_name": "fragmented GPUs"}),
+         "idle": ("node", idle, {"units": "", "long_name": "idle GPUs"}),
+         "gpus": ("node", prep.ngpus.astype(float), {"units": ""}),
+         "allocation_rate": ((), float(allocation_curve(r, [pct])[1][0]), {"units": ""}),
+         "served_rate": ((), float(allocation_curve(r, [pct], "served")[1][0]), {"units": ""})},
+        coords={"node": np.arange(tr.n_nodes)}, attrs={"policy": r["policy"], "mode": r["mode"], "trace": tr.name})
+
+
 def _pool_task(args):
     trace, policy, mode, seed, ratio, overcommit, granularity = args
     return pool(trace, [policy], [mode], [seed], ratio, overcommit, granularity)
@@ -461,6 +493,6 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["NEEDS", "evaluate", "pool", "pool_grid", "utilisation_over_time", "remote_slowdown",
+__all__ = ["NEEDS", "evaluate", "pool", "pool_grid", "node_fragmentation", "scenario_trace", "scenario_mode", "utilisation_over_time", "remote_slowdown",
            "aggregation_slowdown", "overcommit_slowdown", "load_openb", "synthetic_openb", "sample_trace",
            "POLICIES", "MODES", "PAPER_SEEDS"]
