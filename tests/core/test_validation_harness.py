@@ -7,7 +7,11 @@ from twin.validation import load_cases, run_cases
 
 
 def test_catalog_cases_pass():
-    res = {r.id: r for r in run_cases()}  # the OAM case is computed from the interconnect topology
+    from twin.validation import run_case
+
+    want = ["pcie4-x16-bandwidth", "nvlink4-p2p-bandwidth", "oam-fc-8card-aggregate"]
+    # the OAM case is computed from the interconnect topology
+    res = {c["id"]: run_case(c) for c in load_cases() if c["id"] in want}
     for cid in ["pcie4-x16-bandwidth", "nvlink4-p2p-bandwidth", "oam-fc-8card-aggregate"]:
         assert cid in res and res[cid].passed, res.get(cid)
     assert res["pcie4-x16-bandwidth"].rel_error == pytest.approx(-1 / 65, rel=1e-6)
