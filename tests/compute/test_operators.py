@@ -104,3 +104,42 @@ def test_training_parameters_scale_from_the_reference():
     f8 = training_parameters("H100-SXM5-80GB", "fp8")
     assert f8["peak"] == pytest.approx(2 * h["peak"], rel=1e-3)
     assert f8["gemm_efficiency"] < h["gemm_efficiency"]
+
+
+SERVE_REACHED = {"n": 0, "total": 0}
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(model=st.sampled_from(["llama2-7b", "llama2-13b", "llama3-8b", "llama2-70b"]),
+       acc=st.sampled_from(["A100-SXM4-80GB", "H100-SXM5-80GB", "MI300X-OAM-192GB", "Ascend-910B", "B200-SXM6-180GB"]),
+       batch=st.integers(1, 256), prompt=st.integers(16, 4096), output=st.integers(2, 1024),
+       tp=st.sampled_from([1, 2, 4, 8]))
+def test_serving_invariants(model, acc, batch, prompt, output, tp):
+    from twin.compute.serving import geometry, serve
+
+    SERVE_REACHED["total"] += 1
+    a = catalog.accelerator(acc)
+    g = geometry(model)
+
+    def ar(size, n):  # a fixed all-reduce law (test input): 10 us + 2 (n-1)/n S / 200 GB/s
+        return 10e-6 + 2 * (n - 1) / n * size / 200e9
+
+    kw = dict(tp=tp, quant="bf16", allreduce=ar, watts_per_card=700.0)
+    r = serve(a, g, batch=batch, prompt=prompt, output=output, **kw)
+    SERVE_REACHED["n"] += 1
+    assert r["ttft"] > 0 and r["tpot"] > 0 and r["throughput_per_card"] > 0
+    # a longer prompt never makes the first token faster; a bigger batch never makes a step faster
+    assert serve(a, g, batch=batch, prompt=2 * prompt, output=output, **kw)["ttft"] >= r["ttft"] * (1 - 1e-12)
+    assert serve(a, g, batch=2 * batch, prompt=prompt, output=output, **kw)["tpot"] >= r["tpot"] * (1 - 1e-12)
+    # the KV cache of a sequence is what its tokens hold, and the batch that fits fills the free memory
+    assert r["kv_per_sequence"] == pytest.approx(2 * g["layers"] * max(g["kv_heads"] / tp, 1) * g["head_dim"] * 2
+                                                 * (prompt + output))
+    assert (r["max_batch"] >= batch) == r["fits"] or r["weights_per_card"] > 0.9 * a.hbm_capacity.to("B").magnitude - 3e9
+    # decode can never beat reading this card's share of the weights once per step
+    bw = a.hbm_bandwidth.to("B/s").magnitude
+    assert r["tpot"] >= r["weights_per_card"] / bw
+
+
+def test_serving_property_examples_reach_their_assertions():
+    assert SERVE_REACHED["total"] >= 20
+    assert SERVE_REACHED["n"] / SERVE_REACHED["total"] >= 0.8

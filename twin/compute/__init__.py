@@ -297,7 +297,8 @@ def evaluate(scenario, state=None) -> xr.Dataset:
     for k, u in (("gpu_energy", "J"), ("cim_energy", "J"), ("gpu_time", "s"), ("cim_time", "s")):
         ds[k] = ((), cim[k], {"units": u})
     ds["cim_chips"] = ((), float(cim["chips"]), {"units": ""})
-    ds["matmul_share"] = ((), cim["matmul_share"], {"units": ""})
+    ds["matmul_share"] = ((), cim["matmul_share"], {"units": "", "long_name": "weight matmuls' share of the operations"})
+    ds["matmul_time_share"] = ((), cim["matmul_time_share"], {"units": "", "long_name": "weight GEMMs' share of GPU prefill time"})
     # --- DPU ---
     dpu = dpu_offload(c.dpu, c.dpu_placement, nic_speed_gbps=magnitude(sc.fabric.nic_speed, "Gbit/s", "fabric.nic_speed"),
                       nics_per_node=int(sc.fabric.nics_per_node), cpus=int(c.cpus_per_node),

@@ -16,6 +16,9 @@ Model (one forward pass of ``tokens`` tokens of a dense transformer):
   pass, at e_dram = 3.9 pJ/bit (HBM2, O'Connor et al., MICRO 2017) and B_ext = 400 GB/s (one
   HBM2e stack; assumption).
 - chips to hold the model on-chip: ceil(N_w / capacity) at 1 B per weight.
+- matmul_time_share: the weight GEMMs' share of the GPU's prefill time (the white paper's 45-60%
+  for Transformers counts operations on its reference hardware; by FLOPs a Llama prefill is ~99%
+  matmul, by time on a GPU less: attention and element-wise work are memory-bound).
 
 References
 ----------
@@ -49,7 +52,7 @@ def cim_vs_gpu(accelerator, chip: str, model: str, tokens: int = 512, *, precisi
     """Energy [J] and time [s] of one inference pass on a GPU and on CIM chips (plain floats).
 
     Returns gpu_energy, gpu_time, cim_energy, cim_time, energy_ratio (GPU / CIM), chips (to hold
-    the weights on-chip), matmul_share, and the op counts.
+    the weights on-chip), matmul_share (by operations), matmul_time_share (by GPU time), and the op counts.
     """
     from ..errors import InputError
 
@@ -60,6 +63,7 @@ def cim_vs_gpu(accelerator, chip: str, model: str, tokens: int = 512, *, precisi
         raise InputError("compute.prompt_tokens", tokens, "a number of tokens >= 1")
     ops = workload_ops(g, int(tokens))
     t_gpu = step_time(acc, g, tokens, 1, tokens / 2.0, 1, precision, None, phase="prefill")
+    parts = step_time(acc, g, tokens, 1, tokens / 2.0, 1, precision, None, phase="prefill", parts=True)
     tdp = magnitude(acc.tdp, "W", "tdp")
     e_gpu = tdp * t_gpu
     a = arch_params(acc)
@@ -74,4 +78,5 @@ def cim_vs_gpu(accelerator, chip: str, model: str, tokens: int = 512, *, precisi
     e_cim = ops["matmul"] / ee + (ops["attention"] + ops["elementwise"]) * e_dig + stream * 8 * E_DRAM_PER_BIT
     t_cim = ops["matmul"] / r_cim + (ops["attention"] + ops["elementwise"]) / rate_dig + stream / B_EXT
     return {"gpu_energy": e_gpu, "gpu_time": t_gpu, "cim_energy": e_cim, "cim_time": t_cim,
-            "energy_ratio": e_gpu / e_cim, "chips": chips, **ops}
+            "energy_ratio": e_gpu / e_cim, "chips": chips, "matmul_time_share": parts["gemm"] / sum(parts.values()),
+            **ops}
