@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from twin.fabric import _reference as R
 from twin.errors import InputError
 from twin.fabric import dcqcn_fixed_point, incast
 from twin.fabric.congestion import run_incast
@@ -40,7 +41,7 @@ def test_incast_invariants(scheme, n, gbps, size_kb, kmin, span, pmax, xoff):
 def test_kernel_matches_python_reference(scheme, n, size_kb):
     C = 100e9 / 8
     a = run_incast(scheme, n, C, C, 2e-4, size_kb * 1e3)
-    b = run_incast(scheme, n, C, C, 2e-4, size_kb * 1e3, reference=True)
+    b = R.run_incast(scheme, n, C, C, 2e-4, size_kb * 1e3)
     assert np.allclose(a["queue"], b["queue"], rtol=1e-9, atol=1e-6)
     assert np.allclose(a["rate_total"], b["rate_total"], rtol=1e-9, atol=1e-3)
     assert a["stats"]["drops"] == pytest.approx(b["stats"]["drops"], abs=1e-3)

@@ -59,7 +59,7 @@ def test_maxmin_invariants(name, lb, q, n, seed, capped):
         assert ok.any(), f"variable {v} has no bottleneck"
         assert np.allclose(sol.link_load[lk[ok]], fab.cap[lk[ok]], rtol=1e-7)
     # the NumPy reference agrees
-    ref = solve(fab, rt, demand=demand, reference=True)
+    ref = R.solve(fab, rt, demand=demand)
     assert np.allclose(ref.rate, sol.rate, rtol=1e-7)
 
 
@@ -72,11 +72,11 @@ def test_transfer_completion_matches_reference(name, lb, n, seed):
     rt = route(fab, s, t, lb, 2, seed)
     size = np.random.default_rng(seed).uniform(1e6, 1e9, n)
     fin = transfer_times(fab, rt, size, batch=0.0)
-    ref = transfer_times(fab, rt, size, reference=True, batch=0.0)
+    ref = R.transfer_times(fab, rt, size, batch=0.0)
     assert np.all(fin > 0) and np.all(np.isfinite(fin))
     assert np.allclose(fin, ref, rtol=1e-7)
     fb = transfer_times(fab, rt, size, batch=0.25)
-    assert np.allclose(fb, transfer_times(fab, rt, size, reference=True, batch=0.25), rtol=1e-7)
+    assert np.allclose(fb, R.transfer_times(fab, rt, size, batch=0.25), rtol=1e-7)
     assert fb.max() >= fin.max() * (1 - 1e-9) or np.isclose(fb.max(), fin.max(), rtol=0.5)
     # nobody finishes faster than at its access-link rate
     assert np.all(fin >= size / (fab.nic_speed) * (1 - 1e-9))

@@ -416,3 +416,68 @@ def incast_fluid_numpy(scheme: int, prm, size, n_steps: int):
     stats = dict(pause=pause_steps * dt * n, drops=drops, qmax=qmax, done=t_done, delivered=delivered,
                  pause_fraction=pause_steps / max(n_steps, 1))
     return qs, rss, stats
+
+
+# --- references of the public fabric solvers (same checks and glue, NumPy inside) -----------
+
+def solve(fab, routing, demand=None):
+    """NumPy version of :func:`twin.fabric.routing.solve`."""
+    from .routing import _solution, _var_demand
+
+    vr, load = maxmin_rates(routing.var_ptr, routing.var_link, routing.var_w, fab.cap, _var_demand(routing, demand))
+    return _solution(fab, routing, vr, load, -1)
+
+
+def transfer_times(fab, routing, size_bits, batch=None):
+    """NumPy version of :func:`twin.fabric.routing.transfer_times`."""
+    from .routing import _flow_finish, _transfer_inputs
+
+    vs, dem, batch = _transfer_inputs(routing, size_bits, batch)
+    return _flow_finish(routing, complete_transfers(routing.var_ptr, routing.var_link, routing.var_w, fab.cap, vs, dem, batch))
+
+
+def run_incast(scheme, n_senders, capacity, line_rate, duration, message_size=0.0, *, pfc=None, **kw):
+    """NumPy version of :func:`twin.fabric.congestion.run_incast` (queue, total rate and stats)."""
+    from .congestion import _incast_setup
+
+    code, prm, size, n_steps = _incast_setup(scheme, n_senders, capacity, line_rate, duration, message_size, pfc, **kw)
+    q, rs, st = incast_fluid(code, prm, size, n_steps)
+    return {"queue": np.asarray(q), "rate_total": np.asarray(rs), "stats": st, "params": prm}
+
+
+def spray_weights(fab, s, t):
+    """Vectorised NumPy version of :func:`twin.fabric.topology.spray_weights` (same CSR layout)."""
+    from .topology import _classes
+
+    s = np.asarray(s, np.int64)
+    t = np.asarray(t, np.int64)
+    ls, lt, sl, sp, cr = _classes(fab, s, t)
+    P, u, v = fab.planes, fab.u, max(fab.v, 1)
+    ptrs, links, ws = [], [], []
+    n = len(s)
+    lens = np.where(sl, 2 * P, np.where(sp, (2 + 2 * u) * P, (2 + 2 * u + 2 * u * v) * P))
+    ptr = np.zeros(n + 1, np.int64)
+    np.cumsum(lens, out=ptr[1:])
+    L = np.empty(ptr[-1], np.int64)
+    W = np.empty(ptr[-1])
+    for p in range(P):
+        for cls, idx in ((0, np.flatnonzero(sl)), (1, np.flatnonzero(sp)), (2, np.flatnonzero(cr))):
+            if idx.size == 0:
+                continue
+            per_plane = (2, 2 + 2 * u, 2 + 2 * u + 2 * u * v)[cls]
+            start = ptr[idx] + p * per_plane
+            blocks = [fab.a_up[p, s[idx]][:, None], fab.a_dn[p, t[idx]][:, None]]
+            wts = [np.full((idx.size, 2), 1.0 / P)]
+            if cls >= 1:
+                blocks += [fab.lu[p, ls[idx]], fab.ld[p, lt[idx]]]
+                wts.append(np.full((idx.size, 2 * u), 1.0 / (P * u)))
+            if cls == 2:
+                ps, pt = fab.pod_of_leaf(ls[idx]), fab.pod_of_leaf(lt[idx])
+                blocks += [fab.au[p, ps].reshape(idx.size, -1), fab.ad[p, pt].reshape(idx.size, -1)]
+                wts.append(np.full((idx.size, 2 * u * v), 1.0 / (P * u * v)))
+            blk = np.concatenate(blocks, axis=1)
+            wt = np.concatenate(wts, axis=1)
+            pos = start[:, None] + np.arange(per_plane)[None, :]
+            L[pos] = blk
+            W[pos] = wt
+    return ptr, L, W

@@ -88,7 +88,7 @@ def _bench_maxmin(quick: bool) -> Benchmark:
 
     return Benchmark(size=f"{nodes * 8} flows, {fab.n_links} links ({nodes} nodes x 8 rails, radix 64, "
                           f"{fab.tiers} tiers, {fab.pods} pods)",
-                     fast=lambda: solve(fab, rt), reference=lambda: solve(fab, rt, reference=True),
+                     fast=lambda: solve(fab, rt), reference=lambda: R.solve(fab, rt),
                      repeats=5, reference_repeats=3, compare=_rates_rel_diff, tolerance=1e-9,
                      metric="max relative rate difference",
                      note="rail-matched ring over a scattered (fragmented) placement of the job's nodes, per-flow ECMP "
@@ -107,7 +107,7 @@ def _bench_maxmin_128k(quick: bool) -> Benchmark:
 
     return Benchmark(size=f"{nodes * 8} flows, {fab.n_links} links ({nodes} nodes x 8 rails, radix 128, "
                           f"{fab.tiers} tiers, {fab.pods} pods)",
-                     fast=lambda: solve(fab, rt), reference=lambda: solve(fab, rt, reference=True),
+                     fast=lambda: solve(fab, rt), reference=lambda: R.solve(fab, rt),
                      repeats=3, reference_repeats=1, compare=_rates_rel_diff, tolerance=1e-9,
                      metric="max relative rate difference",
                      note="as maxmin-fattree-16k at 8x the size; the NumPy reference runs once at full size to check "

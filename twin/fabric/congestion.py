@@ -93,14 +93,9 @@ def build_params(n_senders: int, capacity: float, line_rate: float, *, pfc: bool
     return prm
 
 
-def run_incast(scheme: str, n_senders: int, capacity: float, line_rate: float, duration: float,
-               message_size: float = 0.0, *, pfc: bool | None = None, reference: bool = False, **kw) -> dict:
-    """Run the fluid incast model. Rates in byte/s, sizes in byte, times in s.
-
-    ``scheme``: pfc | dcqcn | hpcc | credits | dgsq | tcp (tcp: DCQCN-like ECN reaction on a
-    lossy queue, no PFC). ``message_size`` per sender (0: unlimited backlog).
-    Returns dict with t, queue, rate_total, rates, stats (see kernel), params.
-    """
+def _incast_setup(scheme: str, n_senders: int, capacity: float, line_rate: float, duration: float,
+                  message_size: float, pfc: bool | None, **kw):
+    """Checked kernel inputs of the incast model: (scheme code, params, sizes, steps)."""
     if scheme not in SCHEMES:
         raise InputError("fabric.congestion_control", scheme, "one of " + ", ".join(SCHEMES))
     if pfc is None:
@@ -114,13 +109,19 @@ def run_incast(scheme: str, n_senders: int, capacity: float, line_rate: float, d
         raise InputError("congestion.duration", f"{duration:g} s", f"at most {MAX_CELLS:.0e} sender-steps "
                          f"(here {n} senders x {n_steps} steps): a shorter duration, a longer step or fewer senders",
                          "is too long to keep every sender's rate")
-    size = np.full(n, float(message_size))
-    code = SCHEMES[scheme]
-    if reference:
-        from . import _reference as R
+    return SCHEMES[scheme], prm, np.full(n, float(message_size)), n_steps
 
-        q, rs, st = R.incast_fluid(code, prm, size, n_steps)
-        return {"queue": np.asarray(q), "rate_total": np.asarray(rs), "stats": st, "params": prm}
+
+def run_incast(scheme: str, n_senders: int, capacity: float, line_rate: float, duration: float,
+               message_size: float = 0.0, *, pfc: bool | None = None, **kw) -> dict:
+    """Run the fluid incast model. Rates in byte/s, sizes in byte, times in s.
+
+    ``scheme``: pfc | dcqcn | hpcc | credits | dgsq | tcp (tcp: DCQCN-like ECN reaction on a
+    lossy queue, no PFC). ``message_size`` per sender (0: unlimited backlog).
+    Returns dict with t, queue, rate_total, rates, stats (see kernel), params.
+    """
+    code, prm, size, n_steps = _incast_setup(scheme, n_senders, capacity, line_rate, duration, message_size, pfc, **kw)
+    n = len(size)
     q = np.empty(n_steps)
     rs = np.empty(n_steps)
     rates = np.empty((n_steps, n))

@@ -89,42 +89,38 @@ def route(fab: Fabric, src, dst, load_balancing: str = "ecmp", flows_per_pair: i
     return Routing(ptr, links, np.ones(len(links)), np.repeat(np.arange(n, dtype=np.int64), q), n, load_balancing, q)
 
 
-def solve(fab: Fabric, routing: Routing, demand=None, reference: bool = False) -> FlowSolution:
-    """Max-min fair rates (progressive filling) of the routed flows.
-
-    ``demand`` [bit/s] caps each flow (split evenly over its QPs); default unlimited.
-    ``reference=True`` runs the plain NumPy reference instead of the numba kernel.
-    """
+def _var_demand(routing: Routing, demand) -> np.ndarray:
+    """Per-rate-variable demand [bit/s]: each flow's cap split evenly over its QPs (inf: none)."""
     nv = len(routing.var_ptr) - 1
     if demand is None:
-        dem = np.full(nv, np.inf)
-    else:
-        demand = np.broadcast_to(np.asarray(demand, float), (routing.n_flows,))
-        if np.any(~(demand > 0)):
-            raise InputError("traffic.demand", float(demand[~(demand > 0)][0]), "a positive rate per flow")
-        per_var = np.bincount(routing.var_flow, minlength=routing.n_flows)
-        dem = (demand / per_var)[routing.var_flow]
-    if reference:
-        from . import _reference as R
+        return np.full(nv, np.inf)
+    demand = np.broadcast_to(np.asarray(demand, float), (routing.n_flows,))
+    if np.any(~(demand > 0)):
+        raise InputError("traffic.demand", float(demand[~(demand > 0)][0]), "a positive rate per flow")
+    per_var = np.bincount(routing.var_flow, minlength=routing.n_flows)
+    return (demand / per_var)[routing.var_flow]
 
-        vr, load = R.maxmin_rates(routing.var_ptr, routing.var_link, routing.var_w, fab.cap, dem)
-        rounds = -1
-    else:
-        vr = np.empty(nv)
-        load = np.empty(fab.n_links)
-        rounds = K.maxmin_rates(routing.var_ptr, routing.var_link, routing.var_w, fab.cap, dem, vr, load)
+
+def _solution(fab: Fabric, routing: Routing, vr, load, rounds: int) -> FlowSolution:
     rate = np.bincount(routing.var_flow, weights=vr, minlength=routing.n_flows)
     return FlowSolution(rate, vr, load, load / fab.cap, int(rounds))
 
 
-def transfer_times(fab: Fabric, routing: Routing, size_bits, reference: bool = False, batch: float | None = None) -> np.ndarray:
-    """Finish time [s] of each flow moving ``size_bits`` (split evenly over its QPs; a flow ends
-    with its last QP), rates re-shared max-min fairly as transfers finish.
+def solve(fab: Fabric, routing: Routing, demand=None) -> FlowSolution:
+    """Max-min fair rates of routed flows (progressive filling, numba kernel).
 
-    ``batch``: 0 recomputes rates at every finish (exact); a fraction f recomputes once f of the
-    unfinished transfers are done (bounded cost, slightly pessimistic). Default: exact up to
-    2,048 rate variables, else 1/16.
+    ``demand`` [bit/s] caps each flow (split evenly over its QPs); default unlimited. The plain
+    NumPy reference is :func:`twin.fabric._reference.solve` (tests and benchmarks).
     """
+    dem = _var_demand(routing, demand)
+    vr = np.empty(len(dem))
+    load = np.empty(fab.n_links)
+    rounds = K.maxmin_rates(routing.var_ptr, routing.var_link, routing.var_w, fab.cap, dem, vr, load)
+    return _solution(fab, routing, vr, load, rounds)
+
+
+def _transfer_inputs(routing: Routing, size_bits, batch):
+    """Per-variable sizes [bit], demands and the re-sharing batch of :func:`transfer_times`."""
     nv = len(routing.var_ptr) - 1
     size = np.broadcast_to(np.asarray(size_bits, float), (routing.n_flows,))
     bad = ~((size >= 0) & (size < np.inf))
@@ -132,21 +128,32 @@ def transfer_times(fab: Fabric, routing: Routing, size_bits, reference: bool = F
         raise InputError("traffic.size", float(size[bad][0]), "a finite, non-negative size [bit] per flow")
     per_var = np.bincount(routing.var_flow, minlength=routing.n_flows)
     vs = (size / per_var)[routing.var_flow]
-    dem = np.full(nv, np.inf)
     if batch is None:
         batch = 0.0 if nv <= 2048 else 1.0 / 16
     if not (0.0 <= batch < 1.0):
         raise InputError("traffic.batch", batch, "a fraction in [0, 1)")
-    if reference:
-        from . import _reference as R
+    return vs, np.full(nv, np.inf), float(batch)
 
-        fin = R.complete_transfers(routing.var_ptr, routing.var_link, routing.var_w, fab.cap, vs, dem, batch)
-    else:
-        fin = np.empty(nv)
-        K.complete_transfers(routing.var_ptr, routing.var_link, routing.var_w, fab.cap, vs, dem, float(batch), fin)
+
+def _flow_finish(routing: Routing, fin) -> np.ndarray:
+    """A flow ends with its last QP."""
     out = np.zeros(routing.n_flows)
     np.maximum.at(out, routing.var_flow, fin)
     return out
+
+
+def transfer_times(fab: Fabric, routing: Routing, size_bits, batch: float | None = None) -> np.ndarray:
+    """Finish time [s] of each flow moving ``size_bits`` (split evenly over its QPs; a flow ends
+    with its last QP), rates re-shared max-min fairly as transfers finish.
+
+    ``batch``: 0 recomputes rates at every finish (exact); a fraction f recomputes once f of the
+    unfinished transfers are done (bounded cost, slightly pessimistic). Default: exact up to
+    2,048 rate variables, else 1/16. Reference: :func:`twin.fabric._reference.transfer_times`.
+    """
+    vs, dem, batch = _transfer_inputs(routing, size_bits, batch)
+    fin = np.empty(len(vs))
+    K.complete_transfers(routing.var_ptr, routing.var_link, routing.var_w, fab.cap, vs, dem, batch, fin)
+    return _flow_finish(routing, fin)
 
 
 # ---------------------------------------------------------------------------------------------

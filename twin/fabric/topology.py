@@ -366,58 +366,26 @@ def path_links(fab: Fabric, s, t, pid) -> tuple[np.ndarray, np.ndarray]:
     return ptr, links
 
 
-def spray_weights(fab: Fabric, s, t, reference: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def spray_weights(fab: Fabric, s, t) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """CSR (ptr, links, weights): each flow split evenly over all its equal-cost paths.
 
-    Filled by the numba kernel ``spray_incidence``; ``reference=True`` uses the vectorised NumPy
-    version below (same layout: per plane access up/down, leaf up/down, aggregation-core up/down).
+    Filled by the numba kernel ``spray_incidence`` (per plane access up/down, leaf up/down,
+    aggregation-core up/down); the vectorised NumPy version is
+    :func:`twin.fabric._reference.spray_weights`.
     """
-    if not reference:
-        from . import _kernels as K
+    from . import _kernels as K
 
-        s = np.asarray(s, np.int64)
-        t = np.asarray(t, np.int64)
-        ls, lt, sl, sp, cr = _classes(fab, s, t)
-        P, u, v = fab.planes, fab.u, max(fab.v, 1)
-        lens = np.where(sl, 2 * P, np.where(sp, (2 + 2 * u) * P, (2 + 2 * u + 2 * u * v) * P))
-        ptr = np.zeros(len(s) + 1, np.int64)
-        np.cumsum(lens, out=ptr[1:])
-        L = np.empty(ptr[-1], np.int64)
-        W = np.empty(ptr[-1])
-        cls = np.where(sl, 0, np.where(sp, 1, 2)).astype(np.int64)
-        K.spray_incidence(cls, s, t, ls.astype(np.int64), lt.astype(np.int64),
-                          fab.pod_of_leaf(ls).astype(np.int64), fab.pod_of_leaf(lt).astype(np.int64),
-                          fab.a_up, fab.a_dn, fab.lu, fab.ld, fab.au, fab.ad, ptr, L, W)
-        return ptr, L, W
     s = np.asarray(s, np.int64)
     t = np.asarray(t, np.int64)
     ls, lt, sl, sp, cr = _classes(fab, s, t)
     P, u, v = fab.planes, fab.u, max(fab.v, 1)
-    ptrs, links, ws = [], [], []
-    n = len(s)
     lens = np.where(sl, 2 * P, np.where(sp, (2 + 2 * u) * P, (2 + 2 * u + 2 * u * v) * P))
-    ptr = np.zeros(n + 1, np.int64)
+    ptr = np.zeros(len(s) + 1, np.int64)
     np.cumsum(lens, out=ptr[1:])
     L = np.empty(ptr[-1], np.int64)
     W = np.empty(ptr[-1])
-    for p in range(P):
-        for cls, idx in ((0, np.flatnonzero(sl)), (1, np.flatnonzero(sp)), (2, np.flatnonzero(cr))):
-            if idx.size == 0:
-                continue
-            per_plane = (2, 2 + 2 * u, 2 + 2 * u + 2 * u * v)[cls]
-            start = ptr[idx] + p * per_plane
-            blocks = [fab.a_up[p, s[idx]][:, None], fab.a_dn[p, t[idx]][:, None]]
-            wts = [np.full((idx.size, 2), 1.0 / P)]
-            if cls >= 1:
-                blocks += [fab.lu[p, ls[idx]], fab.ld[p, lt[idx]]]
-                wts.append(np.full((idx.size, 2 * u), 1.0 / (P * u)))
-            if cls == 2:
-                ps, pt = fab.pod_of_leaf(ls[idx]), fab.pod_of_leaf(lt[idx])
-                blocks += [fab.au[p, ps].reshape(idx.size, -1), fab.ad[p, pt].reshape(idx.size, -1)]
-                wts.append(np.full((idx.size, 2 * u * v), 1.0 / (P * u * v)))
-            blk = np.concatenate(blocks, axis=1)
-            wt = np.concatenate(wts, axis=1)
-            pos = start[:, None] + np.arange(per_plane)[None, :]
-            L[pos] = blk
-            W[pos] = wt
+    cls = np.where(sl, 0, np.where(sp, 1, 2)).astype(np.int64)
+    K.spray_incidence(cls, s, t, ls.astype(np.int64), lt.astype(np.int64),
+                      fab.pod_of_leaf(ls).astype(np.int64), fab.pod_of_leaf(lt).astype(np.int64),
+                      fab.a_up, fab.a_dn, fab.lu, fab.ld, fab.au, fab.ad, ptr, L, W)
     return ptr, L, W
