@@ -134,7 +134,7 @@ def test_more_wan_bandwidth_raises_utilisation(state):
 
 
 def test_one_site_costs_nothing_on_the_wan(state):
-    ds = xd.crossdomain(C23, state, sites=["beijing"], site_accelerators=[])
+    ds = xd.crossdomain(C23, state, sites=["beijing"], site_accelerators=[])  # the Hohhot link is unused
     assert np.allclose(ds["step_time"].values, float(ds["single_site_step_time"]))
     assert np.all(ds["wan_bytes_per_step"].values == 0)
 
@@ -151,7 +151,7 @@ def test_placement_follows_its_objective(state):
 
 # every issue-12 field moves a result of the cluster-2023 preset (crossdomain or native)
 MOVES = {
-    "sites": ["beijing", "guian"], "site_accelerators": ["A800-SXM4-80GB", "A800-SXM4-80GB"],
+    "sites": ["hohhot"], "site_accelerators": ["A800-SXM4-80GB", "A800-SXM4-80GB"],
     "wan_links": ["beijing-hohhot@3000 km"], "wan_technology": "dwdm-owned-fibre", "wan_bandwidth": "50 Gbit/s",
     "wan_sharing": 0.5, "crossdomain_strategy": "diloco", "local_steps": 10, "compression": "int8",
     "compression_ratio": 0.1, "target_efficiency": 0.5, "data_site": "hohhot", "placement_objective": "time",
@@ -185,7 +185,8 @@ def test_every_issue12_field_moves_a_result(state, field):
     ({"sites": ["beijing", "beijing"]}, "platform.sites"),
     ({"sites": ["beijing:100", "hohhot:100"]}, "platform.sites"),  # counts that do not sum to the cluster
     ({"sites": ["beijing", "dwdm-owned-fibre"]}, "platform.sites"),
-    ({"wan_links": ["beijing-shanghai"]}, "platform.wan_links"),  # a link between unknown sites
+    ({"wan_links": ["beijing-atlantis"]}, "platform.wan_links"),  # a link between unknown sites
+    ({"wan_links": ["beijing-shanghai"]}, "platform.wan_links"),  # a link that leaves hohhot unconnected
     ({"wan_links": ["beijing-hohhot@-5 km"]}, "platform.wan_links"),  # a negative distance
     ({"wan_links": ["beijing"]}, "platform.wan_links"),
     ({"wan_links": ["beijing-beijing"]}, "platform.wan_links"),
@@ -214,7 +215,7 @@ def test_scenario_rejects_bad_fields(over, field):
 
 
 def test_pipeline_needs_as_many_stages_as_sites(state):
-    sc = C23.with_overrides({"platform": {"sites": ["beijing", "hohhot", "guian"], "site_accelerators": [],
+    sc = C23.with_overrides({"platform": {"sites": ["beijing", "hohhot", "guian"], "site_accelerators": [], "wan_links": [],
                                           "crossdomain_strategy": "pipeline"}})
     ok = xd.crossdomain(sc, state)  # pp = 8 >= 3 sites
     assert np.isfinite(float(ok["selected_step_time"]))
@@ -260,3 +261,10 @@ def test_fibre_and_great_circle():
     d = xd.great_circle("beijing", "shanghai").to("km").magnitude
     assert 1000 < d < 1150  # Beijing-Shanghai is about 1,070 km as the crow flies
     assert xd.great_circle("hohhot", "hohhot").magnitude == 0
+
+
+def test_links_between_sites_the_job_does_not_span_are_unused(state):
+    base = xd.crossdomain(C23, state)
+    more = xd.crossdomain(C23, state, wan_links=list(C23.platform.wan_links) + ["beijing-shanghai@1200 km"])
+    assert list(more["link"].values) == list(base["link"].values)
+    assert float(more["selected_step_time"]) == float(base["selected_step_time"])

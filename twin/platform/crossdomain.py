@@ -91,10 +91,9 @@ CONVERGENCE = {
 
 
 def _site_entry(name: str, field: str):
-    try:
-        e = catalog.get("sites", name, field)
-    except CatalogError as exc:
-        raise InputError(field, name, exc.expected, exc.problem) from None
+    if name not in catalog.names("sites"):
+        raise unknown_name(field, name, site_names(), "site")
+    e = catalog.get("sites", name, field)
     if e.get("type") != "site":
         raise InputError(field, name, f"a site of datasets/catalog/sites.toml ({', '.join(site_names())})",
                          f"is a {e.get('type')} entry, not a site")
@@ -218,9 +217,9 @@ def _parse_links(sc, names, tech):
         if not sep or not a or not b:
             raise InputError("platform.wan_links", item, "\"siteA-siteB\" or \"siteA-siteB@1200 km\"")
         for s in (a, b):
-            if s not in names:
-                raise InputError("platform.wan_links", item, f"a link between sites of platform.sites ({', '.join(names)})",
-                                 f"names the unknown site {s!r}")
+            if s not in site_names():
+                raise InputError("platform.wan_links", item, f"a link between sites of datasets/catalog/sites.toml "
+                                 f"(the job spans {', '.join(names)})", f"names the unknown site {s!r}")
         if a == b:
             raise InputError("platform.wan_links", item, "a link between two different sites", "joins a site to itself")
         if dist.strip():
@@ -229,7 +228,8 @@ def _parse_links(sc, names, tech):
                 raise InputError("platform.wan_links", item, "a distance >= 0 km", "has a negative distance")
         else:
             d = great_circle(a, b).magnitude * float(tech["route_factor"])
-        links.append((names.index(a), names.index(b), d))
+        if a in names and b in names:  # the WAN may hold links between sites this job does not span
+            links.append((names.index(a), names.index(b), d))
     linked = {i for l in links for i in l[:2]}
     for i, n in enumerate(names):
         if len(names) > 1 and i not in linked:
@@ -243,6 +243,8 @@ def wan_links(scenario) -> xr.Dataset:
 
     Notes
     -----
+    ``platform.wan_links`` describes the WAN: links whose sites are in the catalog but not in
+    ``platform.sites`` are not used by this job; every site of the job must be reached.
     latency = 4.9 us/km x route length + equipment latency of the technology;
     effective bandwidth = provisioned x sharing x technology efficiency (goodput). Without
     explicit ``platform.wan_links`` the sites form a ring in the listed order and each route is
@@ -580,13 +582,15 @@ def _training_numbers(sc, state):
 
 
 def _accelerator_numbers(sc, state):
-    """HBM bandwidth and BF16 peak of compute.accelerator: the tree's /compute group (inputs)."""
+    """HBM bandwidth and BF16 rate of compute.accelerator: attained values from /compute/results
+    when the compute domain ran (hbm_bandwidth_attained, peak_attained at bf16), else the
+    datasheet values of the /compute input group."""
     from .. import tree
 
-    try:  # the compute domain's results when it has landed
-        peak = tree.value(state, "compute", "peak_bf16_per_card", "TFLOP/s")
-        hbm = tree.value(state, "compute", "hbm_bandwidth_per_card", "GB/s")
-    except TwinError:
+    try:
+        hbm = tree.value(state, "compute", "hbm_bandwidth_attained", "GB/s")
+        peak = float(tree.array(state, "compute", "peak_attained", "TFLOP/s").sel(precision="bf16"))
+    except (TwinError, KeyError, ValueError):
         c = state["compute"].to_dataset()
         peak = float(c["peak_bf16_per_card"].values)
         hbm = float(c["hbm_bandwidth_per_card"].values)
@@ -795,8 +799,8 @@ def placement(scenario, names=None, cards=None, accs=None, data_site=None, objec
     objective = sc.platform.placement_objective if objective is None else objective
     _site_entry(data_site, "platform.data_site")
     size_tb = sc.storage.dataset_size.to("TB").magnitude if hasattr(sc.storage, "dataset_size") else 0.0
-    bw = float(_links_dataset(sc, names)["effective_bandwidth"]) if len(names) > 1 else sc.platform.wan_bandwidth.to("Gbit/s").magnitude
     tech = wan_technology(sc.platform.wan_technology)
+    bw = sc.platform.wan_bandwidth.to("Gbit/s").magnitude * float(sc.platform.wan_sharing) * float(tech["efficiency"])
     total = float(sum(cards))
     transfer = np.zeros(len(names))
     for i, n in enumerate(names):

@@ -125,7 +125,7 @@ FIELDS: list[Field] = [
     # platform: cross-domain training and compute-native pools (issue 12, twin/platform/crossdomain.py, native.py)
     Field("platform", "sites", "list:str", ["beijing"], "Sites the job spans (datasets/catalog/sites.toml), optionally with cards as \"hohhot:512\"; without counts the cluster's cards are split evenly"),
     Field("platform", "site_accelerators", "list:str", [], "Accelerator of each site in the order of platform.sites (catalog names); sites beyond the list use compute.accelerator"),
-    Field("platform", "wan_links", "list:str", [], "WAN links as \"a-b\" or \"a-b@1200 km\" (empty = a ring over the sites in order, great-circle distance x route factor)"),
+    Field("platform", "wan_links", "list:str", [], "WAN links as \"a-b\" or \"a-b@1200 km\" (links between sites the job does not span are unused; empty = a ring over the sites in order, great-circle distance x route factor)"),
     Field("platform", "wan_technology", "choice", "leased-line", "WAN link technology (the type = \"wan\" entries of datasets/catalog/sites.toml)", choices=("dwdm-owned-fibre", "leased-line", "internet")),
     Field("platform", "wan_bandwidth", "quantity", "100 Gbit/s", "Provisioned bandwidth of each WAN link, per direction", unit="Gbit/s", lo=0.0, hi=1e6, lo_open=True),
     Field("platform", "wan_sharing", "float", 1.0, "Share of each WAN link this job gets (the rest carries other traffic, white paper 6.4)", lo=0.0, hi=1.0, lo_open=True),
