@@ -109,16 +109,28 @@ def _alternatives(f: Field, value, sc: Scenario) -> list:
         m = float(value.magnitude) if f.kind == "quantity" else float(value)
         unit = f" {f.unit}" if f.kind == "quantity" else ""
         cands = [m * 1.25, m * 0.8, m + 5, m - 5, m + 0.1, m - 0.1, (f.lo or 0) + 1, m * 2] if m else [1.0, 0.5, 10.0]
+        if f.unit == "Gbit/s":  # line rates come in standard steps (optics and switch ports exist for them)
+            cands = [c for c in _LINE_RATES if c != m] + cands
         ok = [c for c in cands if c != m and (f.lo is None or c >= f.lo) and (f.hi is None or c <= f.hi)]
         return [f"{c:.6g}{unit}" if unit else c for c in dict.fromkeys(ok)]
     if f.kind == "str":
-        return list(_STR_ALTERNATIVES.get(f.path, ())) or [str(value) + "-x"]
+        return [v for v in _STR_ALTERNATIVES.get(f.path, ()) if v != value] or [str(value) + "-x"]
     return []
+
+
+#: Standard Ethernet / InfiniBand line rates [Gbit/s] tried first for a rate field.
+_LINE_RATES = (100.0, 400.0, 200.0, 800.0, 25.0)
+
+#: A field that moves results only in a context (a MoE model for expert parallelism) is
+#: perturbed there: these overrides join the base scenario for that field alone.
+CONTEXTS = {"workload.ep": {"workload": {"model": "mixtral-8x7b"}}}
 
 
 #: Plausible other values of free-text fields (checked by the scenario like any input).
 _STR_ALTERNATIVES = {
     "workload.model": ("llama3-8b", "gpt3-175b", "llama3-70b", "megatron-sc21-18.4b"),
+    "compute.serving_model": ("llama3-8b", "llama2-7b", "llama3-70b", "llama2-70b"),
+    "platform.pool_trace": ("synthetic", "sample"),
     "energy.climate": ("guiyang", "beijing", "shanghai", "ulanqab", "shenzhen"),
     "storage.redundancy": ("replica-3", "ec-4+2", "ec-12+4", "ec-8+2"),
 }
@@ -162,21 +174,30 @@ def field_sensitivity(scenario, fields=None) -> list[dict]:
     Notes
     -----
     Each field is set to the first alternative the scenario accepts and the whole twin runs
-    again; a result moved when any of its values differs by more than 1e-9 relative.
+    again; a result moved when any of its values differs by more than 1e-9 relative. A field in
+    :data:`CONTEXTS` is perturbed from the base scenario with that context's overrides.
     """
-    base_sc = load_scenario(scenario)
-    base = _result_vars(run(base_sc).state)
+    root_sc = load_scenario(scenario)
+    root = None
     wanted = None if fields is None else set(fields)
     rows = []
     for f in FIELDS:
         if wanted is not None and f.path not in wanted:
             continue
         if not f.section:
-            rows.append({"field": f.path, "from": getattr(base_sc, f.name), "to": "", "moved": [],
-                         "label_only": f.label_only, "note": "scenario metadata"})
+            rows.append({"field": f.path, "from": getattr(root_sc, f.name), "to": "", "moved": [],
+                         "label_only": f.label_only, "note": "scenario metadata", "context": ""})
             continue
+        if f.path in CONTEXTS:
+            base_sc = root_sc.with_overrides(CONTEXTS[f.path])
+            base = _result_vars(run(base_sc).state)
+        else:
+            if root is None:
+                root = _result_vars(run(root_sc).state)
+            base_sc, base = root_sc, root
         cur = getattr(getattr(base_sc, f.section), f.name)
-        row = {"field": f.path, "from": _show(cur), "to": "", "moved": [], "label_only": f.label_only, "note": ""}
+        row = {"field": f.path, "from": _show(cur), "to": "", "moved": [], "label_only": f.label_only, "note": "",
+               "context": str(CONTEXTS.get(f.path, ""))}
         errors = []
         for alt in _alternatives(f, cur, base_sc):
             try:

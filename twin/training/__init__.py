@@ -56,7 +56,7 @@ def _eval(sc, m: ModelSpec, p: Plan, clock_factor: float = 1.0, state=None):
     from .offload import OFFLOAD_MODES, fill_offload
     from .search import cp_ring
 
-    hw = fill_offload(sc, hardware_vector(sc, clock_factor), p.offload_tier)
+    hw = fill_offload(sc, hardware_vector(sc, clock_factor, state), p.offload_tier)
     # the gradient reduction spans the dp x cp ranks (tp fastest, then cp, then dp, then pp)
     tp_ab, dp_ab, pp_ab, ep_ab = comm_tables(sc, [p.tp], [p.dp * p.cp], [p.ep], state=state)
     cpa, cpb = cp_ring(sc, p.tp, p.cp)
@@ -212,9 +212,10 @@ def memory_per_card(scenario, *, model=None, **plan) -> xr.DataArray:
     return estimate(scenario, model=model, **plan)["memory"]
 
 
-#: Training reads the collectives' inter-node hop (fabric results) and, through Twin.run's
-#: explicit iteration, the clock factor energy computed in the previous pass.
-NEEDS = ("fabric", "interconnect")
+#: Training reads the collectives' inter-node hop (fabric results), the operator model's
+#: parameters (compute results) and, through Twin.run's explicit iteration, the clock factor
+#: energy computed in the previous pass.
+NEEDS = ("fabric", "interconnect", "compute")
 READS_FEEDBACK = True
 
 #: Headline figures (scalar results) for compare and the app: (variable, label, unit).

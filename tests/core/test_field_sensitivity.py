@@ -1,0 +1,32 @@
+"""Every scenario field moves a result of the whole twin, or the schema says why it does not."""
+import pytest
+
+from twin.compare import field_sensitivity, sensitivity_table
+from twin.scenario.schema import FIELDS
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return field_sensitivity("cluster-2023")
+
+
+def test_every_field_moves_a_result_or_is_label_only(rows):
+    assert {r["field"] for r in rows} == {f.path for f in FIELDS}
+    silent = [(r["field"], r["note"]) for r in rows if not r["moved"] and not r["label_only"]]
+    assert not silent, silent
+
+
+def test_label_only_fields_really_move_nothing(rows):
+    """A field marked label_only that moves a result is mislabelled."""
+    loud = [(r["field"], r["moved"][:5]) for r in rows if r["label_only"] and r["moved"]]
+    assert not loud, loud
+
+
+def test_known_couplings_reach_the_top(rows):
+    by = {r["field"]: set(r["moved"]) for r in rows}
+    # congestion control reaches the collectives, training and the cost per token
+    assert {"fabric/node_bandwidth", "training/step_time", "cost/cost_per_million_tokens"} <= by["fabric.congestion_control"]
+    # storage choices reach energy's IT power
+    assert "energy/it_power" in by["storage.architecture"]
+    table = sensitivity_table(rows)
+    assert all(t["status"] for t in table)
