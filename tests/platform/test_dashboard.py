@@ -3,7 +3,10 @@ from widgets.platform import Dashboard
 
 
 def _served(text):
-    return float(text.split("% of requests served")[0].split(">")[-1])
+    import re
+
+    plain = re.sub(r"<[^>]+>", "", text)
+    return float(plain.split("% of requests served")[0].split()[-1])
 
 
 def test_dashboard_modes_and_eras():
