@@ -8,29 +8,23 @@ domain lands without editing any shared file.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 #: Domain packages, bottom layer first: a domain reads only the results of domains before it
 #: (its NEEDS). The same order is the import-linter layers contract in pyproject.toml.
 DOMAINS = ("fabric", "interconnect", "compute", "training", "platform", "storage", "energy", "cost")
 
-#: Packages whose _register module holds validation quantities and benchmarks.
-REGISTERING = ("catalog",) + DOMAINS
+#: Modules that register validation quantities and benchmarks: the core's (whole-twin runs),
+#: the catalog's and every domain's ``_register``.
+REGISTERING = ("twin._register", "twin.catalog._register") + tuple(f"twin.{d}._register" for d in DOMAINS)
 
 _loaded = False
 
 
 def load_registrations() -> None:
-    """Import ``twin.<domain>._register`` for every domain that has one (once)."""
+    """Import every module of :data:`REGISTERING` (once); a missing one is an error."""
     global _loaded
     if _loaded:
         return
-    for d in REGISTERING:
-        name = f"twin.{d}._register"
-        try:
-            spec = importlib.util.find_spec(name)
-        except ModuleNotFoundError:
-            spec = None
-        if spec is not None:
-            importlib.import_module(name)
+    for name in REGISTERING:
+        importlib.import_module(name)
     _loaded = True
