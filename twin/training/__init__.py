@@ -88,13 +88,19 @@ def estimate(scenario, *, model=None, clock_factor: float = 1.0, state=None, **p
         ("none" | "selective" | "full"), sequence_parallel, zero_stage (0-3), attention
         ("flash" | "unfused"), dp_overlap, uneven_pipeline (default False: pp x virtual_stages
         must divide the layers; True: stages of ceil(L / (pp v)) layers per chunk, the end stages
-        lighter, as Llama 3 405B's 126 layers on pp = 16).
+        lighter, as Llama 3 405B's 126 layers on pp = 16); cp (context parallelism: ring
+        attention over cp ranks, cards = tp x cp x pp x dp, 2 cp must divide the sequence);
+        offload ("none" | "optimizer" | "optimizer+activations", ZeRO-Offload style) and
+        offload_tier ("host-ddr" | "cxl-pool"), see :mod:`twin.training.offload`.
 
     Returns
     -------
     xarray.Dataset
         step_time [s]; breakdown [s] over ``component`` (compute, tp_comm, pp_comm, bubble,
-        dp_comm, ep_comm, optimizer; they sum to step_time); achieved_tflops [TFLOP/s] per
+        dp_comm, ep_comm, optimizer, cp_comm (exposed ring-attention sends), offload (exposed
+        transfers to the offload tier and the host-side optimizer step); they sum to step_time);
+        offloaded_memory [GB] per card on the tier, offload_tier_bandwidth [GB/s] and
+        offload_tier_capacity [GB] per card; achieved_tflops [TFLOP/s] per
         GPU counting recomputation as SC'21 does; mfu (model FLOPs, no recomputation, over
         peak); gpu_utilisation (compute share of the step); memory [GB] over ``memory_part``
         and memory_total, hbm_capacity [GB], fits; parameters, flops_per_iteration [FLOP],
