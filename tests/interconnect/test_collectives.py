@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from twin import catalog
 from twin.errors import InputError
 from twin.interconnect import COLLECTIVES, build_topology, busbw_factor, collective_time, large_message_busbw, sweep
-from twin.interconnect.topology import EFFICIENCY
+from twin.interconnect.topology import link_efficiency
 from twin.scenario import load_scenario
 from twin.units import Q_
 
@@ -51,7 +51,7 @@ def test_large_message_ring_busbw_is_link_rate_times_efficiency():
         a = catalog.accelerator(acc)
         line = float(catalog.link_bandwidth(a.link_family).to("GB/s").magnitude) * int(a.link_count)
         bw = large_message_busbw("nvswitch", acc, 8, "all-reduce", "ring", "64 GiB").to("GB/s").magnitude
-        assert bw == pytest.approx(line * EFFICIENCY["scale-up"], rel=0.005)
+        assert bw == pytest.approx(line * link_efficiency(a.link_family, "scale-up"), rel=0.005)
 
 
 def test_in_network_reduction_beats_ring_on_h100_and_is_absent_on_a100():
@@ -71,7 +71,7 @@ def test_fully_connected_direct_uses_the_seventh_link():
 
 def test_cube_mesh_uses_three_rings_in_both_directions():
     bw = large_message_busbw("nvlink-hcm", "V100-SXM2-32GB", 8, "all-reduce", "ring", "64 GiB").to("GB/s").magnitude
-    assert bw == pytest.approx(6 * 25 * EFFICIENCY["scale-up"], rel=0.01)
+    assert bw == pytest.approx(6 * 25 * link_efficiency("nvlink2", "scale-up"), rel=0.01)
 
 
 def test_pcie_is_bounded_by_the_slot():

@@ -13,11 +13,11 @@ def test_cases_pass_and_calibration_is_limited():
         assert need in ids
     assert all(r.error is None for r in res), [r.error for r in res if r.error]
     assert all(r.ok for r in res), [(r.id, r.predicted, r.status) for r in res if not r.ok]
-    # calibrated cases are exactly those the two registered constants name, two each
+    # calibrated cases are exactly those the registered constants name, at least two each
     cals = [c for c in calibrations().values() if c.domain == "interconnect"]
     named_cases = {cid for c in cals for cid in c.cases}
     assert {r.id for r in res if r.calibrated} == named_cases
-    assert len(cals) == 2 and all(len(c.cases) >= 2 for c in cals)
+    assert cals and all(len(c.cases) >= 2 for c in cals)
     predictions = [r for r in res if r.kind == "measurement" and not r.calibrated and not r.known_gap]
     assert len(predictions) >= 2 * len(named_cases)
     # the predictions the issue names must pass outright, not as known gaps

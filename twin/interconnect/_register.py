@@ -61,14 +61,6 @@ def _clear_caches():
     return (_build_cached, _intra_candidates)
 
 
-def _refit_scale_up(train):
-    """Refit the scale-up link efficiency on ``train``: efficiency x mean(published / predicted)
-    (busbw at 4 GiB is proportional to it to within the per-step latency)."""
-    from .topology import EFFICIENCY
-
-    return patched(EFFICIENCY, "scale-up", EFFICIENCY["scale-up"] * _mean_ratio(train), clear=_clear_caches())
-
-
 def _refit_nvls(train):
     """Refit the NVLS efficiency on ``train``: NVLS_EFFICIENCY x mean(published / predicted)."""
     from . import collectives
@@ -77,10 +69,6 @@ def _refit_nvls(train):
                    clear=_clear_caches())
 
 
-register_calibration("twin.interconnect.topology.EFFICIENCY['scale-up']", domain="interconnect",
-                     cases=("nccl-allreduce-8xA100-nvswitch", "nccl-allreduce-8xH100-ring"), refit=_refit_scale_up,
-                     description="payload share of NVLink / OAM scale-up links: mean published / predicted ring "
-                                 "all-reduce busbw over A100 (NVLink3) and H100 (NVLink4)")
 register_calibration("twin.interconnect.collectives.NVLS_EFFICIENCY", domain="interconnect",
                      cases=("nccl-allreduce-8xH100-nvls", "nccl-allreduce-5xH100-nvls"), refit=_refit_nvls,
                      description="NVLink SHARP reduce/multicast rate relative to the links: mean published / "

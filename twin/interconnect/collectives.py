@@ -92,13 +92,27 @@ HW_LAT = {
 # releases that added the PAT algorithm and Blackwell rows (2.23+). The NET row (18 us) is not
 # used: NVLS here never crosses the fabric. Phases of algorithm "nvls" therefore carry steps = 1.
 
-#: In-network reduction (NVLink SHARP) efficiency relative to the link's protocol efficiency:
-#: the switch's multimem reduce/multicast does not reach the link rate. Calibrated on two cases,
+#: In-network reduction (NVLink SHARP) efficiency relative to the link's payload share: the
+#: switch's multimem reduce/multicast does not reach the link rate. Calibrated on two cases,
 #: nccl-allreduce-8xH100-nvls (480 GB/s) and nccl-allreduce-5xH100-nvls (420 GB/s, NVIDIA/nccl
-#: #1455): the mean ratio published / predicted fixes the product with the link efficiency at
-#: 0.6940, i.e. 0.6940 / 0.801 = 0.866 (refit hook and leave-one-out in _register.py); the 6- and
-#: 7-GPU points of #1455 and the H800 case are predictions.
-NVLS_EFFICIENCY = 0.866
+#: #1455), with the NVLink4 share 0.824 of topology.NVLINK_EFFICIENCY: the mean ratio published /
+#: predicted gives 0.842 (refit hook and leave-one-out in _register.py); the 6- and 7-GPU points
+#: of #1455, the 256 MiB point of #212, the H800 and the B200 cases are predictions.
+NVLS_EFFICIENCY = 0.842
+
+#: NVLS rate of a GPU generation relative to Hopper: NCCL's nvlsEfficiency (NVIDIA/nccl
+#: src/graph/tuning.cc: Hopper 0.85, Blackwell 0.74), so Blackwell NVLS gets 0.74 / 0.85 of the
+#: Hopper-fitted efficiency. Keyed by the NVLink family of the GPU.
+NVLS_GENERATION = {"nvlink4": 1.0, "nvlink5": 0.74 / 0.85}
+
+
+def nvls_efficiency(topo: Topology) -> float:
+    """In-network reduction efficiency of a topology's GPUs [1]: :data:`NVLS_EFFICIENCY` times
+    the generation factor :data:`NVLS_GENERATION` (1 for families without an entry)."""
+    from .. import catalog
+
+    fam = str(catalog.accelerator(topo.accelerator).get("link_family", "")) if isinstance(topo.accelerator, str) else ""
+    return NVLS_EFFICIENCY * NVLS_GENERATION.get(fam, 1.0)
 
 
 def canonical_collective(name) -> str:
@@ -283,7 +297,7 @@ def intra_phases(topo: Topology, collective: str, algorithm: str, members) -> li
             return None
         beta, lat = nvls_cost(topo, c, members)
         # one latency charge per collective, as NCCL's tuning model (see HW_LAT above)
-        return [Phase(beta / NVLS_EFFICIENCY, 1, "nvls", hw, lat)]
+        return [Phase(beta / nvls_efficiency(topo), 1, "nvls", hw, lat)]
     if algorithm == "hierarchical":
         groups = [[m for m in members if m in set(g)] for g in topo.groups]
         groups = [g for g in groups if g]
@@ -490,7 +504,7 @@ def nccl_internode_candidates(topo: Topology, collective: str, algorithm: str, r
             # all-reduce must keep up
             load = 1.0 if N == 2 else 2.0
             nv, _ = nvls_cost(topo, "all-reduce", members)
-            beta = max(load / node_bandwidth, nv / NVLS_EFFICIENCY)
+            beta = max(load / node_bandwidth, nv / nvls_efficiency(topo))
             depth = max(1, math.ceil(math.log2(N)))
             out.append((a, (Phase(beta, 2 * depth, "nvls-tree", "net", net_latency, 1.0, 1, "nvlink"),)))
     if not out:
@@ -556,7 +570,8 @@ def internode_sweep(topo: Topology, collective: str, ranks_per_node: int, nodes:
 
 
 __all__ = ["COLLECTIVES", "ALGORITHMS", "NCCL_ALGORITHMS", "PROTOCOLS", "busbw_factor", "canonical_collective",
-           "intra_phases", "phase_cost", "phase_arrays", "Phase", "NVLS_EFFICIENCY", "nvls_cost",
+           "intra_phases", "phase_cost", "phase_arrays", "Phase", "NVLS_EFFICIENCY", "NVLS_GENERATION", "nvls_efficiency",
+           "nvls_cost",
            "nccl_internode_candidates", "internode_sweep", "NCCL_TREE_EFFICIENCY", "INTERNODE_ALGORITHMS", "nccl_test_scenario", "fabric_hop",
            "nccl_busbw"]
 

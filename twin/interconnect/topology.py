@@ -25,17 +25,32 @@ from ..errors import InputError
 
 TOPOLOGIES = ("pcie", "nvlink-hcm", "nvswitch", "oam-hcm", "oam-fc", "s2-switch")
 
+#: Payload share NCCL's collectives reach on one NVLink, by GPU generation: NCCL's effective
+#: per-link bandwidth (NVIDIA/nccl src/graph/topo.h: SM70_NVLINK_BW and SM80_NVLINK_BW 20.0,
+#: SM90_NVLINK_BW 20.6, SM100_NVLINK_BW 40.1 GB/s) over the link's line rate per direction
+#: (NVLink2/3/4 25 GB/s, NVLink5 50 GB/s; datasets/catalog/links.toml). Sourced, not fitted:
+#: it predicts nccl-allreduce-8xA100-nvswitch and nccl-allreduce-8xH100-ring.
+NVLINK_EFFICIENCY = {"nvlink1": 18.0 / 20.0, "nvlink2": 20.0 / 25.0, "nvlink3": 20.0 / 25.0, "nvlink4": 20.6 / 25.0,
+                     "nvlink5": 40.1 / 50.0}
+
 #: Protocol (payload) efficiency of each link class.
-#: - scale-up links (NVLink and the OAM vendor links): calibrated on two cases of two NVLink
-#:   generations, nccl-allreduce-8xA100-nvswitch (232.5 GB/s ring busbw over 12 NVLink3 x 25 GB/s)
-#:   and nccl-allreduce-8xH100-ring (370 GB/s over 18 NVLink4 x 25 GB/s): the mean of the two
-#:   ratios published / predicted at 0.775, i.e. 0.775 x 1.0336 = 0.801 (refit hook and
-#:   leave-one-out errors in twin/interconnect/_register.py). Applied unchanged to the OAM links
-#:   and predicted there (nccl-p2p-2xMI300X-xgmi: AMD measures about 48 of 64 GB/s per link).
+#: - scale-up links of other vendors (OAM/xGMI, HCCS, MLU-Link, ...): no NCCL-like figure is
+#:   published per link, so the mean of NCCL's NVLink shares above (0.806) is carried over
+#:   (assumption; predicted on nccl-p2p-2xMI300X-xgmi, where AMD reports about 48 of 64 GB/s).
+#:   NVLink families use :data:`NVLINK_EFFICIENCY`.
 #: - PCIe: TLP efficiency with 256 B max payload, 256 / (256 + 24) (16 B header + 8 B framing,
 #:   sequence number and LCRC; Xilinx WP350 "Understanding Performance of PCI Express Systems").
 #: - inter-socket UPI: same as PCIe (assumption; the flit overhead is already in the catalog rate).
-EFFICIENCY = {"scale-up": 0.801, "bus": 256.0 / 280.0, "socket": 256.0 / 280.0}
+EFFICIENCY = {"scale-up": sum(list(NVLINK_EFFICIENCY.values())[1:]) / 4, "bus": 256.0 / 280.0,
+              "socket": 256.0 / 280.0}
+
+
+def link_efficiency(family: str, klass: str) -> float:
+    """Payload share of a link [1]: NCCL's per-generation NVLink figure for NVLink families,
+    else the class default (:data:`EFFICIENCY`)."""
+    if klass == "scale-up" and family in NVLINK_EFFICIENCY:
+        return NVLINK_EFFICIENCY[family]
+    return EFFICIENCY[klass]
 
 #: NVSwitch chips per 8-GPU baseboard by switch generation (NVIDIA DGX-2 / DGX A100 / DGX H100
 #: / GB200 NVL72 documentation); only shown, the bandwidth comes from the GPU's links.
@@ -159,7 +174,8 @@ def _link(g: nx.DiGraph, u: str, v: str, family: str, links: float = 1, *, klass
     bw = float(catalog.link_bandwidth(family).to("B/s").magnitude) * links if bandwidth is None else bandwidth
     lat = float(e["latency"].to("s").magnitude) + extra_latency
     for a, b in ((u, v), (v, u)):
-        g.add_edge(a, b, bandwidth=bw, latency=lat, efficiency=EFFICIENCY[klass], links=links, family=family)
+        g.add_edge(a, b, bandwidth=bw, latency=lat, efficiency=link_efficiency(family, klass), links=links,
+                   family=family)
 
 
 def _acc(name, field: str = "accelerator"):
@@ -488,4 +504,5 @@ def _build_cached(topology: str, accelerator: str, cards: int) -> Topology:
     return _BUILDERS[topology](accelerator, cards)
 
 
-__all__ = ["Topology", "build_topology", "TOPOLOGIES", "EFFICIENCY", "edge_disjoint_rings", "HCM_LINKS"]
+__all__ = ["Topology", "build_topology", "TOPOLOGIES", "EFFICIENCY", "NVLINK_EFFICIENCY", "link_efficiency",
+           "edge_disjoint_rings", "HCM_LINKS"]
