@@ -530,3 +530,25 @@ def sweep_to_zarr(base, grid: dict, out, *, metrics=None, domains=None, schedule
                 cluster.close()
     ds = xr.open_zarr(str(out), consolidated=False).load()
     return ds
+
+
+def seed_cache(out, twin, domains=None) -> list[str]:
+    """Put the results of an already-run twin into the reuse cache of the sweep stored at ``out``,
+    so the sweep's points take every domain whose inputs equal that twin's from it instead of
+    evaluating (e.g. a notebook's base run before a sweep over cost fields). Returns the domains
+    seeded."""
+    from pathlib import Path
+
+    from .core import run_order
+    from .tree import has_results, results
+
+    domains = list(domains or ["cost"])
+    keys = domain_keys(twin.scenario.to_dict(), domains)
+    cache_dir = str(Path(str(out)).with_name(Path(str(out)).name + ".cache"))
+    fb = twin.state["feedback"].to_dataset() if "feedback" in twin.state.children else None
+    done = []
+    for d in run_order(domains):
+        if has_results(twin.state, d):
+            _cache_put(cache_dir, d, keys[d], results(twin.state, d), fb)
+            done.append(d)
+    return done
