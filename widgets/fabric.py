@@ -266,7 +266,7 @@ class Dashboard:
             n = int(self.nodes.value)
             fab = F.fabric_from_scenario(sc)
             src, dst = F.traffic(fab, self.pattern.value, n, placement=self.placement.value, seed=1,
-                                 sample=min(16, F._a2a_sample(fab, n, "spraying")))
+                                 sample=min(16, F.all_to_all_sample(fab, n, "spraying")))
             gbps, ms = [], []
             sols = {}
             node = src // fab.rails
@@ -367,13 +367,12 @@ class Dashboard:
 
     def _allreduce_ms_uncached(self, fab, n, lb, qps):
         """(time [ms], step time [s]) of a ring all-reduce of 1 GB per GPU (completion-based)."""
-        from twin.fabric.routing import transfer_times
+        from twin.fabric.routing import ring_allreduce_time
 
-        rt = self._ring_route(fab, n, lb, qps)
-        fin = transfer_times(fab, rt, S_AR / fab.rails / n)
         lat = F.base_latency(self._scenario(), n).to("s").magnitude
-        t_step = float(fin.max())
-        return 2 * (n - 1) * (t_step + lat) * 1e3, t_step
+        r = ring_allreduce_time(fab, n, S_AR, load_balancing=lb, flows_per_pair=qps, seed=1, hop_latency=lat,
+                                placement=self.placement.value)
+        return r["time"] * 1e3, r["step_time"]
 
     def _redraw_incast(self):
         try:

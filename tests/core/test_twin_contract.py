@@ -156,15 +156,22 @@ def test_import_contracts_hold():
 
 
 def test_widgets_call_no_private_twin_function():
+    """Dashboards use twin's public API: no private module, function or attribute of twin."""
     for py in (ROOT / "widgets").glob("*.py"):
-        for node in ast.walk(ast.parse(py.read_text())):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("twin"):
+        twin_names = {"twin"}  # local names bound to twin modules (import twin.fabric as F, ...)
+        tree_ = ast.parse(py.read_text())
+        for node in ast.walk(tree_):
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    if a.name.startswith("twin"):
+                        assert not any(p.startswith("_") for p in a.name.split(".")), (py.name, a.name)
+                        twin_names.add(a.asname or a.name.split(".")[0])
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("twin"):
                 assert not any(part.startswith("_") for part in node.module.split(".")), (py.name, node.module)
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private, (py.name, node.module, private)
-            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
-                # attribute access on a twin module object, e.g. energy._kernels
-                if isinstance(node.value, ast.Name) and node.value.id in {"twin", "energy", "fabric", "interconnect",
-                                                                          "training", "storage", "platform",
-                                                                          "compute", "cost", "tree", "catalog"}:
-                    raise AssertionError(f"{py.name} uses {node.value.id}.{node.attr}")
+                twin_names |= {a.asname or a.name for a in node.names}
+        for node in ast.walk(tree_):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                    and isinstance(node.value, ast.Name) and node.value.id in twin_names):
+                raise AssertionError(f"{py.name} uses {node.value.id}.{node.attr}")

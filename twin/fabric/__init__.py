@@ -444,7 +444,7 @@ def base_latency(scenario, n_nodes: int):
     return Q_(t_nic + h * t_sw + t_fec + cables * FIBRE_S_PER_M, "s")
 
 
-def _a2a_sample(fab: Fabric, n: int, lb: str, budget: int = 1_000_000) -> int:
+def all_to_all_sample(fab: Fabric, n: int, lb: str, budget: int = 1_000_000) -> int:
     """Peers per node for an all-to-all sample whose link-incidence entries stay near ``budget``."""
     per_flow = 6 if lb in ("ecmp", "adaptive") else (2 + 2 * fab.u + 2 * fab.u * max(fab.v, 1)) * fab.planes
     return int(max(1, min(64, n - 1, budget // max(1, n * fab.rails * per_flow))))
@@ -504,7 +504,7 @@ def node_bandwidth(scenario, n_nodes: int, pattern: str = "ring"):
     fab = fabric_from_scenario(scenario, n)
     kw = {}
     if pattern == "all-to-all":
-        kw["sample"] = _a2a_sample(fab, n, f.load_balancing)
+        kw["sample"] = all_to_all_sample(fab, n, f.load_balancing)
     if pattern == "storage":
         kw["storage_nodes"] = max(1, min(fab.n_nodes - n, max(1, n // 8)))
     src, dst = traffic(fab, pattern, n, placement=str(f.placement), **kw)
