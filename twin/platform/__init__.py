@@ -264,27 +264,30 @@ def utilisation_over_time(trace="sample", policy="FGD", mode="fractional", seed:
     """Event-driven replay (arrivals, departures, a queue): allocated GPUs over time, queueing delay.
 
     Returns a Dataset with ``allocated`` [GPU] over ``time`` [h], per-pod ``wait`` [s] and
-    scalars ``mean_wait`` [s], ``gpu_hours_used`` and ``gpu_hours_paid`` [GPU h] (the pods'
-    own requests held, against the whole cluster over the replay).
+    scalars ``mean_wait`` [s], ``never_ran``, ``gpu_hours_used`` (what the pods asked for, over
+    the time they ran), ``gpu_hours_held`` (cards handed out) and ``gpu_hours_paid`` (the whole
+    cluster over the replay) [GPU h]. A pod that waited runs until its deletion time.
     """
     tr = resolve_trace(trace)
     prep = _sim.prepare(tr, mode, overcommit, granularity)
     r = run_events(prep, policy, mode, seed, trace=tr, queue_limit=queue_limit)
     t = r["time"]
     alloc = r["used"] / MILLI
-    # pods' own requests held over time (what is "used"), integrated by the rectangle rule
-    dt = np.diff(t, append=t[-1])
-    used_h = float(np.sum(alloc * dt) / 3600.0)
-    paid_h = float(tr.n_gpus * (t[-1] - t[0]) / 3600.0)
     wait = r["wait"]
     ran = np.isfinite(wait)
+    # a pod that waited runs from its start to its deletion time (trace lifetimes are wall clock)
+    run_h = np.where(ran, np.maximum(r["leave"] - np.where(ran, r["start"], 0.0), 0.0), 0.0) / 3600.0
+    used_h = float((_sim.asked_gpu_milli(prep) / MILLI * run_h).sum())
+    held_h = float((_sim.given_gpu_milli(prep) / MILLI * run_h).sum())
+    paid_h = float(tr.n_gpus * (t[-1] - t[0]) / 3600.0)
     return xr.Dataset(
-        {"allocated": ("time", alloc, {"units": ""}),
+        {"allocated": ("time", alloc, {"units": "", "long_name": "cards handed out"}),
          "wait": ("pod", np.where(ran, wait, -1.0), {"units": format_unit("s"), "long_name": "queueing delay (-1: never ran)"}),
          "mean_wait": ((), float(np.mean(wait[ran])) if ran.any() else 0.0, {"units": format_unit("s")}),
          "never_ran": ((), float((~ran).sum()), {"units": ""}),
-         "gpu_hours_used": ((), used_h, {"units": format_unit("h")}),
-         "gpu_hours_paid": ((), paid_h, {"units": format_unit("h")})},
+         "gpu_hours_used": ((), used_h, {"units": format_unit("h"), "long_name": "GPU-hours the pods asked for"}),
+         "gpu_hours_held": ((), held_h, {"units": format_unit("h"), "long_name": "GPU-hours of cards handed out"}),
+         "gpu_hours_paid": ((), paid_h, {"units": format_unit("h"), "long_name": "the cluster's GPU-hours"})},
         coords={"time": ("time", (t - t[0]) / 3600.0, {"units": format_unit("h")})},
         attrs={"policy": r["policy"], "mode": mode, "trace": tr.name})
 
