@@ -202,7 +202,7 @@ def parse_values(path: str, text) -> list:
     return out
 
 
-def _grid_points(base, grid: dict):
+def _grid_points(base, grid: dict, checks=()):
     """(base scenario, keys, shape, list of (index, point dict)), every point checked first."""
     if not grid:
         raise InputError("--set", grid, "at least one FIELD=V1,V2,... to sweep")
@@ -220,9 +220,19 @@ def _grid_points(base, grid: dict):
         for k, i in zip(keys, idx):
             over = merge_overrides(over, _nest(k, grid[k][i]))
         d = merge_overrides(base_dict, over)
-        load_scenario(d)  # a bad value fails here, naming the field, before any point runs
+        sc = load_scenario(d)  # a bad value fails here, naming the field, before any point runs
+        for check in checks:
+            check(sc)
         pts.append((idx, d))
     return base_sc, keys, shape, pts
+
+
+def _domain_checks(domains) -> list:
+    """``check(scenario)`` of every domain the sweep runs that defines one (inputs the schema
+    cannot check, e.g. the cost domain's price file), run on every point before any point runs."""
+    from .core import domain_module, run_order
+
+    return [domain_module(d).check for d in run_order(domains) if callable(getattr(domain_module(d), "check", None))]
 
 
 def _check_metrics(metrics) -> list[tuple[str, str]]:
@@ -473,9 +483,9 @@ def sweep_to_zarr(base, grid: dict, out, *, metrics=None, domains=None, schedule
     mlist = _check_metrics(metrics)
     if Path(str(out)).suffix != ".zarr":
         raise InputError("-o", str(out), "a path ending in .zarr", "has another suffix")
-    base_sc, keys, shape, pts = _grid_points(base, grid)
     if domains is None:
         domains = sorted({d for d, _ in mlist})
+    base_sc, keys, shape, pts = _grid_points(base, grid, _domain_checks(domains))
     metric_names = [f"{d}.{n}" for d, n in mlist]
     g = _open_or_create(out, base_sc, keys, grid, shape, metric_names, resume)
     done = _done_mask(g, shape)

@@ -188,6 +188,15 @@ def electricity_price(scenario) -> "Q_":
     return as_quantity(reg.electricity_price, "CNY/kWh", f"regions.{reg.name}.electricity_price")
 
 
+def check(scenario) -> None:
+    """Check the cost inputs a scenario's schema cannot: the price file exists and reads, the
+    electricity price is a price per energy >= 0, the region is known. Called by sweeps for
+    every point before any point runs; raises InputError naming the field."""
+    sc = load_scenario(scenario)
+    load_prices(str(_field(sc, "prices", "default-2024")))
+    electricity_price(sc)
+
+
 def annualised(capex, years):
     """Straight-line depreciation: capex / years [currency/year].
 
@@ -564,4 +573,4 @@ def _run_order_below():
 
 
 __all__ = ["NEEDS", "HEADLINES", "COMPONENTS", "OPEX_ITEMS", "evaluate", "estimate", "load_prices", "prices_names", "region",
-           "electricity_price", "annualised", "training_emissions", "rerun"]
+           "electricity_price", "annualised", "training_emissions", "rerun", "check"]
