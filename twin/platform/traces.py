@@ -221,17 +221,23 @@ OPENB_POD_MIX = (  # (num_gpu, share of pods)
     (0, 1088 / 8152), (1, (8152 - 1088 - 75) / 8152), (2, 16 / 8152), (4, 15 / 8152), (8, 44 / 8152))
 OPENB_FRACTIONAL_SHARE = 3078 / 7064   # GPU pods that ask for part of one GPU
 OPENB_MEDIAN_FRACTION = 470            # milli-GPU
-OPENB_MEAN_LIFETIME_S = 4.0 * 3600     # documented default when a trace has no times (exponential)
+#: Mean pod lifetime of the openb default trace, deletion - creation over its 8,152 pods (7.18 h;
+#: the median is 0.15 h: heavy-tailed). Lifetimes are drawn exponential with this mean where a
+#: trace has no times (the documented default distribution).
+OPENB_MEAN_LIFETIME_S = 7.18 * 3600
 
 
-def synthetic_openb(n_nodes: int = 1213, n_pods: int = 8152, seed: int = 0, name: str = "synthetic-openb") -> Trace:
+def synthetic_openb(n_nodes: int = 1213, n_pods: int = 8152, seed: int = 0, name: str = "synthetic-openb",
+                    load: float = 0.5) -> Trace:
     """A cluster and workload drawn with the openb trace's published composition.
 
     Nodes follow the trace's GPU-model mix (scaled to ``n_nodes``); pods follow its request
     mix: 13.3% CPU-only, 43.6% of GPU pods asking for a fraction of one GPU (fractions drawn
     log-uniformly on 50..950 milli, median near 470), whole-card pods with 1, 2, 4 or 8 cards;
-    CPU proportional to the cards asked; creation times Poisson, lifetimes exponential with
-    mean :data:`OPENB_MEAN_LIFETIME_S`.
+    CPU proportional to the cards asked; lifetimes exponential with mean
+    :data:`OPENB_MEAN_LIFETIME_S`, creation times Poisson at the rate that offers ``load`` of
+    the cluster's GPUs on average (Little's law: rate = load x GPUs / (mean GPUs per pod x
+    mean lifetime)).
 
     Parameters
     ----------
@@ -266,8 +272,12 @@ def synthetic_openb(n_nodes: int = 1213, n_pods: int = 8152, seed: int = 0, name
     cards = np.where(ng == 0, 1.0, ng * np.maximum(milli, 250) / MILLI)
     cpu = (np.clip(np.round(cards * rng.choice([4, 6, 8, 12], n_pods)), 1, 96) * 1000).astype(np.int64)
     mem = (cpu // 1000 * 2048).astype(np.int64)
-    create = np.cumsum(rng.exponential(60.0, n_pods))
-    delete = create + rng.exponential(OPENB_MEAN_LIFETIME_S, n_pods)
+    if not (0.0 < float(load) <= 10.0):
+        raise InputError("load", load, "an offered load in (0, 10] of the cluster's GPUs")
+    mean_gpus = max(float((ng * milli).mean()) / MILLI, 1e-3)
+    gap = mean_gpus * OPENB_MEAN_LIFETIME_S / (float(load) * max(int(node_g.sum()), 1))
+    create = np.round(np.cumsum(rng.exponential(gap, n_pods)))
+    delete = create + np.maximum(np.round(rng.exponential(OPENB_MEAN_LIFETIME_S, n_pods)), 1.0)
     return Trace(np.array([f"syn-node-{i:04d}" for i in range(n_nodes)]), node_cpu, node_mem, node_g, node_model,
                  np.array([f"syn-pod-{i:05d}" for i in range(n_pods)]), cpu, mem, ng, milli,
                  np.array([""] * n_pods, dtype=object), create, delete, name=name)
