@@ -207,7 +207,7 @@ class Twin:
             first = min(order.index(d) for d in order if d in _readers_of_feedback(order))
             todo = order[first:]
             for d in todo:
-                del self.state[f"{d}/results"]
+                del self.state[d]["results"]
         fb = self.state["feedback"].to_dataset()
         fb.attrs["passes"] = passes
         self.state["feedback"] = xr.DataTree(fb)
@@ -267,51 +267,108 @@ def _netcdf_safe(ds: xr.Dataset) -> xr.Dataset:
     return ds
 
 
+#: Root attribute holding the digest of a saved state's data (see :func:`state_digest`).
+DIGEST_ATTR = "nicc_twin_digest"
+
+
+def state_digest(tree: xr.DataTree) -> str:
+    """SHA-256 over every node's variables (names, shapes, values in a canonical form), so that
+    :func:`load_state` can tell a damaged file (a zeroed block, a lost zarr chunk read back as
+    fill values) from a good one."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for node in sorted(tree.subtree, key=lambda n: n.path):
+        ds = node.to_dataset(inherit=False)
+        for name in sorted(map(str, ds.variables)):
+            v = ds.variables[name]
+            h.update(f"{node.path}/{name}{tuple(v.shape)}".encode())
+            a = np.asarray(v.values)
+            if a.dtype.kind in "biuf":
+                h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+            elif a.dtype.kind in "mM":
+                h.update(np.ascontiguousarray(a.astype("int64")).tobytes())
+            else:
+                h.update("\x00".join(map(str, a.ravel())).encode("utf-8", "replace"))
+    return h.hexdigest()
+
+
 def save_state(tree: xr.DataTree, path) -> Path:
-    """Write a state tree to ``.nc`` (NetCDF4) or ``.zarr`` atomically: temp file, then rename."""
+    """Write a state tree to ``.nc`` (NetCDF4) or ``.zarr`` atomically: temp file, then rename.
+
+    A file that cannot be written (read-only folder, disk full, ...) raises InputError on
+    the field ``output`` and leaves any earlier file at ``path`` as it was.
+    """
     path = Path(path)
     if path.suffix not in (".nc", ".zarr"):
         raise InputError("output", str(path), "a path ending in .nc (NetCDF) or .zarr", "has an unknown format")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".nc":
-        fd, tmp = tempfile.mkstemp(suffix=".nc.part", dir=path.parent)
-        os.close(fd)
+    if path.exists() and path.is_dir() != (path.suffix == ".zarr"):
+        raise InputError("output", str(path), f"a {path.suffix} {'folder' if path.suffix == '.zarr' else 'file'}",
+                         f"is an existing {'folder' if path.is_dir() else 'file'}")
+    tree = tree.copy()
+    tree.attrs = {k: v for k, v in tree.attrs.items() if k != DIGEST_ATTR}
+    tree.attrs[DIGEST_ATTR] = state_digest(tree)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".nc":
+            fd, tmp = tempfile.mkstemp(suffix=".nc.part", dir=path.parent)
+            os.close(fd)
+            try:
+                tree.to_netcdf(tmp, engine="netcdf4")
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            return path
+        tmp = Path(tempfile.mkdtemp(suffix=".zarr.part", dir=path.parent))
         try:
-            tree.to_netcdf(tmp, engine="netcdf4")
-            os.replace(tmp, path)
+            shutil.rmtree(tmp)
+            tree.to_zarr(tmp)
+            if path.exists():
+                old = path.with_name(path.name + ".old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            shutil.rmtree(tmp, ignore_errors=True)
             raise
         return path
-    tmp = Path(tempfile.mkdtemp(suffix=".zarr.part", dir=path.parent))
-    try:
-        shutil.rmtree(tmp)
-        tree.to_zarr(tmp)
-        if path.exists():
-            old = path.with_name(path.name + ".old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
+    except (OSError, RuntimeError) as exc:  # netCDF4 reports a full disk as a RuntimeError (HDF error)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:120]
+        raise InputError("output", str(path), "a writable folder with room for the state",
+                         f"cannot be written ({why}); any earlier file there is unchanged") from None
 
 
 def load_state(path) -> xr.DataTree:
-    """Read a state tree written by :func:`save_state` (fully loaded, file closed)."""
+    """Read a state tree written by :func:`save_state` (fully loaded, file closed).
+
+    A missing, truncated, corrupted or foreign file raises InputError on the field ``path``.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError("path", str(path), "an existing .nc or .zarr state file", "does not exist")
-    if path.suffix == ".zarr":
-        tree = xr.open_datatree(path, engine="zarr")
-    else:
-        tree = xr.open_datatree(path, engine="netcdf4")
-    loaded = tree.load()
-    tree.close()
+    if path.suffix not in (".nc", ".zarr"):
+        raise InputError("path", str(path), "a .nc (NetCDF) or .zarr state written by nicc-twin run",
+                         "has an unknown format")
+    try:
+        tree = xr.open_datatree(path, engine="zarr" if path.suffix == ".zarr" else "netcdf4")
+        try:
+            loaded = tree.load()
+        finally:
+            tree.close()
+    except Exception as exc:  # truncated or corrupted: HDF, zarr, JSON, key and value errors alike
+        why = (str(exc).splitlines() or [""])[0][:120]
+        raise InputError("path", str(path), "a complete .nc or .zarr state written by nicc-twin run",
+                         f"cannot be read ({type(exc).__name__}: {why})") from None
+    if not loaded.children and not loaded.data_vars:
+        raise InputError("path", str(path), "a state written by nicc-twin run", "holds no data")
+    digest = loaded.attrs.pop(DIGEST_ATTR, None)
+    if digest is not None and digest != state_digest(loaded):
+        raise InputError("path", str(path), "an undamaged state written by nicc-twin run",
+                         "is damaged: its data do not match the digest written with them")
     return loaded
 
 

@@ -100,10 +100,11 @@ def test_a_missing_result_is_a_clear_error():
 
 
 def test_throttling_is_fed_back_explicitly():
-    """A hot air-cooled H100 hall throttles: energy's clock factor reaches training through
-    /feedback, Twin.run iterates until it settles, and energy reports the throughput kept."""
-    sc = {"extends": "cluster-2023", "compute": {"accelerator": "H100-SXM5-80GB"},
-          "energy": {"cooling": "air", "coolant": "air", "liquid_fraction": 0.0, "air_supply_temperature": "45 degC",
+    """A B200 cold-plate hall on 65 degC water (ASHRAE W+) throttles: energy's clock factor
+    reaches training through /feedback, Twin.run iterates until it settles, and energy reports
+    the throughput kept."""
+    sc = {"extends": "cluster-2023", "compute": {"accelerator": "B200-SXM6-180GB"},
+          "energy": {"cooling": "cold-plate", "coolant": "PG25", "liquid_fraction": 0.8, "supply_temperature": "65 degC",
                      "fault_horizon": "2 min"}}
     t = Twin(sc)
     t.run()
