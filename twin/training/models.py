@@ -106,7 +106,8 @@ def model_names() -> list[str]:
 
 
 def get_model(name, field: str = "workload.model") -> ModelSpec:
-    """The :class:`ModelSpec` called ``name`` (a ModelSpec passes through).
+    """The :class:`ModelSpec` called ``name`` (a ModelSpec passes through; a dict of dimensions
+    becomes an inline model, :func:`model_from_dims`).
 
     Raises
     ------

@@ -106,7 +106,10 @@ def plan_run(model, accelerator: str, gpus: int, *, preset: str = SC21_PRESET, c
     **plan
         tp, pp, dp (0 = the remaining cards), cp, ep, micro_batch, global_batch, sequence_length,
         recompute, sequence_parallel, virtual_stages, zero_stage, attention, dp_overlap,
-        uneven_pipeline, offload, offload_tier (see :func:`twin.training.estimate`).
+        uneven_pipeline, offload, offload_tier (see :func:`twin.training.estimate`); and
+        ``free``: plan knobs a source does not publish (any of recompute, virtual_stages,
+        micro_batch, sequence_parallel, zero_stage, offload), taken as the fastest combination of
+        FREE_CHOICES that fits in memory, the others fixed as given (attrs["tuned"] names them).
 
     Returns
     -------
