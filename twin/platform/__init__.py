@@ -51,6 +51,7 @@ REMOTE_CHUNK_MB = 1.0
 #: 8-GPU server of the openb trace's most common kind (G2: 96 cores, 384 GiB; openb node list)
 NODE_CPU_MILLI = 96000
 NODE_MEM_MIB = 393216
+PCT = format_unit("percent")  # rates are stored in percent (pint: '%'), read as fractions with unit ""
 #: White paper ch. 6.1: cluster GPU utilisation without pooling, 20-30 %
 WHITE_PAPER_UTILISATION = (0.20, 0.30)
 MAX_NODES = 128  # the twin's cluster is capped for interactive use (the trace pods are resampled)
@@ -86,7 +87,7 @@ def _helper_headlines() -> tuple:
 
 
 #: Headline figures (scalar results) for compare and the app: (variable, label, unit).
-HEADLINES = (("allocation_rate", "GPU allocation rate at the scenario's load [%]", ""),
+HEADLINES = (("allocation_rate", "GPU allocation rate at the scenario's load", "percent"),
              ("stranded_gpus", "GPUs whole-card allocation strands", ""),
              ("gpu_utilisation", "GPU-hours used over paid", ""),
              ("fragmentation", "Fragmented GPUs (FGD measure)", ""),
@@ -443,14 +444,14 @@ def evaluate(scenario, state) -> xr.Dataset:
     target = load * cap
     cards_needed = target / (full.sel(policy=policy) / 100.0)
     ds = xr.Dataset(
-        {"allocation_rate": ((), rate, {"units": "", "long_name": f"GPU allocation rate [%] at {load:.0%} arrived"}),
-         "served_rate": ((), srv, {"units": "", "long_name": "GPU the placed pods asked for, over capacity [%]"}),
-         "served_rate_whole": ((), srv_whole, {"units": "", "long_name": "same policy, whole cards only [%]"}),
+        {"allocation_rate": ((), rate, {"units": PCT, "long_name": f"GPU allocation rate at {load:.0%} arrived"}),
+         "served_rate": ((), srv, {"units": PCT, "long_name": "GPU the placed pods asked for, over capacity"}),
+         "served_rate_whole": ((), srv_whole, {"units": PCT, "long_name": "same policy, whole cards only"}),
          "stranded_gpus": ((), float((srv - srv_whole) / 100.0 * cap), {"units": "",
                            "long_name": "GPUs of requests whole-card allocation leaves unserved against this mode"}),
-         "allocation_curve": ("arrived", curve.values, {"units": "", "long_name": "GPU allocation rate [%]"}),
-         "policy_mode_rate": (("policy", "mode"), served.values, {"units": "",
-                              "long_name": "GPU the placed pods asked for, over capacity [%]"}),
+         "allocation_curve": ("arrived", curve.values, {"units": PCT, "long_name": "GPU allocation rate"}),
+         "policy_mode_rate": (("policy", "mode"), served.values, {"units": PCT,
+                              "long_name": "GPU the placed pods asked for, over capacity"}),
          "node_fragmentation": ("node", frag, {"units": "", "long_name": "fragmented GPUs per node (FGD measure)"}),
          "fragmentation": ((), float(frag.sum()), {"units": "", "long_name": "fragmented GPUs"}),
          "unallocated_gpus": ((), float(cap * (1 - rate / 100.0)), {"units": ""}),
@@ -483,7 +484,7 @@ def evaluate(scenario, state) -> xr.Dataset:
             if clash:
                 extra = extra.rename({k: prefix + str(k) for k in clash})
             attrs = {**ds.attrs, **{f"{prefix}{k}" if k in ds.attrs else k: v for k, v in extra.attrs.items()}}
-            ds = xr.merge([ds, extra.assign_attrs({})], combine_attrs="drop", compat="override").assign_attrs(attrs)
+            ds = ds.assign({k: extra[k] for k in extra.data_vars}).assign_attrs(attrs)
     return ds
 
 
