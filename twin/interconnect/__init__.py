@@ -509,7 +509,14 @@ def evaluate(scenario, state) -> xr.Dataset:
     except InputError as exc:  # the workload's plan does not map onto this topology: say so
         out.attrs["table_3_1"] = f"not evaluated: {exc}"
     else:
-        out = out.merge(need[["needed", "offered", "meets"]])
+        table = need[["needed", "offered", "meets"]]
+        # a strategy the plan does not use (group of one, no traffic) or that the topology cannot
+        # run has no offered figure: say so in a mask rather than with NaN
+        table["offered_applies"] = ~np.isnan(table["offered"])
+        table["offered_applies"].attrs = {"units": "", "long_name": "the topology runs this strategy's collective"}
+        table["offered"] = table["offered"].fillna(0.0)
+        table["needed"] = table["needed"].fillna(0.0)
+        out = out.merge(table)
         out.attrs["table_3_1"] = "evaluated"
     # the whole job's all-reduce across the cluster: domains, nodes and the fabric's hop
     cards = int(sc.cards)
