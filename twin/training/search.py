@@ -230,8 +230,13 @@ def search(scenario, *, model=None, global_batch=None, sequence_length=None, max
     (numba, ``_kernels.search_plans``) and rejected with the first failing reason: heads not
     divisible by tp, tp beyond the high-speed domain, layers not divisible by pp x v,
     interleaving without m % pp == 0, experts, batch not a multiple of dp x micro-batch,
-    SP without TP, memory above HBM. The Pareto front keeps the plans no other plan beats on
-    both card count and step time.
+    SP without TP, 2 cp not dividing the sequence, an offload tier that is absent (a CXL pool
+    of 0 TiB), offloaded state beyond the tier's capacity, memory above HBM. Context parallelism
+    (cp, ring attention) and the offload modes are enumerated too: a plan rejected for memory
+    may reappear as valid with its optimizer state (and activations) on the offload tier, its
+    transfers and host-side optimizer step priced per step (:mod:`twin.training.offload`).
+    Cards = tp x cp x pp x dp. The Pareto front keeps the plans no other plan beats on both
+    card count and step time.
 
     References
     ----------
