@@ -44,17 +44,16 @@ def lifecycle(n_min, dt, shard, node_bw, read_demand, sys_read, sys_write, ckpt_
     """
     n_nodes = remaining.shape[0]
     wait_total = 0.0
-    inv_demand = np.zeros(n_nodes)
+    # time each node's grant covers, g / d <= dt, computed as min(dt, cap / d): no 1/d that
+    # overflows for a tiny demand
     n_demand = 0
     ask0 = 0.0
     ratio0 = 0.0
     for i in range(n_nodes):
+        ask0 += min(read_demand[i] * dt, node_bw[i] * dt)
         if read_demand[i] > 0.0:
-            inv_demand[i] = 1.0 / read_demand[i]
             n_demand += 1
-        b = min(read_demand[i] * dt, node_bw[i] * dt)
-        ask0 += b
-        ratio0 += b * inv_demand[i]
+            ratio0 += min(dt, node_bw[i] * dt / read_demand[i])
     max_ck = n_min // ckpt_every + 2
     done_at = np.full(max_ck, -1, dtype=np.int64)
     start_at = np.full(max_ck, -1, dtype=np.int64)
@@ -108,9 +107,12 @@ def lifecycle(n_min, dt, shard, node_bw, read_demand, sys_read, sys_write, ckpt_
                 step_written += g
                 left += remaining[i]
                 # training reads take what the checkpoint leaves of the node's link
-                rg = min(read_demand[i] * dt, cap - g)
-                got += rg
-                rsum += rg * inv_demand[i]
+                free_link = cap - g
+                if free_link < 1e-9 * cap:  # the checkpoint fills the link (rounding left over)
+                    free_link = 0.0
+                got += min(read_demand[i] * dt, free_link)
+                if read_demand[i] > 0.0:
+                    rsum += min(dt, free_link / read_demand[i])
             if left <= 0.0:
                 done_at[writing] = t
                 w = t - start_at[writing] + 1
@@ -120,6 +122,8 @@ def lifecycle(n_min, dt, shard, node_bw, read_demand, sys_read, sys_write, ckpt_
                 n_done += 1
                 writing = -1
             free = 1.0 - min(1.0, step_written / (sys_write * dt))
+            if free < 1e-9:  # the checkpoint takes the whole system (rounding left over)
+                free = 0.0
         # reads share what the checkpoint leaves of the storage system; with no checkpoint in
         # flight every node asks its base grant, the same every step (got = ask0, rsum = ratio0)
         scale = 1.0

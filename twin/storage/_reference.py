@@ -20,11 +20,11 @@ def lifecycle(n_min, dt, shard, node_bw, read_demand, sys_read, sys_write, ckpt_
     wait_frac = np.empty(n_min)
     wait_total = 0.0
     has_demand = read_demand > 0
-    inv_demand = np.where(has_demand, 1.0 / np.where(has_demand, read_demand, 1.0), 0.0)
     n_demand = int(has_demand.sum())
-    base = np.minimum(read_demand * dt, node_bw * dt)
-    ask0 = float(base.sum())
-    ratio0 = float(np.sum(base * inv_demand))
+    ask0 = float(np.minimum(read_demand * dt, node_bw * dt).sum())
+    d_pos = read_demand[has_demand]
+    with np.errstate(over="ignore"):
+        ratio0 = float(np.minimum(dt, node_bw[has_demand] * dt / d_pos).sum())
     remaining = np.zeros(n_nodes)
     hot_used = np.empty(n_min)
     cold_used = np.empty(n_min)
@@ -67,12 +67,18 @@ def lifecycle(n_min, dt, shard, node_bw, read_demand, sys_read, sys_write, ckpt_
                 waits.append(t - start_at[writing] + 1)
                 writing = None
         free = 1.0 - min(1.0, step / (sys_write * dt))
+        if free < 1e-9:  # the checkpoint takes the whole system
+            free = 0.0
         if step > 0.0:
-            rg = np.minimum(read_demand * dt, node_bw * dt - wgrant)
+            free_link = node_bw * dt - wgrant
+            free_link[free_link < 1e-9 * node_bw * dt] = 0.0  # the checkpoint fills the link
+            rg = np.minimum(read_demand * dt, free_link)
             ask = rg.sum()
             scale = sys_read * dt * free / ask if ask > sys_read * dt * free else 1.0
             got = ask * scale
-            waited = n_demand * dt - scale * float(np.sum(rg * inv_demand))
+            with np.errstate(over="ignore"):
+                covered = np.minimum(dt, free_link[has_demand] / d_pos)
+            waited = n_demand * dt - scale * float(covered.sum())
         else:  # no checkpoint in flight: the base grants, the same every step
             scale = sys_read * dt / ask0 if ask0 > sys_read * dt else 1.0
             got = ask0 * scale
