@@ -420,7 +420,11 @@ def _open_or_create(out, base_sc, keys, grid, shape, metric_names, resume):
     import shutil
 
     shutil.rmtree(tmp, ignore_errors=True)
-    ds.to_zarr(str(tmp), mode="w", encoding=enc, consolidated=False)
+    import warnings
+
+    with warnings.catch_warnings():  # fixed-length string coords: zarr notes they lack a v3 spec
+        warnings.simplefilter("ignore")
+        ds.to_zarr(str(tmp), mode="w", encoding=enc, consolidated=False)
     tmp.rename(out)  # the store appears whole or not at all
     return zarr.open_group(str(out), mode="r+")
 
@@ -538,7 +542,11 @@ def sweep_to_zarr(base, grid: dict, out, *, metrics=None, domains=None, schedule
             client.close()
             if cluster is not None:
                 cluster.close()
-    ds = xr.open_zarr(str(out), consolidated=False).load()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = xr.open_zarr(str(out), consolidated=False).load()
     return ds
 
 
