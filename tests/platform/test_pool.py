@@ -174,3 +174,27 @@ def test_missing_file_and_bad_ratio(tmp_path, small):
         S.run_protocol(small, "FGD", seed=0, ratio=-1)
     with pytest.raises(InputError, match="overcommit"):
         S.prepare(small, "overcommit", overcommit=9)
+
+
+@pytest.mark.parametrize("mode", S.MODES)
+def test_event_mode_returns_every_resource(mode):
+    # a tight cluster so that remote and aggregated placements happen, then everything leaves
+    tr = synthetic_openb(n_nodes=6, n_pods=300, seed=11, load=1.5)
+    r = S.run_events(tr, "FGD", mode, seed=2, queue_limit=16)
+    prep = r["prep"]
+    assert r["used"][-1] == 0
+    assert (r["final_cpu_left"] == prep.cpu_cap).all()
+    gl = r["final_gpu_left"]
+    valid = prep.ngpus[:, None] > np.arange(gl.shape[1])
+    assert (gl[valid] == prep.gcap).all()
+    assert (r["used"] >= 0).all()
+
+
+def test_event_mode_aggregated_pod_leaves_cleanly():
+    tr = _mini([(64000, 10 ** 6, 2), (64000, 10 ** 6, 2)], [(8000, 100, 4, 1000), (4000, 100, 1, 500)])
+    tr.pod_create[:] = [0.0, 10.0]
+    tr.pod_delete[:] = [100.0, 50.0]
+    r = S.run_events(tr, "BestFit", "aggregate", seed=0)
+    assert r["status"][0] == 13  # aggregated over both nodes, then finished
+    assert r["status"][1] == 0   # nothing left for the second pod while the first ran; it left unserved
+    assert (r["final_cpu_left"] == 64000).all() and (r["final_gpu_left"] == 1000).all()
