@@ -178,3 +178,30 @@ def test_free_knobs_take_the_fastest_plan_that_fits():
     with pytest.raises(InputError) as e:
         plan_run("llama3-405b", "H100-SXM5-80GB", 1024, free=["colour"], **plan)
     assert e.value.field == "free"
+
+
+def test_explicit_plan_cases_span_sources_generations_and_scales():
+    from twin.validation import load_cases
+
+    cases = [c for c in load_cases() if str(c.get("quantity", "")).startswith("training-plan")]
+    assert all(c.get("kind") == "measurement" for c in cases)
+    sources = {c["source"].split(",")[0].split("'")[0].strip() for c in cases}
+    assert len(sources) >= 4, sources
+    accs = {c["inputs"]["accelerator"] for c in cases}
+    assert {"A100-SXM4-80GB", "H100-SXM5-80GB"} <= accs
+    gpus = [c["inputs"]["gpus"] for c in cases]
+    assert min(gpus) <= 8 and max(gpus) > 8000
+    assert any(c["inputs"].get("cp", 1) > 1 for c in cases)
+    assert any(c["quantity"] == "training-plan-iteration-time" for c in cases)
+    # no case may tune a constant: none is calibrated
+    assert not any(c.get("calibrated") for c in cases)
+
+
+def test_plan_quantity_reports_bad_inputs_as_a_failed_case():
+    from twin.validation import run_case
+
+    r = run_case({"id": "bad-plan", "domain": "training", "quantity": "training-plan-mfu", "kind": "measurement",
+                  "inputs": {"model": "gpt3-175b", "accelerator": "A100-SXM4-80GB", "gpus": 64, "tp": 8, "pp": 8,
+                             "cp": 3, "global_batch": 64, "micro_batch": 1},
+                  "expected": 0.5, "tolerance": 0.2, "source": "test"})
+    assert r.status == "error" and "workload.cp" in r.error
