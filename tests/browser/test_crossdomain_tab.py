@@ -19,13 +19,13 @@ def _utilisation(page) -> float:
 def test_crossdomain_tab_renders_and_bandwidth_moves_utilisation(app_page, click_tab, collect_errors):
     page = app_page
     panel = click_tab(page, "Cross-domain")
-    panel.locator(".nicc-crossdomain .bk-Canvas").first.wait_for(state="attached", timeout=90_000)
-    panel.locator(READOUT).first.wait_for(timeout=90_000)
+    panel.locator(".bk-Canvas").first.wait_for(state="attached", timeout=90_000)
+    panel.locator(".nicc-xd-readout").first.wait_for(timeout=90_000)
     before_text = page.locator(READOUT).first.inner_text()
     before = _utilisation(page)
     assert "Step time" in before_text and "Straggler" in before_text
     # the WAN bandwidth slider is the first slider of the tab: click near its left end (about 1 Gbit/s)
-    slider = panel.locator(".nicc-crossdomain .widget-slider .noUi-base").first
+    slider = panel.locator(".widget-slider .noUi-base").first
     box = slider.bounding_box()
     page.mouse.click(box["x"] + 3, box["y"] + box["height"] / 2)
     page.wait_for_function(
