@@ -92,6 +92,9 @@ def build_state(sc: Scenario) -> xr.DataTree:
     )
     groups = dict(compute=compute, interconnect=interconnect, fabric=fabric, training=training, storage=storage,
                   platform=platform, energy=energy)
+    for g in groups.values():  # every variable, coordinates too, carries a units attr
+        for v in g.variables.values():
+            v.attrs.setdefault("units", "")
     tree = xr.DataTree.from_dict({f"/{k}": v for k, v in groups.items()})
     tree.attrs = {"scenario_name": sc.name, "era": sc.era, "scenario_toml": sc.to_toml(),
                   "created_by": "nicc-twin", "conventions": "units in attrs['units'] (pint syntax)"}
