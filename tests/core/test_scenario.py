@@ -148,6 +148,8 @@ def test_unknown_keys_rejected_with_path(section, key):
                         lambda c: st.dictionaries(st.text(max_size=8), c, max_size=4), max_leaves=10))
 def test_arbitrary_documents_never_raise_anything_but_scenario_error(doc):
     try:
-        load_scenario(doc if isinstance(doc, dict) else {"compute": doc})
-    except ScenarioError:
-        pass
+        sc = load_scenario(doc if isinstance(doc, dict) else {"compute": doc})
+    except ScenarioError as exc:  # anything else propagates and fails the test
+        assert isinstance(exc.field, str) and str(exc)
+    else:
+        assert sc.name

@@ -112,11 +112,38 @@ def test_published_runs_are_the_paper_plans():
     assert ds.attrs["plan_virtual_stages"] == 2
 
 
+_LAYERS = {"gpt3-175b": 96, "llama3-8b": 32, "mixtral-8x7b": 32, "megatron-18.4b": 40}
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), model=st.sampled_from(sorted(_LAYERS) + ["resnet-50"]), mb=st.integers(1, 4),
+       k=st.integers(1, 4), rc=st.sampled_from(["none", "selective", "full"]), zero=st.integers(0, 3))
+def test_any_valid_plan_gives_finite_numbers_and_mfu_below_one(data, model, mb, k, rc, zero):
+    """Valid by construction: tp divides every zoo model's heads and KV heads, pp its layers, and the
+    global batch is a multiple of dp x micro-batch (dp = cards / (tp pp)); a CNN runs data-parallel."""
+    import math
+
+    if model == "resnet-50":
+        tp = pp = 1
+    else:
+        tp = data.draw(st.sampled_from([1, 2, 4, 8]), label="tp")
+        pp = data.draw(st.sampled_from([p for p in (1, 2, 4, 8) if _LAYERS[model] % p == 0]), label="pp")
+    dp = C23.cards // (tp * pp)
+    ds = estimate(C23, model=model, tp=tp, pp=pp, dp=dp, micro_batch=mb, global_batch=dp * mb * k, recompute=rc,
+                  zero_stage=zero)
+    for key in ("step_time", "mfu", "achieved_tflops", "memory_total", "gpu_utilisation"):
+        v = float(ds[key])
+        assert math.isfinite(v) and v > 0, key
+    assert float(ds.mfu) < 1
+
+
 @settings(max_examples=60, deadline=None)
 @given(tp=st.integers(1, 20), pp=st.integers(1, 20), mb=st.integers(1, 8), gb=st.integers(1, 4096),
        rc=st.sampled_from(["none", "selective", "full"]), zero=st.integers(0, 3),
        model=st.sampled_from(["gpt3-175b", "llama3-8b", "mixtral-8x7b", "megatron-18.4b", "resnet-50"]))
 def test_any_plan_gives_finite_numbers_or_a_named_input_error(tp, pp, mb, gb, rc, zero, model):
+    """Arbitrary (mostly invalid) plans: the property is the named error; valid plans are
+    checked in test_any_valid_plan_gives_finite_numbers_and_mfu_below_one."""
     import math
 
     try:
