@@ -91,7 +91,7 @@ class Prepared:
 
 
 def mode_requests(milli: np.ndarray, ngpu: np.ndarray, mode: str, overcommit: float = 1.5,
-                  granularity: float = 0.01):
+                  granularity: float = HAMI_GRANULARITY / MILLI):
     """Milli-GPU per card a pod is given under ``mode`` and the card's capacity.
 
     ``granularity`` is the smallest share of a card fractional sharing hands out (0.01 = 1%,
@@ -140,7 +140,8 @@ def typical_pods(cpu, ngpu, milli, mask, coverage: float = TYPICAL_POD_COVERAGE)
             u[:, 3].astype(np.int64).copy(), (counts[sel] / total).astype(float))
 
 
-def prepare(trace: Trace, mode: str = "fractional", overcommit: float = 1.5, granularity: float = 0.01) -> Prepared:
+def prepare(trace: Trace, mode: str = "fractional", overcommit: float = 1.5,
+            granularity: float = HAMI_GRANULARITY / MILLI) -> Prepared:
     """Kernel arrays of a trace under an allocation mode (requests rounded, typical pods)."""
     mode = check_mode(mode)
     milli, gcap = mode_requests(trace.pod_milli, trace.pod_ngpu, mode, overcommit, granularity)
