@@ -75,13 +75,6 @@ class Coolant:
         return rho * cp
 
 
-def _entry_value(e, key):
-    try:
-        return e[key]
-    except Exception:
-        return getattr(e, key)
-
-
 def _catalog_entry(name: str):
     """The catalog entry of coolant ``name`` (twin.catalog, forgiving on case)."""
     from .. import catalog
@@ -107,13 +100,13 @@ def coolant(name: str) -> Coolant:
     if not isinstance(name, str):
         raise InputError("energy.coolant", name, "a coolant name such as 'PG25'", "is not a name")
     e = _catalog_entry(name)
-    arr = {k: np.asarray([float(getattr(x, "magnitude", x)) for x in _entry_value(e, k)], dtype=float)
+    arr = {k: np.asarray([float(getattr(x, "magnitude", x)) for x in e[k]], dtype=float)
            for k in ("temperature",) + _FIELDS}
     name = str(e.name)
-    return Coolant(name=name, kind=str(_entry_value(e, "kind")), t_freeze=_temp_c(_entry_value(e, "t_freeze")),
-                   t_max=_temp_c(_entry_value(e, "t_max")), temperature=arr["temperature"],
+    return Coolant(name=name, kind=str(e["kind"]), t_freeze=_temp_c(e["t_freeze"]),
+                   t_max=_temp_c(e["t_max"]), temperature=arr["temperature"],
                    density=arr["density"], cp=arr["cp"], conductivity=arr["conductivity"],
-                   viscosity=arr["viscosity"] * 1e-3, source=str(_entry_value(e, "source")))
+                   viscosity=arr["viscosity"] * 1e-3, source=str(e["source"]))
 
 
 def coolant_properties(name: str, temperature) -> dict:
