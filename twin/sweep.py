@@ -443,7 +443,7 @@ def _done_mask(g, shape):
 
 
 def sweep_to_zarr(base, grid: dict, out, *, metrics=None, domains=None, scheduler=None, n_workers: int = 2,
-                  resume: bool = False, progress=None, reuse: bool = True) -> xr.Dataset:
+                  resume: bool = False, progress=None, reuse: bool = True, processes: bool = True) -> xr.Dataset:
     """Sweep the whole twin over a grid on Dask, each point streamed to a Zarr store as it ends.
 
     Parameters
@@ -469,6 +469,8 @@ def sweep_to_zarr(base, grid: dict, out, *, metrics=None, domains=None, schedule
     reuse : bool
         Reuse each domain's results across points whose inputs for that domain are equal
         (:func:`domain_keys`); False recomputes every domain at every point.
+    processes : bool
+        Local cluster workers as processes (default) or as threads of this process.
 
     Returns
     -------
@@ -509,7 +511,7 @@ def sweep_to_zarr(base, grid: dict, out, *, metrics=None, domains=None, schedule
         if scheduler:
             client = Client(scheduler)
         else:
-            cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=True,
+            cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=bool(processes),
                                    dashboard_address=None, silence_logs=40)
             client = Client(cluster)
         try:
