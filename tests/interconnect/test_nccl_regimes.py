@@ -127,3 +127,20 @@ def test_extra_steps_charge_their_own_hardware_row():
     with pytest.raises(InputError):
         internode_sweep(build_topology("nvswitch", "H100-SXM5-80GB", 8), "all-reduce", 8, 2, 1e11, 1e-6, [1e6],
                         algorithm="hierarchical")
+
+
+def test_multinode_quantity_takes_a_catalog_nic_and_refuses_contradictions():
+    from twin.errors import TwinError
+    from twin.validation import quantities
+
+    q = quantities()["nccl-busbw-multinode"].func
+    by_name = q(accelerator="A100-SXM4-40GB", nodes=3, nic="connectx6-200g", nics_per_node=4, fabric="infiniband",
+                message_size="1 GiB").magnitude
+    by_speed = q(accelerator="A100-SXM4-40GB", nodes=3, nic_speed="200 Gbit/s", nics_per_node=4,
+                 protocol="infiniband", message_size="1 GiB").magnitude
+    assert by_name == pytest.approx(by_speed)
+    with pytest.raises(InputError) as e:
+        q(accelerator="A100-SXM4-40GB", nodes=3, nic="connectx6-200g", nic_speed="400 Gbit/s")
+    assert e.value.field == "nic_speed"
+    with pytest.raises(TwinError):
+        q(accelerator="A100-SXM4-40GB", nodes=3, nic="connectx9-1600g")

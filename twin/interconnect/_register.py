@@ -31,12 +31,33 @@ def _nccl_busbw(topology: str, accelerator: str, cards: int = 8, collective: str
 
 @register_quantity("nccl-busbw-multinode", domain="interconnect", unit="GB/s")
 def _nccl_busbw_multinode(accelerator: str, nodes: int, cards_per_node: int = 8, topology: str = "nvswitch",
-                          nic_speed: str = "400 Gbit/s", nics_per_node: int = 8, protocol: str = "infiniband",
+                          nic_speed: str | None = None, nics_per_node: int = 8, protocol: str | None = None,
                           fabric_topology: str = "rail-optimized", collective: str = "all-reduce",
-                          algorithm: str = "nccl", message_size: str = "1 GiB"):
+                          algorithm: str = "nccl", message_size: str = "1 GiB", nic: str | None = None,
+                          fabric: str | None = None):
     """busbw of an nccl-tests run across nodes: a scenario built from the inputs, the fabric and
-    the interconnect evaluated by a Twin, the collective read off the state tree."""
+    the interconnect evaluated by a Twin, the collective read off the state tree.
+
+    ``nic`` (a catalog NIC) may stand for ``nic_speed``; ``fabric`` for ``protocol`` (infiniband,
+    roce, ethernet, gse). Defaults: 400 Gbit/s, InfiniBand."""
+    from .. import catalog
+    from ..errors import InputError
+    from ..units import magnitude
     from .collectives import nccl_busbw, nccl_test_scenario
+
+    if nic is not None:
+        entry = catalog.get("nics", nic, "nic")
+        if nic_speed is not None and abs(entry.speed.to("Gbit/s").magnitude
+                                         - magnitude(nic_speed, "Gbit/s", "nic_speed")) > 1e-6:
+            raise InputError("nic_speed", nic_speed, f"the speed of NIC {nic} ({entry.speed:~}) or nothing",
+                             "contradicts the NIC")
+        nic_speed = f"{entry.speed.to('Gbit/s').magnitude} Gbit/s"
+    if fabric is not None:
+        if protocol is not None and protocol != fabric:
+            raise InputError("fabric", fabric, f"the protocol given ({protocol}) or nothing", "contradicts protocol")
+        protocol = fabric
+    nic_speed = "400 Gbit/s" if nic_speed is None else nic_speed
+    protocol = "infiniband" if protocol is None else protocol
 
     sc = nccl_test_scenario(accelerator, int(nodes), int(cards_per_node), topology=topology, nic_speed=nic_speed,
                             nics_per_node=int(nics_per_node), protocol=protocol, fabric_topology=fabric_topology)
