@@ -135,20 +135,17 @@ class App:
         self.tab_headline = W.HTML()
         self.summary = SummaryPanel(sc)
         self.dashboards = {}
+        self._pending = {}  # title -> (module, placeholder box): a tab is built when first opened
         children, titles = [self.summary.view], ["Summary"]
         for title, module in DOMAIN_TABS:
             if importlib.util.find_spec(module) is None:
                 continue  # that domain has not landed: no tab rather than a placeholder
-            try:
-                mod = importlib.import_module(module)
-                # the Eras tab opens another tab on another era: it gets the shell's callback
-                dash = mod.Dashboard(sc, open_tab=self.open_tab) if title == "Eras" else mod.Dashboard(sc)
-                self.dashboards[title] = dash
-                children.append(dash.view)
-            except Exception as exc:  # a broken tab must not take the app down; show why
-                children.append(error_box(exc))
+            box = W.VBox([W.HTML(f"<i>Opening the {title} tab ...</i>")])
+            self._pending[title] = (module, box)
+            children.append(box)
             titles.append(title)
         self.tabs = W.Tab(children=children, titles=tuple(titles))
+        self.tabs.observe(self._build_selected, names="selected_index")
         self.tabs.observe(lambda change: self._show_headlines(), names="selected_index")
         self.selector.observe(self._on_select, names="value")
         header = W.HTML("<h2 style='margin:0'>NICC Twin</h2><div>Digital twin of an AI computing centre, after "
@@ -177,6 +174,31 @@ class App:
         dom = TAB_DOMAINS.get(title)
         self.tab_headline.value = "" if dom is None else headline_html(
             headline_rows(self.current, base, {dom}), name, "nicc-tab-headline")
+
+    def _build_selected(self, change=None):
+        """Build the selected tab's dashboard the first time it is opened (lazy: a session that
+        never opens a tab never pays for it), on the scenario selected at that time."""
+        idx = self.tabs.selected_index
+        if idx is None or idx >= len(self.tabs.titles):
+            return
+        self.build_tab(self.tabs.titles[idx])
+
+    def build_tab(self, title: str):
+        """The dashboard of tab ``title``, built now if it was not yet (None if it failed)."""
+        if title not in self._pending:
+            return self.dashboards.get(title)
+        module, box = self._pending.pop(title)
+        try:
+            mod = importlib.import_module(module)
+            # the Eras tab opens another tab on another era: it gets the shell's callback
+            sc = self.scenario
+            dash = mod.Dashboard(sc, open_tab=self.open_tab) if title == "Eras" else mod.Dashboard(sc)
+            self.dashboards[title] = dash
+            box.children = (dash.view,)
+            return dash
+        except Exception as exc:  # a broken tab must not take the app down; show why
+            box.children = (error_box(exc),)
+            return None
 
     def open_tab(self, title: str, scenario_name: str) -> None:
         """Select the tab ``title`` on the scenario ``scenario_name`` (the Eras tab's row clicks)."""
