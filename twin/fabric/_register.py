@@ -81,6 +81,7 @@ def _rates_rel_diff(f, r):
                     goal="< 1 s and >= 10x over the NumPy reference: max-min rates of one ring all-reduce flow per GPU, "
                          "16,384 GPUs (2,048 nodes x 8 rails), 3-tier fat tree")
 def _bench_maxmin(quick: bool) -> Benchmark:
+    from . import _reference as R
     from .routing import solve
 
     nodes = 256 if quick else 2048
@@ -100,6 +101,7 @@ def _bench_maxmin(quick: bool) -> Benchmark:
                     goal="< 2 s: max-min rates of one ring all-reduce flow per GPU, 131,072 GPUs (16,384 nodes x 8 "
                          "rails), 3-tier fat tree of radix-128 switches")
 def _bench_maxmin_128k(quick: bool) -> Benchmark:
+    from . import _reference as R
     from .routing import solve
 
     nodes = 1024 if quick else 16384
