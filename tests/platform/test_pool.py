@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from twin.errors import InputError
+from twin.platform import _reference as R
 from twin.platform import simulate as S
 from twin.platform.traces import Trace, load_openb, synthetic_openb, write_openb
 
@@ -51,7 +52,7 @@ def test_sample_roundtrip(tmp_path, small):
 def test_kernel_matches_reference(small, policy):
     prep = S.prepare(small, "fractional")
     a = S.run_protocol(prep, policy, seed=5, max_pods=150)
-    b = S.run_protocol(prep, policy, seed=5, max_pods=150, reference=True)
+    b = S.run_protocol(prep, policy, seed=5, max_pods=150, kernel=R.simulate)
     assert (a["place_node"] == b["place_node"]).all()
     assert (a["used"] == b["used"]).all()
 

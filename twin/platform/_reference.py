@@ -107,7 +107,8 @@ def scores(policy, cpu, mem, ngpu, milli, mask, gcap, cpu_left, mem_left, gl, ng
 def simulate(policy, sel, mode, gcap, cpu_cap, mem_cap, ngpus, tbit, p_cpu, p_mem, p_ngpu, p_milli, p_mask,
              p_cls, n_cls, t_cpu, t_ngpu, t_milli, t_mask, t_freq, ev_kind, ev_pod, ev_time, rnd, queue_limit,
              used, arrived, status, start, place_node, place_gpu, cpu_node, final_gpu_left, final_cpu_left):
-    """Same contract as :func:`twin.platform._kernels.simulate` for arrivals only, local mode."""
+    """Same contract as :func:`twin.platform._kernels.simulate` for arrivals only, local mode
+    (pass it as ``kernel=`` to :func:`twin.platform.simulate.run_protocol`)."""
     if (np.asarray(ev_kind) != 0).any() or queue_limit > 0 or mode != K.MODE_LOCAL:
         raise NotImplementedError("the reference replays the paper's protocol only (arrivals, local placement)")
     typical = (t_cpu, t_ngpu, t_milli, t_mask, t_freq)

@@ -84,6 +84,7 @@ def _instances(mode: str = "mig", request_milli: int = 50):
                     goal="< 60 s and >= 10x over the NumPy reference: six policies x 10 seeds of the FGD protocol on "
                          "the openb default trace (1,213 nodes, 6,212 GPUs) to 130% arrived")
 def _bench_pool(quick: bool) -> Benchmark:
+    from . import _reference as R
     from . import shared_openb_dir
     from . import simulate as S
     from .traces import synthetic_openb
@@ -102,7 +103,7 @@ def _bench_pool(quick: bool) -> Benchmark:
         return np.concatenate([S.run_protocol(prep, p, seed=42, max_pods=prefix)["used"] for p in S.POLICIES])
 
     def reference():
-        return np.concatenate([S.run_protocol(prep, p, seed=42, max_pods=prefix, reference=True)["used"]
+        return np.concatenate([S.run_protocol(prep, p, seed=42, max_pods=prefix, kernel=R.simulate)["used"]
                                for p in S.POLICIES])
 
     return Benchmark(size=f"{len(S.POLICIES)} policies x {len(seeds)} seeds, {tr.n_nodes} nodes, {tr.n_gpus} GPUs, "

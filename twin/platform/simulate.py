@@ -201,7 +201,7 @@ def protocol_order(prep: Prepared, seed: int, ratio: float = 1.3) -> np.ndarray:
     return np.concatenate([order] + extra)
 
 
-def _run(prep: Prepared, policy: int, order, kinds, times, rnd, queue_limit, reference=False, mode_code=None):
+def _run(prep: Prepared, policy: int, order, kinds, times, rnd, queue_limit, kernel=None, mode_code=None):
     if mode_code is None:
         mode_code = {"remote": K.MODE_REMOTE, "aggregate": K.MODE_AGGREGATE}.get(prep.mode, K.MODE_LOCAL)
     sel = _GPU_SEL.get(policy, K.SEL_BEST)
@@ -218,11 +218,7 @@ def _run(prep: Prepared, policy: int, order, kinds, times, rnd, queue_limit, ref
                final_gpu_left=np.zeros((prep.cpu_cap.size, G), np.int64),
                final_cpu_left=np.zeros(prep.cpu_cap.size, np.int64))
     ev_pod = np.asarray(times[1], np.int64)
-    if reference:
-        from . import _reference as R
-        waiting = R.simulate(*args, kinds, ev_pod, times[0], rnd, queue_limit, **out)
-    else:
-        waiting = K.simulate(*args, kinds, ev_pod, times[0], rnd, queue_limit, *out.values())
+    waiting = (kernel or K.simulate)(*args, kinds, ev_pod, times[0], rnd, queue_limit, *out.values())
     out["waiting"] = int(waiting)
     out["pods"] = pods
     return out
@@ -238,7 +234,7 @@ def _draws(rng, n, ties, code):
 
 
 def run_protocol(trace_or_prep, policy="FGD", mode: str = "fractional", seed: int = 42, ratio: float = 1.3,
-                 reference: bool = False, max_pods: int | None = None, overcommit: float = 1.5,
+                 kernel=None, max_pods: int | None = None, overcommit: float = 1.5,
                  ties: str = "first") -> dict:
     """One run of the FGD paper's protocol.
 
@@ -253,8 +249,9 @@ def run_protocol(trace_or_prep, policy="FGD", mode: str = "fractional", seed: in
         Shuffle and sampling seed (the paper uses 42..51).
     ratio : float
         Arrived GPU requests at the end, as a fraction of capacity (1.3).
-    reference : bool
-        Use the plain NumPy/Python reference instead of the numba kernel.
+    kernel : callable, optional
+        A replacement with the signature of ``_kernels.simulate`` (tests and benchmarks pass
+        the plain NumPy reference of ``_reference.py``); default the numba kernel.
     max_pods : int, optional
         Stop after this many arrivals (for the reference in benchmarks).
     ties : {"first", "random"}
@@ -276,7 +273,7 @@ def run_protocol(trace_or_prep, policy="FGD", mode: str = "fractional", seed: in
     rnd = _draws(rng, order.size, ties, code)
     n = order.size
     kinds = np.zeros(n, np.int64)
-    out = _run(prep, code, order, kinds, (np.arange(n, dtype=float), np.arange(n)), rnd, 0, reference)
+    out = _run(prep, code, order, kinds, (np.arange(n, dtype=float), np.arange(n)), rnd, 0, kernel)
     st = out["status"] % 10
     placed = (st >= 1) & (st <= 3)
     out["arrived"] = np.cumsum(asked_gpu_milli(prep)[order])
@@ -343,7 +340,7 @@ def event_times(trace: Trace, seed: int = 0, mean_lifetime: float = OPENB_MEAN_L
 
 
 def run_events(trace_or_prep, policy="FGD", mode: str = "fractional", seed: int = 0, trace: Trace | None = None,
-               queue_limit: int = 64, overcommit: float = 1.5, reference: bool = False) -> dict:
+               queue_limit: int = 64, overcommit: float = 1.5, kernel=None) -> dict:
     """Event-driven replay: pods arrive at their creation time and leave at their deletion time;
     a pod that does not fit waits in a queue (the first ``queue_limit`` waiting pods are retried
     in order at every event). Returns the run dict plus ``time`` [s] per event and per-pod
@@ -363,7 +360,7 @@ def run_events(trace_or_prep, policy="FGD", mode: str = "fractional", seed: int 
     pod = np.concatenate([np.arange(n), np.arange(n)])
     o = np.lexsort((1 - kind, t))  # at equal times, departures first
     rnd = _draws(np.random.default_rng([int(seed), 11]), n, "first", code)
-    out = _run(prep, code, np.arange(n), kind[o], (t[o], pod[o]), rnd, int(queue_limit), reference)
+    out = _run(prep, code, np.arange(n), kind[o], (t[o], pod[o]), rnd, int(queue_limit), kernel)
     out.update(capacity=prep.capacity, policy=POLICIES[code], mode=prep.mode, seed=int(seed), prep=prep,
                time=t[o], arrive=c, leave=d)
     wait = np.where(out["start"] >= 0, out["start"] - c, np.nan)
