@@ -76,9 +76,10 @@ def _gpu_hour_cost(scenario: str = "cluster-2023", accelerator: str | None = Non
                    region: str | None = None):
     """Owner's cost per accelerator-hour of a cluster (capex depreciated + opex), the twin's full
     run of the scenario (energy, fabric, training, cost)."""
+    from ..core import Twin
     from ..scenario import load_scenario
     from ..tree import value
-    from ..core import Twin
+    from ..units import Q_
 
     d: dict = {"extends": scenario}
     if accelerator:
@@ -89,7 +90,7 @@ def _gpu_hour_cost(scenario: str = "cluster-2023", accelerator: str | None = Non
         d["cost"] = {"region": region}
     t = Twin(load_scenario(d))
     t.run(["cost"])
-    return value(t.state, "cost", "cost_per_gpu_hour", "USD/h")
+    return Q_(value(t.state, "cost", "cost_per_gpu_hour", "USD/h"), "USD/h")
 
 
 @register_benchmark("sweep-1000", domain="cost",
