@@ -95,3 +95,16 @@ def test_mlperf_throughput_is_linear_in_accelerators_and_au():
     assert a[0] == pytest.approx(b[0]) and a[1] == pytest.approx(b[1])
     assert a[1] == pytest.approx(a[0] * M.WORKLOADS["unet3d"]["sample"])
 
+
+
+def test_checkpoint_bytes_by_precision_and_optimizer():
+    import twin.storage as S
+    from twin.errors import InputError
+
+    assert S.checkpoint_bytes("bf16", "adam").magnitude == 14.0  # DLIO / MLPerf Storage
+    assert S.checkpoint_bytes("fp32", "adam").magnitude == 12.0  # no separate master copy
+    assert S.checkpoint_bytes("bf16", "none").magnitude == 2.0  # a released bf16 model
+    assert S.checkpoint_bytes("fp8", "sgd-momentum").magnitude == 1 + 4 + 4
+    with pytest.raises(InputError) as e:
+        S.checkpoint_bytes("int3", "adam")
+    assert e.value.field == "precision"

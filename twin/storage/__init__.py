@@ -628,6 +628,19 @@ def mlperf_throughput(workload: str, accelerator: str, accelerators: int, au: fl
     return Q_(sps, "1/s"), Q_(bps, "B/s").to("MB/s")
 
 
+def checkpoint_bytes(precision: str = "bf16", optimizer: str = "adam") -> "Q_":
+    """Checkpoint bytes per parameter [B] by weight precision and optimizer (bf16 + Adam: 14 B).
+
+    See :func:`twin.storage.model.checkpoint_bytes_per_parameter`; the scenario field
+    ``storage.checkpoint_bytes_per_parameter`` takes the number.
+    """
+    if precision not in M.WEIGHT_BYTES:
+        raise InputError("precision", precision, ", ".join(M.WEIGHT_BYTES))
+    if optimizer not in M.OPTIMIZER_MOMENTS:
+        raise InputError("optimizer", optimizer, ", ".join(M.OPTIMIZER_MOMENTS))
+    return Q_(M.checkpoint_bytes_per_parameter(precision, optimizer), "B")
+
+
 def read_bandwidth(servers: int, nics_per_server: int, nic_speed, media_per_server: int = 0,
                    media_read=None):
     """Aggregate read bandwidth [GB/s] of a storage cluster: min(NICs x rate x efficiency, media).
@@ -650,5 +663,5 @@ def read_bandwidth(servers: int, nics_per_server: int, nic_speed, media_per_serv
 
 
 __all__ = ["NEEDS", "HEADLINES", "evaluate", "storage", "goodput", "checkpoint", "capacity", "lifecycle", "storage_wall",
-           "memory_pool", "simulate", "inputs", "plan", "mlperf_throughput", "read_bandwidth", "TIERS", "STAGES",
+           "memory_pool", "simulate", "inputs", "plan", "mlperf_throughput", "read_bandwidth", "checkpoint_bytes", "TIERS", "STAGES",
            "MEMORY_TIERS"]

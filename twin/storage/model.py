@@ -62,6 +62,29 @@ RACK_AREA = 2.8
 MODEL_BYTES_PER_PARAMETER = 2.0
 
 
+#: Bytes of training state per parameter by weight precision and optimizer: weights, plus an fp32
+#: master copy when the weights are lower precision, plus the optimizer's fp32 moments (Adam: m
+#: and v; SGD with momentum: one; none: weights only, a released model). bf16 + Adam = 2 + 4 + 8
+#: = 14 B, DLIO / MLPerf Storage's checkpoint size (published.md); fp32 + Adam = 4 + 8 = 12 B
+#: (Rajbhandari et al., ZeRO, SC'20: K = 12 optimizer bytes with mixed precision).
+WEIGHT_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0}
+OPTIMIZER_MOMENTS = {"adam": 2, "sgd-momentum": 1, "none": 0}
+
+
+def checkpoint_bytes_per_parameter(precision: str = "bf16", optimizer: str = "adam") -> float:
+    """Checkpoint bytes per parameter [B] for a weight precision and optimizer.
+
+    Notes
+    -----
+    b = w + (4 if w < 4 and an optimizer is kept else 0) + 4 k, with w the weight bytes and k the
+    optimizer's fp32 moments (Adam 2, SGD with momentum 1, none 0).
+    """
+    w = WEIGHT_BYTES[precision]
+    k = OPTIMIZER_MOMENTS[optimizer]
+    master = 4.0 if (w < 4.0 and k > 0) else 0.0
+    return w + master + 4.0 * k
+
+
 # --------------------------------------------------------------------------------------------
 # Redundancy and SSD over-provisioning
 
