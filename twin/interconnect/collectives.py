@@ -464,12 +464,13 @@ def nccl_internode_candidates(topo: Topology, collective: str, algorithm: str, r
     NCCL's tuning model: ``baseLat + (nsteps - nInterSteps) hwLat[NVLink] + nInterSteps
     (hwLat[NET] + lat_net)``, nInterSteps = 2(N-1) for all-reduce, N-1 otherwise.
 
-    Tree (all-reduce; NCCL's double binary tree across nodes, a chain inside each node): with
-    N = 2 each node sends half the data up one tree and half down the other, ``S`` per direction;
-    with N >= 3 an inner node of one tree carries ``2 S`` per direction (NCCL's model uses the
-    intra-node bandwidth for N <= 2 and halves the inter-node one beyond):
+    Tree (all-reduce; NCCL's double binary tree across nodes, a chain inside each node): an inner
+    node of one tree carries ``2 S`` per direction (NCCL's model halves the inter-node bandwidth);
+    on two nodes the ideal is ``S``, but measured plain-tree runs do not reach it (NVIDIA/nccl
+    #1048), so ``2 S`` throughout. The NVLS tree (NVLink SHARP inside the node, no chain) gets ``S``
+    on two nodes, as NCCL's tuning model doubles its inter-node rate there (``c_nvls = 1``):
 
-        T_tree = lat + c(N) S / (0.92 min(B_node, B_chain)),  c = 1 (N = 2), 2 (N >= 3)
+        T_tree = lat + 2 S / (0.92 min(B_node, B_chain)),   T_nvls_tree = lat + c_nvls(N) S / B_node
 
     latency ``baseLat + 2 ((m-1) hwLat[NVLink] + ceil(log2 N) (hwLat[NET] + lat_net))``.
 
@@ -494,7 +495,10 @@ def nccl_internode_candidates(topo: Topology, collective: str, algorithm: str, r
             beta = max(f / node_bandwidth, _ring_beta(topo, members, f) if m > 1 else 0.0)
             out.append((a, (Phase(beta, inter, "ring", "net", net_latency, 1.0, nsteps - inter, hw_in),)))
         elif a == "tree" and c == "all-reduce":
-            load = 1.0 if N == 2 else 2.0
+            # 2 S per direction at every node count: NCCL doubles the inter-node rate on two nodes
+            # only for the NVLS tree (tuning.cc), and measured two-node A100 runs do not double the
+            # ring with a plain tree (NVIDIA/nccl #1048: 86 GB/s on 4 x 200G, ring bound 99)
+            load = 2.0
             beta = max(load / node_bandwidth, _chain_beta(topo, members, 1.0) if m > 1 else 0.0) / NCCL_TREE_EFFICIENCY
             depth = max(1, math.ceil(math.log2(N)))
             out.append((a, (Phase(beta, 2 * depth, "tree", "net", net_latency, 1.0, 2 * (m - 1), hw_in),)))
