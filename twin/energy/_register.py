@@ -1,11 +1,13 @@
 """Energy-domain validation quantities and benchmarks (imported by twin.registry only)."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..bench import Benchmark, register_benchmark
 from ..units import Q_, magnitude
-from ..validation import register_quantity
+from ..validation import register_calibration, register_quantity
 
 
 @register_quantity("energy.coldplate-case-rise", domain="energy", unit="K")
@@ -50,6 +52,18 @@ def _vhc_ratio(liquid="water", gas="air", t_liquid="30 degC", t_gas="25 degC"):
     return (a / b).to("dimensionless").magnitude
 
 
+@register_quantity("energy.coolant-property", domain="energy", unit="")
+def _coolant_property(coolant, temperature, property):
+    """One property of a coolant at a temperature, 1 atm (density, cp, conductivity, viscosity, t_freeze)."""
+    from ..errors import InputError
+    from .coolants import coolant_properties
+
+    props = coolant_properties(coolant, temperature)
+    if property not in props:
+        raise InputError("property", property, f"one of {', '.join(sorted(props))}", "is not a coolant property")
+    return props[property]
+
+
 @register_quantity("energy.ite-airflow", domain="energy", unit="m^3/s")
 def _ite_flow(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fraction=0.4, flow_per_watt="0.0001 m^3/s/W"):
     """EnergyPlus ITE:AirCooled airflow."""
@@ -75,11 +89,63 @@ def _af(t_use, t_ref, activation_energy="0.7 eV"):
 
 
 @register_quantity("energy.server-power", domain="energy", unit="kW")
-def _server(accelerator="A800-SXM4-80GB", cards=8, utilisation=1.0, t_inlet="35 degC"):
-    """Wall power of an air-cooled training server."""
+def _server(accelerator=None, cards=None, utilisation=1.0, t_inlet="35 degC", server_class=None):
+    """Wall power of an air-cooled accelerator server of a catalog server class."""
     from .power import server_power_q
 
-    return server_power_q(accelerator, cards, utilisation, t_inlet)
+    return server_power_q(accelerator, cards, utilisation, t_inlet, server_class=server_class)
+
+
+def _refit_fan_ratio(train):
+    """Leave-one-out hook: FAN_RATIO refit (least squares) on the training cases' maximum powers."""
+    from . import power
+
+    pairs = [(str(c.get("inputs", {}).get("server_class")), 1e3 * magnitude(c["expected"], "kW", "expected"))
+             for c in train]
+    old = power.FAN_RATIO
+    power.FAN_RATIO = power.fit_fan_ratio(pairs)
+    try:
+        yield power.FAN_RATIO
+    finally:
+        power.FAN_RATIO = old
+
+
+register_calibration("twin.energy.power.FAN_RATIO", domain="energy",
+                     cases=("dgx-a100-max-power", "dgx-h100-max-power"),
+                     refit=contextlib.contextmanager(_refit_fan_ratio),
+                     description="fans at full speed (and the datasheet maximum's headroom) as a share of the heat of "
+                                 "a server's parts at full load: least squares on the DGX A100 and DGX H100 maximum "
+                                 "system power; the other server classes are predictions")
+
+
+@register_quantity("energy.chiller-cop", domain="energy", unit="")
+def _chiller_cop(chiller, t_chw_leaving=None, t_cond_entering=None, load_fraction=1.0):
+    """COP of a catalog chiller (EnergyPlus Chiller:Electric:EIR), default at its reference temperatures."""
+    from .facility import chiller_curves, chiller_performance
+
+    c = chiller_curves(chiller)
+    x = t_chw_leaving if t_chw_leaving is not None else Q_(c.t_chw_ref, "degC")
+    y = t_cond_entering if t_cond_entering is not None else Q_(c.t_cond_ref, "degC")
+    return chiller_performance(c, x, y, load_fraction)["cop"]
+
+
+@register_quantity("energy.chiller-capacity", domain="energy", unit="kW")
+def _chiller_cap(chiller, t_chw_leaving=None, t_cond_entering=None):
+    """Available capacity of a catalog chiller, Q_ref CAPFT(x, y)."""
+    from .facility import chiller_curves
+
+    c = chiller_curves(chiller)
+    x = c.t_chw_ref if t_chw_leaving is None else magnitude(t_chw_leaving, "degC", "t_chw_leaving")
+    y = c.t_cond_ref if t_cond_entering is None else magnitude(t_cond_entering, "degC", "t_cond_entering")
+    return Q_(c.capacity * float(c.capft(x, y)) / 1e3, "kW")
+
+
+@register_quantity("energy.chiller-iplv", domain="energy", unit="")
+def _chiller_iplv(chiller, t_chw_leaving="6.67 degC"):
+    """AHRI 550/590 integrated part-load value (as COP) of a catalog chiller."""
+    from .facility import iplv
+
+    return iplv(chiller, t_chw_leaving)
 
 
 @register_quantity("energy.annual-pue", domain="energy", unit="")

@@ -22,7 +22,8 @@ class ChillerCurves:
     """Chiller:Electric:EIR performance data (x = leaving chilled water, y = entering condenser, degC).
 
     capft(x, y) and eirft(x, y) biquadratic a + b x + c x^2 + d y + e y^2 + f x y; eirfplr(p)
-    quadratic; inputs clamped to the curve ranges as EnergyPlus does.
+    quadratic; temperatures clamped to the curve ranges as EnergyPlus does. Build one from the
+    catalog with :func:`chiller_curves`.
     """
 
     name: str
@@ -35,6 +36,9 @@ class ChillerCurves:
     y_range: tuple
     plr_min: float
     source: str
+    t_chw_ref: float = 5.56  # reference leaving chilled water [degC]
+    t_cond_ref: float = 23.89  # reference entering condenser water [degC]
+    plr_max: float = 1.0
 
     def capft(self, x, y):
         x = np.clip(x, *self.x_range)
@@ -53,20 +57,155 @@ class ChillerCurves:
         return a + b * p + c * p * p
 
 
-#: York YT 1403 kW / COP 6.94 / VSD centrifugal chiller, EnergyPlus dataset curves as carried
-#: by the Modelica Buildings library (Buildings.Fluid.Chillers.Data.ElectricEIR). Capacity falls
-#: and EIR rises with condenser temperature (d capft / dy < 0 at rating): checked in the tests.
-YORK_YT_1403 = ChillerCurves(
-    name="York YT 1403kW/6.94COP/VSD", capacity=1403100.0, cop=6.94,
-    cap=(-3.447077e-02, 1.273138e-01, -9.716868e-03, 8.863546e-02, -3.165958e-03, 2.521351e-03),
-    eir=(3.983846e-01, 2.396665e-02, -6.601871e-03, 2.944077e-02, -4.570885e-04, 1.873209e-03),
-    plr=(3.272242e-02, 3.873540e-01, 5.789579e-01),
-    x_range=(4.44, 8.89), y_range=(12.78, 29.44), plr_min=0.10,
-    source="EnergyPlus chiller dataset, ElectricEIRChiller York YT 1403kW/6.94COP/VSD (via Modelica Buildings "
-           "library Buildings.Fluid.Chillers.Data.ElectricEIR)")
+#: Curve set the facility plant uses unless told otherwise (datasets/catalog/chillers.toml).
+DEFAULT_CHILLER = "york-yt-1403kw-vsd"
 
 
-def chiller_power(load_w, t_chw_leaving_c, t_cond_entering_c, n_units=None, curves: ChillerCurves = YORK_YT_1403):
+def chiller_names() -> list[str]:
+    """Names of the chiller curve sets of datasets/catalog/chillers.toml."""
+    from .. import catalog
+
+    return list(catalog.names("chillers"))
+
+
+def chiller_curves(name: str | ChillerCurves = DEFAULT_CHILLER) -> ChillerCurves:
+    """The :class:`ChillerCurves` of a named catalog chiller.
+
+    Parameters
+    ----------
+    name : str or ChillerCurves
+        Name in datasets/catalog/chillers.toml (a ChillerCurves is returned as is).
+
+    Returns
+    -------
+    ChillerCurves
+        Reference capacity [W] and COP, CAPFT / EIRFT / EIRFPLR coefficients, ranges.
+
+    References
+    ----------
+    EnergyPlus DataSets/Chillers.idf as carried by the Modelica Buildings library,
+    Buildings.Fluid.Chillers.Data.ElectricEIR (each entry's ``source``).
+    """
+    from .. import catalog
+    from ..errors import CatalogError
+
+    if isinstance(name, ChillerCurves):
+        return name
+    try:
+        e = catalog.get("chillers", str(name))
+    except CatalogError as exc:
+        raise InputError("energy.chiller", name, f"one of {', '.join(chiller_names())}", str(exc)) from None
+    return ChillerCurves(
+        name=str(name), capacity=float(e["capacity"].to("W").magnitude), cop=float(e["cop"]),
+        cap=tuple(float(v) for v in e["cap"]), eir=tuple(float(v) for v in e["eir"]),
+        plr=tuple(float(v) for v in e["plr"]), x_range=tuple(float(v) for v in e["x_range_c"]),
+        y_range=tuple(float(v) for v in e["y_range_c"]), plr_min=float(e["plr_min"]), source=str(e["source"]),
+        t_chw_ref=float(e["t_chw_ref_c"]), t_cond_ref=float(e["t_cond_ref_c"]), plr_max=float(e["plr_max"]))
+
+
+#: York YT 1403 kW / COP 6.94 / VSD centrifugal chiller (catalog ``york-yt-1403kw-vsd``): the
+#: plant's default. Capacity falls and EIR rises with condenser temperature (checked in the tests).
+YORK_YT_1403 = chiller_curves(DEFAULT_CHILLER)
+
+
+def chiller_performance(chiller=DEFAULT_CHILLER, t_chw_leaving="6.67 degC", t_cond_entering="29.44 degC",
+                        load_fraction=1.0) -> dict:
+    """Capacity, power and COP of one chiller at a condition (EnergyPlus Chiller:Electric:EIR).
+
+    Parameters
+    ----------
+    chiller : str or ChillerCurves
+        Catalog chiller (datasets/catalog/chillers.toml).
+    t_chw_leaving : Quantity or str
+        Leaving chilled water temperature [degC].
+    t_cond_entering : Quantity or str
+        Entering condenser water temperature [degC].
+    load_fraction : float
+        Cooling load over the reference capacity, > 0 and at most the available capacity's
+        ``plr_max`` share.
+
+    Returns
+    -------
+    dict
+        ``capacity`` (available, [W]), ``load`` [W], ``plr``, ``power`` [W], ``cop``,
+        ``capft``, ``eirft``, ``eirfplr``.
+
+    Notes
+    -----
+    Q_a = Q_ref CAPFT(x, y); PLR = Q / Q_a;
+    P = (Q_a / COP_ref) EIRFT(x, y) EIRFPLR(max(PLR, PLR_min)) min(PLR / PLR_min, 1);
+    COP = Q / P.
+
+    References
+    ----------
+    EnergyPlus Engineering Reference, "Electric Chiller Model Based on Condenser Entering
+    Temperature" (Chiller:Electric:EIR).
+    """
+    c = chiller_curves(chiller)
+    x = magnitude(t_chw_leaving, "degC", "t_chw_leaving")
+    y = magnitude(t_cond_entering, "degC", "t_cond_entering")
+    try:
+        lf = float(load_fraction)
+    except (TypeError, ValueError):
+        raise InputError("load_fraction", load_fraction, "a load over the reference capacity > 0") from None
+    if not (math.isfinite(lf) and lf > 0):
+        raise InputError("load_fraction", load_fraction, "a load over the reference capacity > 0")
+    capft = float(c.capft(x, y))
+    qa = c.capacity * capft
+    q = lf * c.capacity
+    plr = q / qa
+    if plr > c.plr_max + 1e-9:
+        raise InputError("load_fraction", load_fraction,
+                         f"at most {c.plr_max * qa / c.capacity:.3f} (the chiller's maximum part-load ratio "
+                         f"{c.plr_max:g} of its {qa / 1e3:.0f} kW available at these temperatures)")
+    eirft = float(c.eirft(x, y))
+    fplr = float(c.eirfplr(max(plr, c.plr_min)))
+    p = qa / c.cop * eirft * fplr * min(plr / c.plr_min, 1.0)
+    return {"capacity": qa, "load": q, "plr": plr, "power": p, "cop": q / p, "capft": capft, "eirft": eirft,
+            "eirfplr": fplr}
+
+
+#: AHRI Standard 550/590 (I-P) integrated part-load value: weights of the 100, 75, 50 and 25 %
+#: load points and their entering condenser water temperatures [degC] (85, 75, 65, 65 degF) at
+#: 44 degF (6.67 degC) leaving chilled water.
+AHRI_IPLV = ((1.00, 0.01, 29.44), (0.75, 0.42, 23.89), (0.50, 0.45, 18.33), (0.25, 0.12, 18.33))
+
+
+def iplv(chiller=DEFAULT_CHILLER, t_chw_leaving="6.67 degC") -> float:
+    """Integrated part-load value [W/W, as COP] of a catalog chiller (AHRI 550/590).
+
+    Parameters
+    ----------
+    chiller : str or ChillerCurves
+        Catalog chiller.
+    t_chw_leaving : Quantity or str
+        Leaving chilled water [degC] (AHRI: 44 degF; NPLV at other design conditions).
+
+    Returns
+    -------
+    float
+        IPLV = 0.01 A + 0.42 B + 0.45 C + 0.12 D, the COPs at 100, 75, 50, 25 % of the
+        full-load capacity at the 100 % point's conditions.
+
+    Notes
+    -----
+    Load points are fractions of the available capacity at (t_chw_leaving, 29.44 degC).
+
+    References
+    ----------
+    AHRI Standard 550/590 (I-P), Performance Rating of Water-Chilling and Heat Pump
+    Water-Heating Packages Using the Vapor Compression Cycle, section 5.4 (IPLV).
+    """
+    c = chiller_curves(chiller)
+    x = magnitude(t_chw_leaving, "degC", "t_chw_leaving")
+    full = float(c.capft(x, AHRI_IPLV[0][2]))
+    total = 0.0
+    for frac, weight, y in AHRI_IPLV:
+        total += weight * chiller_performance(c, Q_(x, "degC"), Q_(y, "degC"), frac * full)["cop"]
+    return total
+
+
+def chiller_power(load_w, t_chw_leaving_c, t_cond_entering_c, n_units=None, curves: ChillerCurves | str = YORK_YT_1403):
     """Electric power [W] of a chiller plant of identical units meeting ``load_w``.
 
     Parameters
@@ -77,8 +216,8 @@ def chiller_power(load_w, t_chw_leaving_c, t_cond_entering_c, n_units=None, curv
         Leaving chilled-water and entering condenser-water temperatures [degC].
     n_units : int, optional
         Units running (default: staged to the load).
-    curves : ChillerCurves
-        Performance curves (default :data:`YORK_YT_1403`).
+    curves : ChillerCurves or str
+        Performance curves or a catalog chiller name (default :data:`YORK_YT_1403`).
 
     Returns
     -------
@@ -95,6 +234,7 @@ def chiller_power(load_w, t_chw_leaving_c, t_cond_entering_c, n_units=None, curv
     ----------
     EnergyPlus Engineering Reference, Chiller:Electric:EIR.
     """
+    curves = chiller_curves(curves)
     q = np.asarray(load_w, dtype=float)
     if not np.all(np.isfinite(q)) or np.any(q < 0):
         raise InputError("load_w", "array" if q.ndim else float(q), "finite chiller loads >= 0 W")
@@ -132,7 +272,7 @@ PDU_EFFICIENCY = 0.97
 LIGHTING_SHARE = 0.01
 
 
-def plant_power(q_w, t_supply_c, t_db, t_wb, rejection="tower", dt_loop=6.0):
+def plant_power(q_w, t_supply_c, t_db, t_wb, rejection="tower", dt_loop=6.0, chiller=DEFAULT_CHILLER):
     """Hourly plant power [W] to remove ``q_w`` at facility supply ``t_supply_c``.
 
     Parameters
@@ -147,6 +287,8 @@ def plant_power(q_w, t_supply_c, t_db, t_wb, rejection="tower", dt_loop=6.0):
         ``"tower"`` or ``"dry-cooler"``.
     dt_loop : float
         Loop temperature difference [K].
+    chiller : str or ChillerCurves
+        Catalog chiller trimming what free cooling leaves (default :data:`DEFAULT_CHILLER`).
 
     Returns
     -------
@@ -180,7 +322,8 @@ def plant_power(q_w, t_supply_c, t_db, t_wb, rejection="tower", dt_loop=6.0):
     t_free = t_rej + PLANT["hx_approach"]
     free = np.clip((t_ret - t_free) / dt_loop, 0.0, 1.0)
     q_ch = q * (1.0 - free)
-    w_ch = chiller_power(q_ch, t_supply_c, np.maximum(t_rej, 12.78))
+    curves = chiller_curves(chiller)
+    w_ch = chiller_power(q_ch, t_supply_c, np.maximum(t_rej, curves.y_range[0]), curves=curves)
     q_rej = q + w_ch
     # fans: affinity law, speed ~ heat share of design, at least 30 % speed when running
     design = np.max(q) * 1.15 if np.max(q) > 0 else 1.0
@@ -198,7 +341,7 @@ def _pump_power(q_w, coolant_rho_cp, dt, head):
 
 def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liquid_fraction=None,
                   supply_temperature=None, air_supply_temperature=24.0, rejection=None, eco_ups=None,
-                  utilisation=1.0, ups_load=UPS_LOAD_2N) -> dict:
+                  utilisation=1.0, ups_load=UPS_LOAD_2N, chiller=DEFAULT_CHILLER) -> dict:
     """Hourly facility energy over a synthetic year and the annual PUE and WUE.
 
     Parameters
@@ -221,6 +364,8 @@ def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liq
         Mean utilisation 0..1 (IT power 0.3 + 0.7 u of full load).
     ups_load : float
         UPS load at full IT load as a fraction of its rating, 0 < x <= 1 (2N: 0.3).
+    chiller : str
+        Catalog chiller curve set of the plant (datasets/catalog/chillers.toml).
 
     The liquid share is rejected at the liquid loop's facility supply (CDU approach 3 K below
     ``supply_temperature``); the air share through CRAHs fed with chilled water
@@ -249,6 +394,7 @@ def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liq
     Paper 108; APC power breakdown of a 1 MW data centre (CIO, 2007).
     """
     kind = cooling_kind(cooling)
+    curves = chiller_curves(chiller)
     w = hourly_year(climate)
     check_range(it_load_w, "it_load", lo=0.0, lo_open=True, unit="W")
     if liquid_fraction is None:
@@ -282,7 +428,7 @@ def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liq
     water = np.zeros(8760)
     parts = {}
     if np.any(q_liq > 0):
-        pl = plant_power(q_liq, t_fac_liq, w["dry_bulb"], w["wet_bulb"], rejection, dt_loop=10.0)
+        pl = plant_power(q_liq, t_fac_liq, w["dry_bulb"], w["wet_bulb"], rejection, dt_loop=10.0, chiller=curves)
         cdu_pumps = _pump_power(q_liq, 4.0e6, 10.0, PLANT["cdu_head"])
         fac_pumps = _pump_power(q_liq, water_rc, 10.0, PLANT["fac_head"])
         parts["liquid"] = pl["chiller"] + pl["rejection_fans"] + cdu_pumps + fac_pumps
@@ -290,7 +436,7 @@ def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liq
         free += pl["free_fraction"] * q_liq
         water += pl["water"]
     if np.any(q_air > 0):
-        pa = plant_power(q_air, t_chw, w["dry_bulb"], w["wet_bulb"], "tower", dt_loop=PLANT["chw_dt"])
+        pa = plant_power(q_air, t_chw, w["dry_bulb"], w["wet_bulb"], "tower", dt_loop=PLANT["chw_dt"], chiller=curves)
         chw_pumps = _pump_power(q_air, water_rc, PLANT["chw_dt"], PLANT["fac_head"])
         cw_pumps = _pump_power(q_air, water_rc, PLANT["cw_dt"], PLANT["fac_head"])
         crah = q_air / (1.2 * 1006.0 * PLANT["crah_dt"]) * PLANT["crah_dp"] / PLANT["crah_fan_eff"]

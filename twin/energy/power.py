@@ -24,42 +24,172 @@ T_REF_C = 65.0
 CLOCK_EXPONENT = 3.0
 
 
+#: Fan power at full speed over the heat the fans move at full load [W/W]. Calibrated (0.252
+#: rounded to 0.25): the least-squares fit (relative errors, :func:`fit_fan_ratio`) of the maximum system power of the DGX A100 and DGX H100 datasheets
+#: (cases "dgx-a100-max-power", "dgx-h100-max-power"); the DGX-1, DGX B200 and the white
+#: paper's A800 server are predictions. Consistent with ServeTheHome's rule of thumb for 8-GPU
+#: servers, "add another 10-20% for cooling" (ASRock Rack 4U8G-TURIN2 review, 2024), at its
+#: top: an air-cooled 8-GPU chassis at 35 degC inlet runs its fans at full speed. The fitted
+#: value also carries what the datasheets' "maximum" holds beyond the parts' TDPs (power
+#: excursions, derating); that share is not separated here.
+FAN_RATIO = 0.25
+
+
 @dataclass(frozen=True)
 class ServerSpec:
-    """Non-accelerator power of an 8-card training server at full load [W] (DC side).
+    """Non-accelerator power of an accelerator server at full load [W] (DC side).
 
-    Defaults are for an HGX-A100/A800 class 8-card server:
-    cpu 2 x 300 W (white paper ch. 7: "CPU from 150 W to above 300 W"); memory 32 DDR4 RDIMMs at
-    about 10 W (vendor power calculators, estimate); nvswitch 6 NVSwitch2 at 50 W (estimate);
-    nics 10 x 20 W (ConnectX-6 200G max power class, NVIDIA datasheet order of magnitude);
-    storage 4 NVMe at 12 W; pcie_misc 100 W (PCIe switches, BMC, VRM; estimate);
-    fan_max 900 W (air-cooled 6U chassis fans at full speed, estimate); psu_efficiency 0.94
-    (80 PLUS Platinum at 50-100 % load).
+    The defaults are the HGX A800 class of datasets/catalog/servers.toml (see
+    :func:`class_spec`, which builds a spec from a catalog server class): CPUs, memory,
+    NVSwitch, NICs and DPUs, drives, PCIe switches and the rest of the board; ``fan_max`` is
+    :data:`FAN_RATIO` of the heat at full load; ``psu_efficiency`` 0.94 (80 PLUS Platinum at
+    50-100 % load).
     """
 
-    cpu: float = 600.0
+    cpu: float = 540.0
     memory: float = 320.0
-    nvswitch: float = 300.0
+    nvswitch: float = 420.0
     nics: float = 200.0
-    storage: float = 48.0
-    pcie_misc: float = 100.0
-    fan_max: float = 900.0
+    storage: float = 96.0
+    pcie_misc: float = 210.0
+    fan_max: float = 1246.5
     psu_efficiency: float = 0.94
     other_idle_fraction: float = 0.4  # non-accelerator idle share (CPUs idle at ~40 %, estimate)
     t_exhaust_max: float = 47.0  # air exhaust limit [degC] that sets fan speed (estimate)
     dt_air_min: float = 12.0  # air dT at full load and 35 degC inlet (ASHRAE A2 max inlet)
+    name: str = "hgx-a800"
 
     @property
     def other(self) -> float:
         return self.cpu + self.memory + self.nvswitch + self.nics + self.storage + self.pcie_misc
 
 
-DEFAULT_SERVER = ServerSpec()
+def fit_fan_ratio(cases) -> float:
+    """Least-squares :data:`FAN_RATIO` on published maximum powers.
+
+    Parameters
+    ----------
+    cases : sequence of (str, float)
+        (server class, published maximum wall power [W]).
+
+    Returns
+    -------
+    float
+        k minimising sum((H_i (1 + k) / (eta_i P_i) - 1)^2), H_i the class's heat at full
+        load (cards x TDP + other parts), eta_i its PSU efficiency:
+        1 + k = sum(r_i) / sum(r_i^2), r_i = H_i / (eta_i P_i).
+    """
+    rs = []
+    for cls, p_max in cases:
+        spec = class_spec(cls)
+        e = class_entry(cls)
+        heat = int(e["cards"]) * accelerator_tdp(str(e["accelerator"])) + spec.other
+        if not p_max > 0:
+            raise InputError("max_power", p_max, "a positive published maximum power [W]")
+        rs.append(heat / (spec.psu_efficiency * p_max))
+    if not rs:
+        raise InputError("cases", cases, "at least one (server class, maximum power) pair")
+    return sum(rs) / sum(r * r for r in rs) - 1.0
+
+
+def _w(entry, key, default=0.0) -> float:
+    v = entry.get(key, None)
+    if v is None:
+        return float(default)
+    return float(v.to("W").magnitude) if hasattr(v, "to") else float(v)
+
+
+def server_classes() -> list[str]:
+    """Names of the server classes of datasets/catalog/servers.toml."""
+    return list(catalog.names("servers"))
+
+
+def default_server_class(accelerator: str, topology: str | None = None) -> str:
+    """The server class a catalog accelerator ships in by default.
+
+    Parameters
+    ----------
+    accelerator : str
+        Catalog accelerator name.
+    topology : str, optional
+        compute.topology; a ``"pcie"`` topology picks the PCIe server class.
+
+    Returns
+    -------
+    str
+        A name of :func:`server_classes`: the class whose ``accelerators`` list holds the
+        accelerator, else by form factor (``sxm`` -> ``hgx-a800``, ``oam`` -> ``oam-mi300x``,
+        ``pcie`` -> ``pcie-8gpu``).
+    """
+    acc = catalog.accelerator(accelerator)
+    if topology == "pcie":
+        return "pcie-8gpu"
+    for name in server_classes():
+        if accelerator in list(catalog.get("servers", name).get("accelerators", [])):
+            return name
+    form = str(acc.get("form_factor", "sxm"))
+    return {"oam": "oam-mi300x", "pcie": "pcie-8gpu"}.get(form, "hgx-a800")
+
+
+def class_spec(server_class: str, accelerator: str | None = None, cards: int | None = None) -> ServerSpec:
+    """The :class:`ServerSpec` of a catalog server class.
+
+    Parameters
+    ----------
+    server_class : str
+        Name in datasets/catalog/servers.toml (see :func:`server_classes`).
+    accelerator : str, optional
+        Accelerator in the chassis (default the class's own); sets the fans' heat.
+    cards : int, optional
+        Accelerators per server (default the class's).
+
+    Returns
+    -------
+    ServerSpec
+        cpu = cpus x cpu_tdp; memory = dimms x dimm_power; nvswitch = nvswitches x
+        nvswitch_power; nics = nics x nic_power + dpus x dpu_power; storage = drives x
+        drive_power; pcie_misc = pcie_switches x pcie_switch_power + misc [W];
+        fan_max = :data:`FAN_RATIO` (cards TDP + all of the above).
+
+    Notes
+    -----
+    P_max,wall = (n TDP + P_other) (1 + FAN_RATIO) / eta_PSU at full load and 35 degC inlet.
+
+    References
+    ----------
+    Part counts from the vendors' datasheets, part powers as datasets/catalog/servers.toml
+    cites or labels as estimates.
+    """
+    from ..errors import CatalogError
+
+    try:
+        e = catalog.get("servers", server_class)
+    except CatalogError as exc:
+        raise InputError("compute.server_class", server_class, f"one of {', '.join(server_classes())} or 'auto'",
+                         str(exc)) from None
+    if int(e["cards"]) < 1 or not 0.5 < float(e.get("psu_efficiency", 0.94)) <= 1.0:
+        raise InputError(f"servers.{server_class}", dict(e), "cards >= 1 and a PSU efficiency in (0.5, 1]")
+    acc = accelerator or str(e["accelerator"])
+    n = int(e["cards"]) if cards is None else int(cards)
+    cpu = int(e.get("cpus", 0)) * _w(e, "cpu_tdp")
+    mem = int(e.get("dimms", 0)) * _w(e, "dimm_power")
+    nvs = int(e.get("nvswitches", 0)) * _w(e, "nvswitch_power")
+    nics = int(e.get("nics", 0)) * _w(e, "nic_power") + int(e.get("dpus", 0)) * _w(e, "dpu_power")
+    sto = int(e.get("drives", 0)) * _w(e, "drive_power")
+    misc = int(e.get("pcie_switches", 0)) * _w(e, "pcie_switch_power") + _w(e, "misc")
+    heat = n * accelerator_tdp(acc) + cpu + mem + nvs + nics + sto + misc
+    return ServerSpec(cpu=cpu, memory=mem, nvswitch=nvs, nics=nics, storage=sto, pcie_misc=misc,
+                      fan_max=FAN_RATIO * heat, psu_efficiency=float(e.get("psu_efficiency", 0.94)),
+                      name=server_class)
 
 
 def accelerator_tdp(name: str) -> float:
     """TDP [W] of catalog accelerator ``name``."""
     return float(catalog.accelerator(name).tdp.to("W").magnitude)
+
+
+#: The HGX A800 class of the white paper's cluster era (datasets/catalog/servers.toml).
+DEFAULT_SERVER = class_spec("hgx-a800")
 
 
 def accelerator_power(tdp_w: float, utilisation: float, t_chip_c: float, clock: float = 1.0) -> float:
@@ -111,7 +241,7 @@ def fan_fraction(p_air_w: float, p_air_max_w: float, t_inlet_c: float, spec: Ser
 
 def server_power(accelerator: str = "A800-SXM4-80GB", cards: int = 8, utilisation: float = 1.0,
                  t_chip_c: float | None = None, t_inlet_c: float = 35.0, liquid_fraction: float = 0.0,
-                 spec: ServerSpec = DEFAULT_SERVER, cooling: str = "air") -> dict:
+                 spec: ServerSpec | None = None, cooling: str = "air", server_class: str | None = None) -> dict:
     """Wall power of one server and its parts [W] (plain floats, SI).
 
     Parameters
@@ -128,10 +258,13 @@ def server_power(accelerator: str = "A800-SXM4-80GB", cards: int = 8, utilisatio
         Server inlet air temperature [degC].
     liquid_fraction : float
         Share of the server heat taken by liquid (the fans carry the rest).
-    spec : ServerSpec
-        Non-accelerator parts.
+    spec : ServerSpec, optional
+        Non-accelerator parts (default: :func:`class_spec` of ``server_class``).
     cooling : str
         ``"immersion"`` (no fans) or anything else (fans).
+    server_class : str, optional
+        Catalog server class (default :func:`default_server_class` of the accelerator); used
+        only when ``spec`` is not given.
 
     Returns
     -------
@@ -156,6 +289,10 @@ def server_power(accelerator: str = "A800-SXM4-80GB", cards: int = 8, utilisatio
     check_range(t_inlet_c, "t_inlet", lo=-50.0, hi=80.0)
     if t_chip_c is not None:
         check_range(t_chip_c, "t_chip", lo=-50.0, hi=200.0)
+    if spec is None:
+        spec = class_spec(server_class or default_server_class(accelerator), accelerator, int(cards))
+    elif not isinstance(spec, ServerSpec):
+        raise InputError("spec", type(spec).__name__, "a twin.energy.power.ServerSpec")
     tdp = accelerator_tdp(accelerator)
     tc = T_REF_C if t_chip_c is None else t_chip_c
     acc = cards * accelerator_power(tdp, utilisation, tc)
@@ -171,26 +308,52 @@ def server_power(accelerator: str = "A800-SXM4-80GB", cards: int = 8, utilisatio
             "psu_loss": wall - dc}
 
 
-def server_power_q(accelerator="A800-SXM4-80GB", cards=8, utilisation=1.0, t_inlet="35 degC") -> Q_:
+def server_power_q(accelerator=None, cards=None, utilisation=1.0, t_inlet="35 degC", server_class=None) -> Q_:
     """Public form of :func:`server_power`: wall power [kW] of one air-cooled server.
 
     Parameters
     ----------
-    accelerator : str
-        Catalog accelerator name.
-    cards : int
-        Accelerators per server.
+    accelerator : str, optional
+        Catalog accelerator name (default: the server class's; A800-SXM4-80GB when neither is
+        given).
+    cards : int, optional
+        Accelerators per server (default the class's, 8).
     utilisation : float
         Accelerator utilisation 0..1.
     t_inlet : Quantity or str
         Server inlet air temperature [degC].
+    server_class : str, optional
+        Catalog server class (datasets/catalog/servers.toml); default by accelerator
+        (:func:`default_server_class`).
 
     Returns
     -------
     Quantity
-        Wall power [kW].
+        Wall power [kW]; at ``utilisation = 1`` and 35 degC inlet (fans at full speed) the
+        server's maximum power.
+
+    Notes
+    -----
+    P_wall = (n P_acc + P_other + P_fans) / eta_PSU (:func:`server_power`), parts from
+    :func:`class_spec`.
+
+    References
+    ----------
+    NVIDIA DGX-1, DGX A100, DGX H100, DGX B200 datasheets (maximum system power);
+    datasets/catalog/servers.toml.
     """
     t_in = magnitude(t_inlet, "degC", "t_inlet")
+    if server_class is not None:
+        cls = str(server_class)
+        entry_acc = str(class_entry(cls)["accelerator"])
+        accelerator = accelerator or entry_acc
+        if cards is None:
+            cards = int(class_entry(cls)["cards"])
+    else:
+        accelerator = accelerator or "A800-SXM4-80GB"
+        cls = default_server_class(accelerator)
+        if cards is None:
+            cards = 8
     try:
         n = int(cards)
     except (TypeError, ValueError):
@@ -201,7 +364,18 @@ def server_power_q(accelerator="A800-SXM4-80GB", cards=8, utilisation=1.0, t_inl
         u = float(utilisation)
     except (TypeError, ValueError):
         raise InputError("utilisation", utilisation, "a number between 0 and 1") from None
-    return Q_(server_power(accelerator, n, u, t_inlet_c=t_in)["wall"] / 1e3, "kW")
+    return Q_(server_power(accelerator, n, u, t_inlet_c=t_in, server_class=cls)["wall"] / 1e3, "kW")
+
+
+def class_entry(server_class: str):
+    """The catalog entry of a server class; InputError naming compute.server_class if unknown."""
+    from ..errors import CatalogError
+
+    try:
+        return catalog.get("servers", str(server_class))
+    except CatalogError as exc:
+        raise InputError("compute.server_class", server_class, f"one of {', '.join(server_classes())} or 'auto'",
+                         str(exc)) from None
 
 
 def ups_efficiency(load_fraction: float, eco: bool = False) -> float:
@@ -247,19 +421,28 @@ def server_spec(scenario) -> ServerSpec:
     Parameters
     ----------
     scenario : twin.scenario.Scenario
-        Uses compute.cpus_per_node, compute.cpu_tdp and compute.topology.
+        Uses compute.server_class (``"auto"``: :func:`default_server_class` of
+        compute.accelerator and compute.topology), compute.accelerator, cards_per_node,
+        cpus_per_node, cpu_tdp and topology.
 
     Returns
     -------
     ServerSpec
-        CPUs = cpus_per_node x cpu_tdp [W], no NVSwitches in a PCIe server, the rest as
-        :data:`DEFAULT_SERVER` (HGX-class estimates with their sources above).
+        :func:`class_spec` of the class with the scenario's accelerator and cards; the CPUs are
+        the scenario's (cpus_per_node x cpu_tdp [W]); no NVSwitches in a PCIe server. The fans'
+        full-speed power follows the heat (:data:`FAN_RATIO`).
     """
     import dataclasses
 
     c = scenario.compute
-    return dataclasses.replace(DEFAULT_SERVER, cpu=float(c.cpus_per_node * c.cpu_tdp.to("W").magnitude),
-                               nvswitch=0.0 if c.topology == "pcie" else DEFAULT_SERVER.nvswitch)
+    cls = str(getattr(c, "server_class", "auto") or "auto")
+    if cls == "auto":
+        cls = default_server_class(c.accelerator, c.topology)
+    spec = class_spec(cls, c.accelerator, int(c.cards_per_node))
+    cpu = float(c.cpus_per_node * c.cpu_tdp.to("W").magnitude)
+    nvs = 0.0 if c.topology == "pcie" else spec.nvswitch
+    heat = spec.fan_max / FAN_RATIO - spec.cpu - spec.nvswitch + cpu + nvs
+    return dataclasses.replace(spec, cpu=cpu, nvswitch=nvs, fan_max=FAN_RATIO * heat)
 
 
 def it_power(scenario, utilisation: float = 1.0) -> Q_:
