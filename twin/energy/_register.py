@@ -64,18 +64,6 @@ def _coolant_property(coolant, temperature, property):
     return props[property]
 
 
-@register_quantity("energy.coolant-property", domain="energy", unit="")
-def _coolant_property(coolant, temperature, property):
-    """One property of a coolant at a temperature, 1 atm (density, cp, conductivity, viscosity, t_freeze)."""
-    from ..errors import InputError
-    from .coolants import coolant_properties
-
-    props = coolant_properties(coolant, temperature)
-    if property not in props:
-        raise InputError("property", property, f"one of {', '.join(sorted(props))}", "is not a coolant property")
-    return props[property]
-
-
 @register_quantity("energy.ite-airflow", domain="energy", unit="m^3/s")
 def _ite_flow(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fraction=0.4, flow_per_watt="0.0001 m^3/s/W"):
     """EnergyPlus ITE:AirCooled airflow."""
