@@ -373,8 +373,11 @@ def run_point(scenario_dict: dict, metrics, domains, cache_dir=None, reuse: bool
     evaluated = [d for d in order if d not in before]
     fb = t.state["feedback"].to_dataset() if "feedback" in t.state.children else None
     if reuse:
+        # cache what another domain of this run reads; the requested top domains' results are
+        # this point's own (their metrics go to the store), so they are kept in memory only
+        needed = set().union(*(_needs_closure(d) for d in domains)) if domains else set()
         for d in evaluated:
-            _cache_put(cache_dir, d, keys[d], results(t.state, d), fb)
+            _cache_put(cache_dir if d in needed else None, d, keys[d], results(t.state, d), fb)
     out = {"_evaluated": evaluated}
     for d, name in metrics:
         ds = results(t.state, d)
