@@ -169,6 +169,33 @@ def _gpu_temp(accelerator="H100-SXM5-80GB", cooling="cold-plate", supply_tempera
     return Q_(float(np.max(hall_steady(h)["t_chip"])), "degC")
 
 
+@register_benchmark("coolant-props-water-1000", domain="energy", min_ratio=10.0,
+                    goal=">= 10x direct CoolProp calls for the per-server property look-ups of the hall setup, "
+                         "agreeing to 1e-4")
+def _bench_coolant_props(quick: bool) -> Benchmark:
+    import CoolProp.CoolProp as CP
+
+    from .coolants import coolant
+
+    n = 200 if quick else 1000
+    temps = [float(t) for t in np.random.default_rng(7).uniform(5.0, 95.0, n)]  # supply/return temperatures
+    c = coolant("water")
+
+    def fast():
+        return np.array([c.props(t) for t in temps])
+
+    def reference():  # the library itself, one call per property and temperature (as the hall would without the table)
+        return np.array([[CP.PropsSI(k, "T", t + 273.15, "P", 101325.0, "HEOS::Water") for k in "DCLV"] for t in temps])
+
+    def compare(f, r):
+        return float(np.max(np.abs(f / r - 1.0)))
+
+    return Benchmark(size=f"{n} scalar look-ups (rho, cp, k, mu) of water", fast=fast, reference=reference,
+                     repeats=5, reference_repeats=1, compare=compare, tolerance=1e-4, metric="max relative difference",
+                     note="fast: twin.energy.coolants table (CoolProp tabulated every 0.25 K, linear, log mu); "
+                          "reference: CoolProp.PropsSI per property and temperature")
+
+
 @register_benchmark("thermal-hall-1000-racks", domain="energy", min_ratio=20.0, max_seconds=10.0,
                     goal="< 10 s and >= 20x a fair scipy.integrate (BDF, sparse Jacobian, default error control) "
                          "at the same accuracy")
