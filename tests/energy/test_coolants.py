@@ -116,12 +116,39 @@ def test_water_scalar_and_array_agree_and_physics(t):
     assert c.props(min(t + 1.0, c.t_max))[3] <= s[3]
 
 
-def test_dielectrics_keep_their_sourced_tables():
-    for name, row in (("Syltherm-XLT", (835.0, 1814.0, 0.106, 1.02e-3)),
-                      ("silicone-PMS1", (890.0, 1688.0, 0.119, 2.04e-3))):
+def test_dielectric_oils_follow_coolprop_within_their_limits():
+    for name, fluid, row in (("Syltherm-XLT", "INCOMP::XLT", (835.0, 1814.0, 0.106, 1.02e-3)),
+                             ("silicone-PMS1", "INCOMP::PMS1", (890.0, 1688.0, 0.119, 2.04e-3))):
         c = coolant(name)
-        assert c.kind == "dielectric" and c.fluid is None and "40 degC" in c.source
-        assert c.props(40.0) == pytest.approx(row, rel=1e-12)
+        assert c.kind == "dielectric" and c.fluid == fluid
+        assert c.props(40.0) == pytest.approx(row, rel=5e-3)  # published rows at 40 degC
+        for t in (-20.0, 25.0, 60.0, 95.0):
+            assert c.props(t) == pytest.approx(_direct(fluid, t), rel=2e-5)
+        # no freezing curve in CoolProp: the fit's T_min, which lies above the catalog pour point
+        t_min = CP.PropsSI("T_min", "T", 300, "P", P, fluid) - 273.15
+        assert c.t_freeze == pytest.approx(t_min, abs=1e-9)
+    assert coolant("Syltherm-XLT").t_max == 120.0  # the catalog's application limit below CoolProp's 260 degC
+
+
+def test_hand_table_path_interpolates_and_extrapolates():
+    # the path kept for fluids CoolProp lacks: the old two-row PG25 table as such a fluid
+    c = coolants.Coolant(name="two-row", kind="liquid", t_freeze=-9.8, t_max=90.0,
+                         temperature=np.array([30.0, 40.0]), density=np.array([1014.9, 1009.9]),
+                         cp=np.array([3945.0, 3969.0]), conductivity=np.array([0.477, 0.486]),
+                         viscosity=np.array([1.78e-3, 1.35e-3]), source="test rows")
+    rho, cp, k, mu = c.props(35.0)
+    assert (rho, cp, k) == pytest.approx((1012.4, 3957.0, 0.4815))
+    assert mu == pytest.approx(math.sqrt(1.78e-3 * 1.35e-3))  # log-linear
+    assert c.props(50.0)[0] == pytest.approx(1004.9)  # linear beyond the table
+    arr = c.props(np.array([20.0, 35.0, 50.0]))
+    for a, t in zip(arr[3], (20.0, 35.0, 50.0)):
+        assert a == pytest.approx(c.props(t)[3], rel=1e-12)
+    one = coolants.Coolant(name="one-row", kind="dielectric", t_freeze=-50.0, t_max=100.0,
+                           temperature=np.array([40.0]), density=np.array([800.0]), cp=np.array([2000.0]),
+                           conductivity=np.array([0.13]), viscosity=np.array([5e-3]), source="test row")
+    assert one.props(0.0) == pytest.approx((800.0, 2000.0, 0.13, 5e-3))
+    with pytest.raises(InputError, match="t_in"):
+        one.props(101.0, "t_in")
 
 
 def test_every_coolprop_entry_cites_coolprop_and_the_catalog():

@@ -11,7 +11,9 @@ CoolProp call to better than 1e-5 relative. Freezing points are CoolProp's: the 
 ``T_freeze`` and water's melting line at 1 atm; the upper limit is water's boiling point at
 1 atm or the mixture fit's ``T_max``.
 
-Fluids CoolProp lacks (dielectric immersion coolants: silicone PMS1, Dow SYLTHERM XLT) keep
+The dielectric immersion oils CoolProp carries (silicone PMS1, Dow SYLTHERM XLT: ``INCOMP::PMS1``,
+``INCOMP::XLT``) come from CoolProp too, limited below by the catalog's sourced pour point (CoolProp
+has no freezing curve for them). Fluids CoolProp lacks keep
 hand tables in datasets/catalog/coolants.toml, each with its source: parallel arrays of
 temperature [degC], density [kg/m^3], cp [J/(kg K)], conductivity [W/(m K)] and viscosity
 [mPa s], interpolated the same way, extrapolated linearly from the two nearest rows, constant
@@ -189,9 +191,15 @@ def _coolprop_limits(fluid: str, kind: str, t_lo_app=None, t_hi_app=None):
 
     backend, _, pure = fluid.partition("::")
     if backend == "INCOMP":
-        t_freeze = CP.PropsSI("T_freeze", "T", 300.0, "P", P_ATM, fluid) - 273.15
         t_max = CP.PropsSI("T_max", "T", 300.0, "P", P_ATM, fluid) - 273.15
-        reason = "is above the upper limit of CoolProp's property fit (below the mixture's boiling point at 1 atm)"
+        try:
+            t_freeze = CP.PropsSI("T_freeze", "T", 300.0, "P", P_ATM, fluid) - 273.15
+        except ValueError:
+            # pure heat-transfer oils carry no freezing curve in CoolProp: the catalog's sourced
+            # pour point, but never below the fit's own T_min
+            t_min = CP.PropsSI("T_min", "T", 300.0, "P", P_ATM, fluid) - 273.15
+            t_freeze = t_min if t_lo_app is None else max(t_min, float(t_lo_app))
+        reason = "is above the upper limit of CoolProp's property fit (below the fluid's boiling point at 1 atm)"
     elif kind == "gas":
         t_freeze = float(t_lo_app)
         t_max = float(t_hi_app)
@@ -326,7 +334,8 @@ def coolant(name: str) -> Coolant:
         g = _glycol(cname)
         if g is not None and g[1] != fluid:
             raise CatalogError(f"catalog.coolants.{cname}.coolprop", fluid, g[1], "does not match the name's glycol fraction")
-        t_lo = _temp_c(e["t_min"], f"catalog.coolants.{cname}.t_min") if _has(e, "t_min") else None
+        lo_key = "t_min" if kind == "gas" else "t_freeze"
+        t_lo = _temp_c(e[lo_key], f"catalog.coolants.{cname}.{lo_key}") if _has(e, lo_key) else None
         t_hi = _temp_c(e["t_max"], f"catalog.coolants.{cname}.t_max") if _has(e, "t_max") else None
         if kind == "gas" and (t_lo is None or t_hi is None):
             raise CatalogError(f"catalog.coolants.{cname}", None, "t_min and t_max for a gas", "are missing")
