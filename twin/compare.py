@@ -99,8 +99,10 @@ def _alternatives(f: Field, value, sc: Scenario) -> list:
                                       str(catalog.accelerator(n).get("link_family")) != str(acc.get("link_family"))))
         return names[:6]
     if f.kind == "list:str":
-        extra = [p for p in ("s3", "nfs", "hdfs", "block", "posix") if p not in value]
-        return [list(value) + extra[:1], list(value)[:-1]] if value else [extra[:1]]
+        value = list(value)
+        fewer = [value[:i] + value[i + 1:] for i in range(len(value))] if len(value) > 1 else []
+        extra = [p for p in _LIST_ITEMS.get(f.path, ()) if p not in value]
+        return fewer + [value + [e] for e in extra[:3]]
     if f.kind == "int":
         v = int(value)
         cands = [v * 2, v // 2, v + 1, v - 1, 1, 2, 8] if v else [1, 2, 8]
@@ -114,16 +116,27 @@ def _alternatives(f: Field, value, sc: Scenario) -> list:
         ok = [c for c in cands if c != m and (f.lo is None or c >= f.lo) and (f.hi is None or c <= f.hi)]
         return [f"{c:.6g}{unit}" if unit else c for c in dict.fromkeys(ok)]
     if f.kind == "str":
+        if f.path == "cost.prices":  # the price files shipped in datasets/prices
+            from .paths import datasets_dir
+
+            return sorted(p.stem for p in (datasets_dir() / "prices").glob("*.toml") if p.stem != value)
         return [v for v in _STR_ALTERNATIVES.get(f.path, ()) if v != value] or [str(value) + "-x"]
     return []
 
+
+#: Items a list field may gain in a perturbation.
+_LIST_ITEMS = {"storage.protocols": ("s3", "nfs", "hdfs", "block", "posix")}
 
 #: Standard Ethernet / InfiniBand line rates [Gbit/s] tried first for a rate field.
 _LINE_RATES = (100.0, 400.0, 200.0, 800.0, 25.0)
 
 #: A field that moves results only in a context (a MoE model for expert parallelism) is
 #: perturbed there: these overrides join the base scenario for that field alone.
-CONTEXTS = {"workload.ep": {"workload": {"model": "mixtral-8x7b"}}}
+CONTEXTS = {"workload.ep": {"workload": {"model": "mixtral-8x7b"}},
+            "storage.sites": {"storage": {"architecture": "global"}},
+            "storage.site_distance": {"storage": {"architecture": "global", "sites": 2}},
+            "storage.pool_hosts": {"storage": {"memory_pool": "64 TiB"}},
+            "storage.cold_after": {"storage": {"checkpoints_kept": 10000}}}
 
 
 #: Plausible other values of free-text fields (checked by the scenario like any input).
@@ -134,6 +147,10 @@ _STR_ALTERNATIVES = {
     "energy.climate": ("guiyang", "beijing", "shanghai", "ulanqab", "shenzhen"),
     "storage.redundancy": ("replica-3", "ec-4+2", "ec-12+4", "ec-8+2"),
 }
+
+
+#: Alternatives tried per field before it is reported as moving nothing.
+MAX_ALTERNATIVES = 4
 
 
 def _result_vars(state: xr.DataTree) -> dict[str, xr.DataArray]:
@@ -173,8 +190,9 @@ def field_sensitivity(scenario, fields=None) -> list[dict]:
 
     Notes
     -----
-    Each field is set to the first alternative the scenario accepts and the whole twin runs
-    again; a result moved when any of its values differs by more than 1e-9 relative. A field in
+    Each field is set to alternatives the scenario accepts (at most :data:`MAX_ALTERNATIVES`),
+    the whole twin running again each time, until one moves a result; a result moved when any
+    of its values differs by more than 1e-9 relative. A field in
     :data:`CONTEXTS` is perturbed from the base scenario with that context's overrides.
     """
     root_sc = load_scenario(scenario)
@@ -198,20 +216,22 @@ def field_sensitivity(scenario, fields=None) -> list[dict]:
         cur = getattr(getattr(base_sc, f.section), f.name)
         row = {"field": f.path, "from": _show(cur), "to": "", "moved": [], "label_only": f.label_only, "note": "",
                "context": str(CONTEXTS.get(f.path, ""))}
-        errors = []
-        for alt in _alternatives(f, cur, base_sc):
+        errors, tried = [], 0
+        for alt in _alternatives(f, cur, base_sc)[:MAX_ALTERNATIVES]:
             try:
                 t = Twin(base_sc.with_overrides({f.section: {f.name: alt}}))
                 t.run()
             except TwinError as exc:  # this alternative is not a valid scenario: try the next
                 errors.append(f"{alt!r}: {exc}")
                 continue
+            tried += 1
             new = _result_vars(t.state)
             row["to"] = _show(alt)
             row["moved"] = sorted(k for k in set(base) | set(new)
                                   if k not in base or k not in new or _moved(base[k], new[k]))
-            break
-        else:
+            if row["moved"]:  # a change of the field that moves results: that is the answer
+                break
+        if not tried:
             row["note"] = "no valid perturbation: " + ("; ".join(errors[:2]) if errors else "no alternative")
         rows.append(row)
     return rows

@@ -58,32 +58,18 @@ MAX_NODES = 128  # the twin's cluster is capped for interactive use (the trace p
 
 # The cross-domain and compute-native helpers of the platform domain (other modules of this
 # package) add their results to the platform Dataset; they declare what they read in NEEDS.
-_HELPERS = (("crossdomain", "evaluate_crossdomain"), ("native", "evaluate_native"))
+from . import crossdomain as _crossdomain  # noqa: E402  (package modules that add to the results)
+from . import native as _native  # noqa: E402
 
+#: The package's cross-domain and compute-native models add their results to the platform
+#: Dataset (prefixes resolve name clashes); they declare what they read in their NEEDS.
+_HELPERS = ((_crossdomain, _crossdomain.evaluate_crossdomain, "xd_"), (_native, _native.evaluate_native, "native_"))
 
-def _helper_needs() -> tuple:
-    out = []
-    for mod, _ in _HELPERS:
-        try:
-            m = importlib.import_module(f"{__name__}.{mod}")
-        except ImportError:
-            continue
-        out += [d for d in getattr(m, "NEEDS", ()) if d not in out]
-    return tuple(out)
+NEEDS = tuple(dict.fromkeys(("fabric",) + _crossdomain.NEEDS + _native.NEEDS))
 
-
-NEEDS = tuple(dict.fromkeys(("fabric",) + _helper_needs()))
-
-
-def _helper_headlines() -> tuple:
-    out = []
-    for mod, _ in _HELPERS:
-        try:
-            m = importlib.import_module(f"{__name__}.{mod}")
-        except ImportError:
-            continue
-        out += list(getattr(m, "HEADLINES", ()))
-    return tuple(out)
+#: Schedulers that pool the accelerator families (white paper 6.2 compute-native, 6.4
+#: cross-domain); the others (bare metal, VMs, Kubernetes) keep each family in its own silo.
+POOLING_SCHEDULERS = ("compute-native", "cross-domain")
 
 
 #: Headline figures (scalar results) for compare and the app: (variable, label, unit).
@@ -91,7 +77,9 @@ HEADLINES = (("allocation_rate", "GPU allocation rate at the scenario's load", "
              ("stranded_gpus", "GPUs whole-card allocation strands", ""),
              ("gpu_utilisation", "GPU-hours used over paid", ""),
              ("fragmentation", "Fragmented GPUs (FGD measure)", ""),
-             ("remote_slowdown", "Remote-GPU slowdown", "")) + _helper_headlines()
+             ("remote_slowdown", "Remote-GPU slowdown", ""),
+             ("heterogeneous_jobs_per_day", "Jobs per day, heterogeneous cluster under the scheduler", "1/d"))
+HEADLINES = HEADLINES + tuple(h for m, _, _ in _HELPERS for h in getattr(m, "HEADLINES", ()))
 
 
 @functools.lru_cache(maxsize=4)
@@ -495,21 +483,23 @@ def evaluate(scenario, state) -> xr.Dataset:
         attrs={"policy": policy, "mode": mode, "trace": tr.name, "nodes": tr.n_nodes, "gpus": cap, "seeds": len(seeds),
                "fabric_bandwidth_GBps": bw, "fabric_latency_us": lat,
                "white_paper_utilisation": "20-30% without pooling (AWS 20%, Facebook < 30%, Google Cloud 25%)"})
-    for (mod, fn), prefix in zip(_HELPERS, ("xd_", "native_")):
-        try:
-            m = importlib.import_module(f"{__name__}.{mod}")
-        except ImportError:
-            continue
-        f = getattr(m, fn, None)
-        if callable(f):
-            extra = f(sc, state)
-            if not isinstance(extra, xr.Dataset):
-                raise TwinError(f"twin.platform.{mod}.{fn} returned {type(extra).__name__}, not a Dataset")
-            clash = (set(extra.data_vars) | set(extra.coords)) & (set(ds.data_vars) | set(ds.coords))
-            if clash:
-                extra = extra.rename({k: prefix + str(k) for k in clash})
-            attrs = {**ds.attrs, **{f"{prefix}{k}" if k in ds.attrs else k: v for k, v in extra.attrs.items()}}
-            ds = ds.assign({k: extra[k] for k in extra.data_vars}).assign_attrs(attrs)
+    for mod, fn, prefix in _HELPERS:
+        extra = fn(sc, state)
+        if not isinstance(extra, xr.Dataset):
+            raise TwinError(f"{mod.__name__}.{fn.__name__} returned {type(extra).__name__}, not a Dataset")
+        clash = (set(extra.data_vars) | set(extra.coords)) & (set(ds.data_vars) | set(ds.coords))
+        if clash:
+            extra = extra.rename({k: prefix + str(k) for k in clash})
+        attrs = {**ds.attrs, **{f"{prefix}{k}" if k in ds.attrs else k: v for k, v in extra.attrs.items()}}
+        ds = ds.assign({k: extra[k] for k in extra.data_vars}).assign_attrs(attrs)
+    # the scheduler decides whether the accelerator families share one pool or stay siloed
+    pooled = str(sc.platform.scheduler) in POOLING_SCHEDULERS
+    pick = "native" if pooled else "siloed"
+    ds["heterogeneous_jobs_per_day"] = ds[f"jobs_per_day_{pick}"].assign_attrs(
+        long_name=f"jobs completed per day by the heterogeneous cluster, families {'pooled' if pooled else 'siloed'} "
+                  f"under the {sc.platform.scheduler} scheduler")
+    ds["heterogeneous_wait"] = ds["wait_native" if pooled else "wait_siloed_mean"].assign_attrs(
+        long_name="mean queueing delay of the heterogeneous cluster's jobs under the scheduler")
     return ds
 
 

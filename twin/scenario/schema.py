@@ -173,7 +173,8 @@ FIELDS: list[Field] = [
     Field("workload", "attention", "choice", "flash", "Attention kernel: fused flash attention or unfused softmax (stores s^2 scores)", choices=("flash", "unfused")),
     Field("workload", "dp_overlap", "bool", True, "Overlap the data-parallel gradient reduction with the backward pass"),
     Field("workload", "uneven_pipeline", "bool", False, "Uneven pipeline stages: chunks of ceil(L/(pp v)) layers, "
-          "first and last stage lighter (Llama 3 405B: 126 layers on PP 16)"),
+          "first and last stage lighter (Llama 3 405B: 126 layers on PP 16)",
+          label_only="a permission: it admits plans whose layers do not divide evenly into the stages; a plan valid both ways runs the same"),
     Field("workload", "failure_rate", "quantity", "2e-5 /h", "Job-interrupting failures per card-hour (Llama 3 405B: 419 unexpected interruptions in 54 days on 16,384 GPUs = 2.0e-5 /h)", unit="1/h", lo=0, hi=1),
     Field("workload", "restart_time", "quantity", "10 min", "Time from a failure to training again (detect, reschedule, reload checkpoint)", unit="min", lo=0, hi=10000),
     # --- cost and carbon (beyond the white paper) ------------------------------------------
