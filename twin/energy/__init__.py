@@ -25,8 +25,10 @@ from ..errors import InputError
 from ..units import Q_, magnitude
 from .climate import cities, hourly_year
 from .coolants import coolant, coolant_properties
-from .facility import YORK_YT_1403, chiller_power, facility_year, floor_plan, instantaneous_pue, plant_power
-from .power import DEFAULT_SERVER, accelerator_power, it_power, server_power, server_power_q, server_spec, ups_efficiency
+from .facility import (YORK_YT_1403, chiller_performance, chiller_power, facility_year, floor_plan, instantaneous_pue, iplv,
+                       plant_power)
+from .power import (DEFAULT_SERVER, accelerator_power, class_spec, it_power, server_classes, server_power, server_power_q,
+                    server_spec, ups_efficiency)
 from .reliability import arrhenius_factor, chip_limits, clock_factor
 from .coldplate import coldplate_case, plate_resistance
 from .cooling import COOLING, COOLING_ALIASES, cooling_kind
@@ -41,7 +43,7 @@ __all__ = [
     "hall_steady", "hall_transient", "operator_time", "Fault", "Hall", "coolant_properties", "chiller_power",
     "facility_year", "floor_plan", "instantaneous_pue", "plant_power", "hourly_year", "cities", "evaluate",
     "hall_from_scenario", "COOLING", "COOLING_TYPES", "liquid_share", "hall_state", "fault_transient", "pue_year",
-    "floor_plans", "FAULT_KINDS", "cooling_kind",
+    "floor_plans", "FAULT_KINDS", "cooling_kind", "class_spec", "server_classes", "chiller_performance", "iplv",
 ]
 
 
