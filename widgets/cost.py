@@ -60,8 +60,9 @@ class Dashboard:
         self.fig_regions.scatter("usd_per_gpu_h", "kg_per_gpu_h", source=self.reg_src, size=9, color="#805ad5")
 
         self._base = None  # a run twin of the current scenario: other domains' results for cost-only reruns
-        self.region.observe(lambda _: self._update(), names="value")
-        self.depreciation.observe(lambda _: self._update(), names="value")
+        self._quiet = False
+        self.region.observe(self._on_control, names="value")
+        self.depreciation.observe(self._on_control, names="value")
         self.view = W.VBox([
             W.HBox([self.region, self.depreciation]),
             W.HBox([self.readout, self.error]),
@@ -69,6 +70,10 @@ class Dashboard:
             bokeh_widget(self.fig_regions),
         ])
         self.set_scenario(sc)
+
+    def _on_control(self, _change):
+        if not self._quiet:
+            self._update()
 
     def _scenario(self):
         return self.scenario.with_overrides({"cost": {"region": self.region.value,
@@ -78,12 +83,12 @@ class Dashboard:
         """Follow the app's era selector: run the twin once, then cost-only reruns."""
         self.scenario = load_scenario(scenario)
         self._base = None
-        self.region.unobserve_all()
-        self.depreciation.unobserve_all()
-        self.region.value = str(self.scenario.cost.region)
-        self.depreciation.value = float(self.scenario.cost.it_depreciation.to("year").magnitude)
-        self.region.observe(lambda _: self._update(), names="value")
-        self.depreciation.observe(lambda _: self._update(), names="value")
+        self._quiet = True  # setting the controls to the scenario's values is not a user change
+        try:
+            self.region.value = str(self.scenario.cost.region)
+            self.depreciation.value = float(self.scenario.cost.it_depreciation.to("year").magnitude)
+        finally:
+            self._quiet = False
         self._update(regions=True)
 
     def _update(self, regions=False):

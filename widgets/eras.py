@@ -71,8 +71,14 @@ class Dashboard:
         self._thread.start()
 
     def _fill(self):
+        # the three whole-twin runs go to a separate process: numba kernels hold the GIL, and the
+        # kernel must keep answering the other tabs' controls meanwhile
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
         try:
-            ds = era_table(ERA_PRESETS)
+            with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as ex:
+                ds = ex.submit(era_table, ERA_PRESETS).result()
         except Exception as exc:  # show why, never a traceback
             self.error.value = error_box(exc).value
             self.status.value = ""
