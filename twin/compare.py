@@ -102,7 +102,8 @@ def _alternatives(f: Field, value, sc: Scenario) -> list:
         value = list(value)
         fewer = [value[:i] + value[i + 1:] for i in range(len(value))] if len(value) > 1 else []
         extra = [p for p in _LIST_ITEMS.get(f.path, ()) if p not in value]
-        return fewer + [value + [e] for e in extra[:3]]
+        swapped = [value[:-1] + [e] for e in extra] if value else []
+        return swapped + fewer + [value + [e] for e in extra[:3]]
     if f.kind == "int":
         v = int(value)
         cands = [v * 2, v // 2, v + 1, v - 1, 1, 2, 8] if v else [1, 2, 8]
@@ -125,7 +126,10 @@ def _alternatives(f: Field, value, sc: Scenario) -> list:
 
 
 #: Items a list field may gain in a perturbation.
-_LIST_ITEMS = {"storage.protocols": ("s3", "nfs", "hdfs", "block", "posix")}
+_LIST_ITEMS = {"storage.protocols": ("s3", "nfs", "hdfs", "block", "posix"),
+               "platform.site_accelerators": ("A800-SXM4-80GB", "H100-SXM5-80GB", "Ascend-910B"),
+               "platform.sites": ("beijing", "hohhot", "shanghai"),
+               "platform.wan_links": ("hohhot-beijing@1200 km", "beijing-hohhot@300 km")}
 
 #: Standard Ethernet / InfiniBand line rates [Gbit/s] tried first for a rate field.
 _LINE_RATES = (100.0, 400.0, 200.0, 800.0, 25.0)
