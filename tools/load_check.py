@@ -171,7 +171,7 @@ def run(sessions: int = 20, preheat: int = 0, cull_idle: int | None = None, ling
             while time.time() < end:  # until the pooled kernels have executed the app (CPU quiet)
                 ks = _kernels(server.pid)
                 cpu = sum(sum(k.cpu_times()[:2]) for k in ks if k.is_running())
-                if last is not None and cpu - last < 0.2 * 3:
+                if last is not None and cpu - last < 0.2 * 3 and time.time() - t_pool > 30:
                     break
                 last = cpu
                 time.sleep(3)
