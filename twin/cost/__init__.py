@@ -30,7 +30,6 @@ References
 from __future__ import annotations
 
 import functools
-import importlib
 import math
 
 import numpy as np
@@ -43,21 +42,8 @@ from ..scenario import load_scenario
 from ..tree import has_results, results, value
 from ..units import Q_, as_quantity, format_unit, magnitude
 
-#: Domains whose results cost reads. storage, platform and compute are read where their packages
-#: follow the domain contract (they land concurrently); what is missing is reported in attrs.
-_REQUIRED = ("fabric", "training", "energy")
-_OPTIONAL = ("compute", "platform", "storage")
-
-
-def _contract_ok(d: str) -> bool:
-    try:
-        mod = importlib.import_module(f"twin.{d}")
-    except Exception:  # a package still being written does not stop the cost domain
-        return False
-    return callable(getattr(mod, "evaluate", None)) and hasattr(mod, "NEEDS") and hasattr(mod, "HEADLINES")
-
-
-NEEDS = tuple(d for d in _OPTIONAL if _contract_ok(d)) + _REQUIRED
+#: Domains whose results cost reads (all of them: cost prices the whole twin).
+NEEDS = ("fabric", "compute", "training", "platform", "storage", "energy")
 
 #: Headline results (variable, label, unit) for ``nicc-twin compare`` and the summaries.
 HEADLINES = (("annual_cost", "Annual cost (capex depreciated + opex)", "USD/year"),
@@ -273,23 +259,6 @@ def training_emissions(gpu_hours, power_per_gpu, pue, grid_emission_factor, *, e
 
 # --- the domain -----------------------------------------------------------------------------------
 
-def _optional_var(state, domain, names, unit, missing):
-    """The first of ``names`` in /<domain>/results as a float in ``unit``; None (and noted) if absent."""
-    try:
-        ds = results(state, domain)
-    except TwinError:
-        missing.append(f"/{domain}/results ({' or '.join(names)})")
-        return None
-    for n in names:
-        if n in ds.variables:
-            da = ds[n]
-            v = value(state, domain, n, unit) if da.ndim == 0 else float(np.nanmean(
-                Q_(np.asarray(da.values, float), da.attrs.get("units", "") or "dimensionless").to(unit or "dimensionless").magnitude))
-            return v
-    missing.append(f"/{domain}/results/{' or '.join(names)}")
-    return None
-
-
 def _cooling_mix(cooling: str, liquid_fraction: float) -> dict:
     """Share of IT heat per cooling plant type for the scenario's energy.cooling."""
     lf = float(liquid_fraction)
@@ -366,28 +335,17 @@ def evaluate(scenario, state) -> xr.Dataset:
     area = float(en_ds["floor_area"].sel(cooling_type=ftype).values) if "cooling_type" in en_ds["floor_area"].dims \
         else float(en_ds["floor_area"].values)
     fab_ds = results(state, "fabric")
-    if "switch_count" in fab_ds.variables:
-        n_switches = int(value(state, "fabric", "switch_count", ""))
-    else:
-        n_switches = sum(int(v) for k, v in fab_ds.attrs.items() if k.startswith("switches_"))
-        if not any(k.startswith("switches_") for k in fab_ds.attrs):
-            missing.append("/fabric/results switch_count (no switches priced)")
+    n_switches = int(value(state, "fabric", "switch_count", ""))
     tr = results(state, "training")
     step = value(state, "training", "step_time", "s")
     mfu = value(state, "training", "mfu", "")
     # goodput (checkpoints and failures) is written by the storage domain, which owns checkpoints
-    goodput = _optional_var(state, "storage", ("goodput",), "", missing)
-    if goodput is None:
-        goodput = 1.0
-    alloc = _optional_var(state, "platform", ("gpu_allocation_rate", "allocation_rate"), "", missing)
-    if alloc is None:
-        alloc = 1.0
-    elif alloc > 1.0:  # the platform domain writes the rate in percent (units '', long_name '[%]')
-        alloc = alloc / 100.0
-    storage_kw = _optional_var(state, "storage", ("storage_power",), "kW", missing)
-    net_kw = _optional_var(state, "fabric", ("network_power",), "kW", missing)
-    # output tokens per second per card of the compute domain's serving model (when it serves)
-    infer_tps = _optional_var(state, "compute", ("throughput_per_card",), "1/s", missing)
+    goodput = value(state, "storage", "goodput", "")
+    alloc = value(state, "platform", "allocation_rate", "")  # written in percent: read as a fraction
+    storage_kw = value(state, "storage", "storage_power", "kW")
+    net_kw = value(state, "fabric", "network_power", "kW")
+    # output tokens per second per card of the compute domain's serving model
+    infer_tps = value(state, "compute", "throughput_per_card", "1/s")
     job_cards = int(value(state, "training", "cards", "")) if "cards" in tr.variables else cards
 
     # --- capex by component -----------------------------------------------------------------
@@ -413,17 +371,11 @@ def evaluate(scenario, state) -> xr.Dataset:
     # raw capacity, all flash
     flash_tb = usd(prices["storage"]["flash"]["price"] * Q_(1, "TB"))
     hdd_tb = usd(prices["storage"]["hdd"]["price"] * Q_(1, "TB"))
-    st_res = results(state, "storage") if has_results(state, "storage") else None
-    storage_area = 0.0
-    if st_res is not None and "capacity_raw" in st_res and "media" in st_res and st_res["capacity_raw"].ndim == 1:
-        caps_pb = Q_(np.asarray(st_res["capacity_raw"].values, float), st_res["capacity_raw"].attrs.get("units", "PB")).to("PB").magnitude
-        media = [str(m) for m in np.asarray(st_res["media"].values).ravel()]
-        storage_usd = float(sum(cp * 1000.0 * (hdd_tb if m.startswith("hdd") else flash_tb) for cp, m in zip(caps_pb, media)))
-        if "floor_area" in st_res:
-            storage_area = value(state, "storage", "floor_area", "m^2")
-    else:
-        missing.append("/storage/results capacity_raw and media per tier (scenario capacity priced as flash)")
-        storage_usd = magnitude(st.capacity, "PB", "storage.capacity") * 1000.0 * flash_tb
+    st_res = results(state, "storage")
+    caps_pb = Q_(np.asarray(st_res["capacity_raw"].values, float), st_res["capacity_raw"].attrs.get("units", "PB")).to("PB").magnitude
+    media = [str(m) for m in np.asarray(st_res["media"].values).ravel()]
+    storage_usd = float(sum(cp * 1000.0 * (hdd_tb if m.startswith("hdd") else flash_tb) for cp, m in zip(caps_pb, media)))
+    storage_area = value(state, "storage", "floor_area", "m^2")
     design_kw = it_kw
     mix = _cooling_mix(str(en.cooling), float(en.liquid_fraction))
     cool_tab = prices["facility"]["cooling"]
@@ -499,7 +451,7 @@ def evaluate(scenario, state) -> xr.Dataset:
             "electricity_price": ((), float(price_kwh.to("CNY/kWh").magnitude), {"units": format_unit("CNY/kWh")}),
             "grid_emission_factor": ((), float(grid.magnitude), {"units": format_unit("kg/kWh")}),
             "renewable_share": ((), float(reg.renewable_share), {"units": ""}),
-            "allocation_rate": ((), alloc, {"units": "", "long_name": "GPU allocation rate used (platform; 1 if absent)"}),
+            "allocation_rate": ((), alloc, {"units": "", "long_name": "GPU allocation rate read from /platform/results"}),
             "cost_per_gpu_hour": ((), per_gpu_h, {"units": format_unit("USD/h")}),
             "cost_per_pflop_day": ((), per_pflop_day, {"units": "USD", "long_name": "per PFLOP-day delivered (MFU, goodput)"}),
             "cost_per_million_tokens": ((), per_mtok, {"units": "USD", "long_name": "per million trained tokens"}),
@@ -518,8 +470,7 @@ def evaluate(scenario, state) -> xr.Dataset:
         attrs={"region": reg.name, "region_name": str(reg["name"]), "prices": prices["name"],
                "prices_year": int(prices["year"] or 0), "accelerator_price_source": acc_row["source"],
                "missing": "; ".join(missing), "pue_used": pue,
-               "storage_power_kW": storage_kw if storage_kw is not None else float("nan"),
-               "network_power_kW": net_kw if net_kw is not None else float("nan")},
+               "storage_power_kW": storage_kw, "network_power_kW": net_kw},
     )
     return ds
 
