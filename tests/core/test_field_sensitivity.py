@@ -33,7 +33,9 @@ def test_known_couplings_reach_the_top(rows):
     by = {r["field"]: set(r["moved"]) for r in rows}
     # congestion control reaches the collectives, training and the cost per token
     assert {"fabric/node_bandwidth", "training/step_time", "cost/cost_per_million_tokens"} <= by["fabric.congestion_control"]
-    # storage choices reach energy's IT power
-    assert "energy/it_power" in by["storage.architecture"]
+    # the installed storage reaches energy's IT power and the cost; the architecture moves the
+    # capacity a job needs and the copies
+    assert {"energy/it_power", "cost/annual_cost"} <= by["storage.capacity"]
+    assert "storage/copies" in by["storage.architecture"]
     table = sensitivity_table(rows)
     assert all(t["status"] for t in table)
