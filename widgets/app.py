@@ -167,7 +167,7 @@ class App:
     def _show_headlines(self):
         base = None if self.baseline is None else self.baseline[1]
         name = None if self.baseline is None else self.baseline[0]
-        self.results.value = ("<h4>Results of the whole twin</h4>"
+        self.results.value = (f"<h4>Results of the whole twin: <span class='nicc-results-name'>{self.scenario.name}</span></h4>"
                               + headline_html(headline_rows(self.current, base), name, "nicc-results"))
         idx = self.tabs.selected_index or 0
         title = self.tabs.titles[idx] if idx < len(self.tabs.titles) else "Summary"

@@ -42,7 +42,10 @@ def test_baseline_pin_shows_deltas_after_a_scenario_change(app_page, collect_err
     page.locator(".widget-dropdown select").first.select_option("superpool-2025")
     page.wait_for_function("document.querySelector('.nicc-scenario-name').innerText === 'superpool-2025'",
                            timeout=120_000)
-    page.wait_for_function("document.querySelectorAll('.nicc-results .nicc-delta').length > 0", timeout=120_000)
+    # the whole twin ran on superpool-2025: its results replace cluster-2023's, with deltas
+    page.wait_for_function("document.querySelector('.nicc-results-name') && "
+                           "document.querySelector('.nicc-results-name').innerText === 'superpool-2025'", timeout=120_000)
+    assert page.locator(".nicc-results .nicc-delta").count() > 0
     row = page.locator(".nicc-results tr", has_text="Training step time").first
     cells = row.locator("td").all_inner_texts()
     # superpool-2025 trains the same model faster: a negative delta, with its percentage
