@@ -223,8 +223,12 @@ def fault_transient(scenario, fault="cdu-pump", *, horizon=None, utilisation=1.0
     sc = load_scenario(scenario)
     h, _ = hall_from_scenario(sc, utilisation=utilisation, cooling=cooling, supply_temperature=supply_temperature,
                               max_racks=max_racks)
-    st = hall_steady(h)
     dur = magnitude(sc.energy.fault_horizon if horizon is None else horizon, "s", "energy.fault_horizon")
+    return _transient_dataset(h, hall_steady(h), fault, dur, record_every)
+
+
+def _transient_dataset(h: Hall, st: dict, fault: str, dur: float, record_every) -> xr.Dataset:
+    """:func:`fault_transient` of a built hall from its steady state ``st`` over ``dur`` [s]."""
     faults = [] if fault == "none" else [_fault(fault)]
     tr = hall_transient(h, duration=dur, dt=1.0, record_every=int(record_every), faults=faults, initial=st)
     t0 = faults[0].time if faults else 0.0
@@ -388,7 +392,9 @@ def evaluate(scenario, state) -> xr.Dataset:
     from .. import tree
 
     util = tree.value(state, "training", "gpu_utilisation")
-    hall = hall_state(scenario, utilisation=util)
+    h, info = hall_from_scenario(scenario, utilisation=util)
+    st = hall_steady(h)  # one steady solve serves the state and every fault transient
+    hall = _hall_dataset(h, st, info)
     servers_w = 1e3 * float(hall["server_power"])
     parts = {"servers": servers_w, "network": 1e3 * tree.value(state, "fabric", "network_power", "kW"),
              "storage": 1e3 * tree.value(state, "storage", "storage_power", "kW")}
@@ -400,8 +406,8 @@ def evaluate(scenario, state) -> xr.Dataset:
     af = arrhenius_factor(Q_(float(hall["mean_chip_temperature"]), "degC"), Q_(65.0, "degC"))
     # throughput kept under throttling: training ran at the clock factor fed back by Twin.run
     thr = tree.value(state, "training", "step_time_nominal", "s") / tree.value(state, "training", "step_time", "s")
-    transients = {k: fault_transient(scenario, k, utilisation=util, record_every=10 if k == "cdu-pump" else 10 ** 9)
-                  for k in FAULT_KINDS}
+    horizon = magnitude(scenario.energy.fault_horizon, "s", "energy.fault_horizon")
+    transients = {k: _transient_dataset(h, st, k, horizon, 10 if k == "cdu-pump" else 10 ** 9) for k in FAULT_KINDS}
     cdu = transients["cdu-pump"]
     ds = xr.merge([hall, year.drop_attrs(deep=False), plans], combine_attrs="drop_conflicts")
     ds["it_power"] = ((), it_w / 1e3, {"units": "kW", "long_name": "servers, network and storage at the training's utilisation"})

@@ -21,6 +21,11 @@ from __future__ import annotations
 import functools
 import math
 
+try:  # tomllib on 3.11+, tomli before (as twin.paths)
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover
+    import tomli as tomllib
+
 import numpy as np
 import xarray as xr
 
@@ -217,15 +222,9 @@ def _fabric_hop(state, n_nodes: int, pattern: str) -> tuple[float, float]:
 def _fabric_state_of(scenario_toml: str):
     from ..core import Twin
 
-    t = Twin(scenario_toml_dict(scenario_toml))
+    t = Twin(tomllib.loads(scenario_toml))
     t.run(["fabric"])
     return t.state
-
-
-def scenario_toml_dict(text: str) -> dict:
-    import tomllib
-
-    return tomllib.loads(text)
 
 
 def fabric_state(scenario):
