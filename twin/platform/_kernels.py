@@ -76,6 +76,25 @@ def _fits(n, cpu, mem, ngpu, milli, mask, relax_cpu, cpu_left, mem_left, gpu_lef
 
 
 @njit(cache=True)
+def _fgd_best_share(n, milli, cpu, before, cpu_left, gpu_left, ng, tbit, t_cpu, t_ngpu, t_milli, t_mask, t_freq):
+    """(score, GPU) of the best GPU on node n for a share of ``milli`` under FGD: the score (0-100) is
+    the node's fragmentation ``before`` less after the placement, squashed by a logistic; the first
+    GPU with the highest score wins ((-1, -1) when none fits; gpu_left is restored)."""
+    best = -1
+    pick = -1
+    for g in range(ng):
+        if gpu_left[n, g] >= milli:
+            gpu_left[n, g] -= milli
+            after = node_frag(cpu_left[n] - cpu, gpu_left[n], ng, tbit[n], t_cpu, t_ngpu, t_milli, t_mask, t_freq)
+            gpu_left[n, g] += milli
+            s = np.int64(100.0 / (1.0 + math.exp(-(before - after) / 1000.0)))
+            if pick < 0 or s > best:
+                best = s
+                pick = g
+    return best, pick
+
+
+@njit(cache=True)
 def _score(policy, n, cpu, ngpu, milli, gcap, cpu_left, gpu_left, ngpus, tbit, aff, fragc,
            t_cpu, t_ngpu, t_milli, t_mask, t_freq, work):
     """Integer score 0..100 of node n for the pod (higher is better)."""
@@ -145,17 +164,9 @@ def _score(policy, n, cpu, ngpu, milli, gcap, cpu_left, gpu_left, ngpus, tbit, a
     if fragc[n] < -0.5:
         fragc[n] = node_frag(cpu_left[n], gpu_left[n], ng, tbit[n], t_cpu, t_ngpu, t_milli, t_mask, t_freq)
     before = fragc[n]
-    best = -1
     if ngpu == 1 and milli < gcap:
-        for g in range(ng):
-            if gpu_left[n, g] >= milli:
-                gpu_left[n, g] -= milli
-                after = node_frag(cpu_left[n] - cpu, gpu_left[n], ng, tbit[n], t_cpu, t_ngpu, t_milli, t_mask, t_freq)
-                gpu_left[n, g] += milli
-                s = np.int64(100.0 / (1.0 + math.exp(-(before - after) / 1000.0)))
-                if best < 0 or s > best:
-                    best = s
-        return best
+        return _fgd_best_share(n, milli, cpu, before, cpu_left, gpu_left, ng, tbit, t_cpu, t_ngpu, t_milli, t_mask,
+                               t_freq)[0]
     # whole cards (or none): take them from the GPUs with least left that fit
     taken = 0
     for g in range(ng):
@@ -206,16 +217,8 @@ def _choose_gpus(n, ngpu, milli, gcap, sel, u, cpu, cpu_left, gpu_left, ngpus, t
                 j -= 1
     elif sel == SEL_FGD:
         before = node_frag(cpu_left[n], gpu_left[n], ng, tbit[n], t_cpu, t_ngpu, t_milli, t_mask, t_freq)
-        best = -1
-        for g in range(ng):
-            if gpu_left[n, g] >= milli:
-                gpu_left[n, g] -= milli
-                after = node_frag(cpu_left[n] - cpu, gpu_left[n], ng, tbit[n], t_cpu, t_ngpu, t_milli, t_mask, t_freq)
-                gpu_left[n, g] += milli
-                s = np.int64(100.0 / (1.0 + math.exp(-(before - after) / 1000.0)))
-                if pick < 0 or s > best:
-                    best = s
-                    pick = g
+        pick = _fgd_best_share(n, milli, cpu, before, cpu_left, gpu_left, ng, tbit, t_cpu, t_ngpu, t_milli, t_mask,
+                               t_freq)[1]
     else:
         for g in range(ng):
             if gpu_left[n, g] >= milli and (pick < 0 or gpu_left[n, g] < gpu_left[n, pick]):
