@@ -151,6 +151,14 @@ def test_training_reads_the_operator_model():
     assert h[TK.HW_N_HALF] > H.N_HALF
     f8 = H.hardware_vector(load_scenario({"compute": {"accelerator": "H100-SXM5-80GB", "precision": "fp8"}}))
     assert f8[TK.HW_PEAK] == pytest.approx(2 * h[TK.HW_PEAK], rel=1e-3)
+    # FP8 training: the 16-bit operators keep the BF16 peak and ceiling, the casts cost HBM bytes
+    assert f8[TK.HW_FP8] == 1 and h[TK.HW_FP8] == 0 and h[TK.HW_CAST_B] == 0
+    assert f8[TK.HW_PEAK16] == pytest.approx(h[TK.HW_PEAK]) and f8[TK.HW_ETA16] == pytest.approx(h[TK.HW_ETA_MAX])
+    assert f8[TK.HW_CAST_B] >= 3  # at least read 2 B + write 1 B per element
+    assert f8[TK.HW_KERNELS] > h[TK.HW_KERNELS]
+    t8 = Twin(load_scenario({"compute": {"accelerator": "H100-SXM5-80GB", "precision": "fp8"}}))
+    t8.run(["compute"])
+    assert np.allclose(H.hardware_vector(t8.scenario, state=t8.state), f8)
     # from the tree when a state holds the compute results
     t = Twin(sc)
     t.run(["compute"])

@@ -1,4 +1,5 @@
 """estimate(): invariants of the step-time model and bad input naming its field."""
+import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -167,3 +168,54 @@ def test_evaluate_every_preset(preset):
     assert float(ds.step_time) > 0
     assert float(ds.step_time_nominal) <= float(ds.step_time) + 1e-12
     assert float(ds.clock_factor) == 1.0  # first pass: nothing fed back yet
+
+
+def _fp8_pair(model, cards, **plan):
+    from twin.training.published import plan_run
+
+    kw = dict(dict(tp=1, pp=1, dp=0, micro_batch=1, recompute="none", sequence_parallel=False, zero_stage=1,
+                   attention="flash", dp_overlap=True), **plan)
+    return (plan_run(model, "H100-SXM5-80GB", cards, precision="bf16", **kw),
+            plan_run(model, "H100-SXM5-80GB", cards, precision="fp8", **kw))
+
+
+@pytest.mark.parametrize("model,cards,plan", [
+    ("gpt3-175b", 64, dict(tp=8, pp=8, global_batch=64, sequence_parallel=True)),
+    ("llama2-70b", 32, dict(tp=8, pp=4, global_batch=64, sequence_parallel=True)),
+    ("llama2-7b", 8, dict(global_batch=64, sequence_length=4096))])
+def test_fp8_is_faster_than_bf16_but_below_the_peak_ratio(model, cards, plan):
+    """Large GEMM-bound models: FP8 speeds the step up, but by less than the FP8 / BF16 peak ratio (2x on
+    H100) and less than the GEMMs alone would (attention, logits and element-wise work stay 16-bit, and
+    the casts add HBM traffic)."""
+    from twin.compute import peak_rate, training_parameters
+
+    b16, f8 = _fp8_pair(model, cards, **plan)
+    t16, t8 = float(b16.step_time), float(f8.step_time)
+    speedup = t16 / t8
+    op16 = training_parameters("H100-SXM5-80GB", "bf16")
+    op8 = training_parameters("H100-SXM5-80GB", "fp8")
+    gemm_ratio = op8["peak"] * op8["gemm_efficiency"] / (op16["peak"] * op16["gemm_efficiency"])
+    assert speedup > 1.15
+    assert speedup < gemm_ratio < peak_rate("H100-SXM5-80GB", "fp8") / peak_rate("H100-SXM5-80GB", "bf16") + 1e-9
+    # fp8 weight copies and transposes add memory; the fp8-saved GEMM inputs take activation memory away
+    assert float(f8.memory.sel(memory_part="weights")) > float(b16.memory.sel(memory_part="weights"))
+    assert float(f8.memory.sel(memory_part="activations")) < float(b16.memory.sel(memory_part="activations"))
+
+
+def test_fp8_casts_cost_time_in_proportion_to_their_bytes():
+    """The cast traffic is bytes / HBM bandwidth: more bytes per cast, a longer step; none, a shorter one."""
+    from twin.training import _kernels as K
+    from twin.training.search import prepare
+
+    sc = load_scenario({"compute": {"accelerator": "H100-SXM5-80GB", "precision": "fp8"}})
+    m, gb, n, mc, hw, lists, tabs, size = prepare(sc, "llama2-7b", global_batch=64)
+    steps = []
+    for cast in (0.0, hw[K.HW_CAST_B], 2 * hw[K.HW_CAST_B]):
+        h = hw.copy()
+        h[K.HW_CAST_B] = cast
+        out = np.zeros(K.N_OUT)
+        assert K.evaluate_plan(mc, h, 1, 1, 8, 1, 1, 1, 0, 1, 0, 0.0, 0.0, 1e-5, 1e-11, 0.0, 0.0, 0.0, 0.0, out) == K.OK
+        steps.append(out[K.O_STEP])
+    assert steps[0] < steps[1] < steps[2]
+    # linear in the bytes (the cast is memory-bound): equal increments
+    assert steps[2] - steps[1] == pytest.approx(steps[1] - steps[0], rel=1e-9)

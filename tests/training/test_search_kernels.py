@@ -120,3 +120,26 @@ def test_stage_layers_cover_the_model(L, pp, v):
         assert (first, mid, last) == (7, 8, 7)
     even = K.stage_layers(float(L), pp, v, 0.0)
     assert even == (L / pp,) * 3
+
+
+H100_FP8 = load_scenario({"compute": {"accelerator": "H100-SXM5-80GB", "precision": "fp8"}})
+
+
+@settings(max_examples=40, deadline=None)
+@given(tp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 2, 4]), dp=st.integers(1, 8),
+       mb=st.sampled_from([1, 2]), rc=st.integers(0, 2), zero=st.integers(0, 3), sp=st.integers(0, 1),
+       model=st.sampled_from(["gpt3-175b", "mixtral-8x7b", "llama3-8b"]),
+       ab=st.tuples(st.floats(0, 1e-4), st.floats(1e-12, 1e-9)))
+def test_fp8_kernel_equals_reference(tp, pp, dp, mb, rc, zero, sp, model, ab):
+    """FP8 training (casts, 16-bit attention and logits, fp8 weight copies): kernel == reference."""
+    m, gb, n, mc, hw, lists, tabs, size = prepare(H100_FP8, model, global_batch=1024)
+    assert hw[K.HW_FP8] == 1
+    out = np.zeros(K.N_OUT)
+    code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, 1, rc, zero, sp, *ab, *ab, *ab, *ab, out)
+    rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, 1, rc, zero, sp, {"tp": ab, "dp": ab, "pp": ab, "ep": ab})
+    assert code == rcode
+    if res is not None:
+        assert out[K.O_STEP] == pytest.approx(res["step"], rel=1e-12)
+        assert out[K.O_COMPUTE] == pytest.approx(res["compute"], rel=1e-12)
+        assert out[K.O_M_TOTAL] == pytest.approx(res["m_total"], rel=1e-12)
+        assert out[K.O_M_WEIGHTS] == pytest.approx(res["m_weights"], rel=1e-12)

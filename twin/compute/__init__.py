@@ -32,7 +32,7 @@ from ..errors import InputError, TwinError
 from ..units import magnitude
 from .cim import cim_vs_gpu, workload_ops
 from .dpu import dpu_offload
-from .operators import (BYTES, FALLBACK_ACCELERATOR, PRECISIONS, SPARSE_SPEEDUP, arch_params, arch_vector,
+from .operators import (BYTES, FALLBACK_ACCELERATOR, FP8_CAST_BYTES, PRECISIONS, SPARSE_SPEEDUP, arch_params, arch_vector,
                         gemm_throughput, gemm_time, hbm_bandwidth, peak_rate, precisions, roofline)
 from .serving import QUANTISATION, busbw_allreduce, geometry, serve, step_time
 
@@ -62,23 +62,36 @@ def training_parameters(accelerator, precision: str = "bf16", *, sparse: bool = 
         sqrt(U Tm Tn / (U Tm Tn)_ref): how much wider a GEMM must be to fill this chip's waves than
         the A100's (the half-efficiency width of training's curve scales with it);
         ``attention_efficiency``, ``memory_efficiency``; ``fallback`` (1 when the chip has no
-        published operator data and runs on the A100 values).
+        published operator data and runs on the A100 values); ``peak_16bit`` [FLOP/s] and
+        ``gemm_efficiency_16bit``: the dense BF16 (FP16) values, at which the operators FP8 training
+        keeps in 16 bits run (attention core, logits); ``fp8_cast_bytes`` [B] HBM traffic per element
+        of an FP8 cast-transpose (0 unless the precision is fp8).
 
     Notes
     -----
     A square-ish output of width n holds n^2 / (Tm Tn) tiles; one full wave needs U of them, so
     the width at which waves fill scales as sqrt(U Tm Tn).
+
+    FP8: the GEMM ceiling is the BF16 one times the catalog's ``fp8_training_efficiency_ratio``: the
+    cuBLASLt FP8 GEMMs of a Transformer-Engine training step (calibrated on one published FP8
+    training run, the NeMo Llama 2 7B row; the casts around them are modelled by the training
+    kernel, not folded in here). Serving keeps ``fp8_efficiency_ratio`` (TensorRT-LLM v0.5's 2023
+    FP8 context kernels, calibrated on a first-token latency). Where only one is published the
+    other takes its value.
     """
     acc = catalog.accelerator(accelerator) if isinstance(accelerator, str) else accelerator
     a = arch_params(acc)
     ref = arch_params(FALLBACK_ACCELERATOR)
     P = peak_rate(acc, precision, sparse=sparse)
     width = math.sqrt(a["units"] * a["tile_m"] * a["tile_n"] / (ref["units"] * ref["tile_m"] * ref["tile_n"]))
-    e = a["gemm_efficiency"] * (SPARSE_SPEEDUP / 2.0 if sparse else 1.0) * (a["fp8_ratio"] if precision == "fp8" else 1.0)
+    e = a["gemm_efficiency"] * (SPARSE_SPEEDUP / 2.0 if sparse else 1.0) * (a["fp8_training_ratio"] if precision == "fp8" else 1.0)
     return {"peak": P, "gemm_efficiency": e,
             "width_scale": width, "attention_efficiency": a["attention_efficiency"],
             "memory_efficiency": a["memory_efficiency"], "fallback": float(a["fallback"]),
             "reference_gemm_efficiency": ref["gemm_efficiency"], "reference_memory_efficiency": ref["memory_efficiency"],
+            "peak_16bit": peak_rate(acc, "bf16") if "bf16" in precisions(acc) else P,
+            "gemm_efficiency_16bit": a["gemm_efficiency"] if "bf16" in precisions(acc) else e,
+            "fp8_cast_bytes": FP8_CAST_BYTES if precision == "fp8" else 0.0,
             "source": a["source"]}
 
 
@@ -279,6 +292,11 @@ def evaluate(scenario, state=None) -> xr.Dataset:
          "memory_efficiency": ((), tp_["memory_efficiency"], {"units": ""}),
          "reference_gemm_efficiency": ((), tp_["reference_gemm_efficiency"], {"units": ""}),
          "reference_memory_efficiency": ((), tp_["reference_memory_efficiency"], {"units": ""}),
+         "peak_rate_16bit": ((), tp_["peak_16bit"] / 1e12, {"units": "TFLOP / s", "long_name": "dense BF16 peak "
+                             "(operators FP8 training keeps in 16 bits: attention core, logits)"}),
+         "gemm_efficiency_16bit": ((), tp_["gemm_efficiency_16bit"], {"units": ""}),
+         "fp8_cast_bytes": ((), tp_["fp8_cast_bytes"], {"units": "B", "long_name": "HBM bytes per element of an FP8 "
+                            "cast-transpose (0 unless compute.precision is fp8)"}),
          "operator_fallback": ((), tp_["fallback"], {"units": "", "source": tp_["source"]})},
         coords={"precision": have},
         attrs={"accelerator": acc.name, "precision": prec, "sparsity": int(sparse), "operator_source": tp_["source"]})

@@ -14,7 +14,9 @@ and wave quantisation), and each tile's K loop pays a prologue/epilogue of about
 P is the dense peak at the precision (catalog), B the HBM bandwidth. ``eta`` is the one
 per-architecture constant: it is solved so that the model reproduces the measured largest-GEMM
 ceiling (``gemm_efficiency`` at ``gemm_best_shape``, catalog, from S. Bekman's MAMF table; FP8
-GEMMs reach ``fp8_efficiency_ratio`` of that fraction, 1 where nothing is published); so the
+GEMMs reach ``fp8_efficiency_ratio`` of that fraction, 1 where nothing is published; the FP8 GEMMs of a
+Transformer-Engine training step reach ``fp8_training_efficiency_ratio``, see
+:func:`twin.compute.training_parameters`); so the
 MAMF cases of A100 SXM, H100 SXM and MI300X are calibrated and every other shape, card and
 precision is a prediction. Chips without a measured ceiling use the A100 SXM values (the old
 single curve, labelled ``fallback``).
@@ -57,10 +59,13 @@ T_MIN = 2e-6
 #: below 2x (Mishra et al., "Accelerating Sparse Deep Neural Networks", arXiv:2104.08378, 2021,
 #: report 1.3-1.8x on A100 GEMMs); 1.5x is taken as the achieved factor.
 SPARSE_SPEEDUP = 1.5
-#: FP8 training: per-tensor scaling reads each bf16 GEMM input once and writes it in fp8 (3 B per
-#: element) plus an amax reduction (NVIDIA Transformer Engine delayed scaling; Micikevicius et al.,
-#: "FP8 Formats for Deep Learning", 2022).
-FP8_CAST_BYTES = 3.0
+#: FP8 training: HBM bytes per element of a cast. Transformer Engine's delayed scaling casts each FP8
+#: GEMM operand (forward inputs, backward output gradients, the weights) with a fused cast-transpose:
+#: it reads the bf16 tensor once (2 B) and writes it in fp8 and its transpose in fp8 (1 B each; the
+#: wgrad and dgrad GEMMs need the transposed operand), updating the amax history on the way
+#: (NVIDIA Transformer Engine documentation, "FP8 primer" and the cast_transpose kernels;
+#: Micikevicius et al., "FP8 Formats for Deep Learning", 2022).
+FP8_CAST_BYTES = 4.0
 
 
 def check_precision(precision, field: str = "compute.precision") -> str:
@@ -137,7 +142,9 @@ def arch_params(accelerator) -> dict:
     probe[K.AP_KHALF] = K_HALF
     eta = e * K.padded_work(m, n, k, probe) / (2.0 * m * n * k)
     fp8 = float(src.get("fp8_efficiency_ratio", 1.0))
+    fp8_train = float(src.get("fp8_training_efficiency_ratio", fp8))
     return {"units": units, "tile_m": tm, "tile_n": tn, "gemm_efficiency": e, "best_shape": (m, n, k), "fp8_ratio": fp8,
+            "fp8_training_ratio": fp8_train,
             "attention_efficiency": att, "memory_efficiency": mem, "eta": eta, "fallback": not own,
             "source": str(src.get("operator_source", src.source)) if own else
             f"fallback: no published operator measurements for {acc.name}; {FALLBACK_ACCELERATOR} values "

@@ -120,6 +120,10 @@ def estimate(scenario, *, model=None, clock_factor: float = 1.0, state=None, **p
     bubble is (p - 1)/v t_mb. DP: all-reduce of 2 bytes per local parameter, exposed beyond
     the last backward when overlapped; ZeRO-3 adds parameter all-gathers before the forward and
     backward of every micro-batch ((0.5 + m) x the all-reduce volume). Optimizer: 36 B per local parameter through HBM.
+    FP8 (``compute.precision = "fp8"``): layer GEMMs at the FP8 rate, attention core and logits at the
+    BF16 rate, plus the cast-transpose traffic of every FP8 operand (inputs forward, output gradients
+    backward, weights once per step or per micro-batch under ZeRO-3) at the HBM rate; fp8 weight
+    copies in memory, GEMM inputs saved in fp8 (:mod:`twin.training.hardware`).
     Constants and calibration: :mod:`twin.training.hardware`.
 
     Communication times come from ``twin.interconnect.collective_time`` (affine fit over 1 MB and

@@ -24,7 +24,12 @@ HW_KERNELS = 13
 # per GPU [B/s], tier memory bandwidth per GPU for the host-side optimizer step [B/s], tier capacity
 # per GPU [B]; zero bandwidth = no tier available
 HW_OFF_BW, HW_OFF_MEM_BW, HW_OFF_CAP = 14, 15, 16
-HW_SIZE = 17
+# FP8 training (Transformer Engine style, filled by twin.training.hardware.hardware_vector from the compute
+# domain's operator parameters): 1 when the layer GEMMs run in FP8; the 16-bit peak [FLOP/s] and GEMM
+# ceiling (eta_max) of the operators that stay in BF16 (attention core, logits); HBM bytes per element of
+# a cast (read bf16, write fp8 and its transpose) [B]
+HW_FP8, HW_PEAK16, HW_ETA16, HW_CAST_B = 17, 18, 19, 20
+HW_SIZE = 21
 
 # --- outputs of one plan --------------------------------------------------------------------
 O_STEP, O_COMPUTE, O_TP, O_PP, O_BUBBLE, O_DP, O_EP, O_OPT = 0, 1, 2, 3, 4, 5, 6, 7
@@ -131,11 +136,17 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
     tl = hw[HW_T_LAUNCH] * hw[HW_KERNELS]
     flash = mc[MC_FLASH] > 0.5
     sp_div = tp if sp > 0 else 1
+    # FP8 training: only the layer GEMMs run at the FP8 rate; attention core and logits stay 16-bit
+    fp8 = hw[HW_FP8] > 0.5
+    peak16 = hw[HW_PEAK16] * hw[HW_CLOCK] if fp8 else peak
+    emax16 = hw[HW_ETA16] if fp8 else emax
+    cast_b = hw[HW_CAST_B] if fp8 else 0.0
     T = mb * s / cp  # tokens per micro-batch on one rank (context parallelism splits the sequence)
     dpz = dp * cp  # ZeRO / distributed-optimizer sharding group: data- and context-parallel ranks
 
     # ---- parameters per card (bottleneck stage) ----
     l_first = l_mid = l_last = 1.0
+    w8 = 0.0  # weights of the FP8 layer GEMMs per layer on one card (attention + MLP / experts) [1]
     if cnn:
         p_dense = mc[MC_P_MLP]
         p_exp = 0.0
@@ -156,6 +167,8 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
             p_dense = max(max(l_first * p_layer_dense / tp + first, l_last * p_layer_dense / tp + last),
                           l_mid * p_layer_dense / tp)
         p_exp = l_mid * p_layer_exp / (tp * ep)
+        if fp8:
+            w8 = (mc[MC_P_ATTN] + (E * mc[MC_P_MLP] / ep if E > 1.5 else mc[MC_P_MLP])) / tp
     P = p_dense + p_exp
     out[O_PARAMS_GPU] = P
     dp_exp = dp / ep
@@ -177,7 +190,10 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         ge = ge / dp_exp
     if zero >= 3:
         we = we / dp_exp
-    out[O_M_WEIGHTS] = w + we
+    # FP8 copies of the layer weights and their transposes (1 B each): every layer of the stage, or
+    # under ZeRO-3 only the layer whose weights are gathered
+    w_fp8 = 2.0 * w8 * (1.0 if zero >= 3 else max(max(l_first, l_mid), l_last))
+    out[O_M_WEIGHTS] = w + we + w_fp8
     out[O_M_GRADS] = g + ge
     out[O_M_OPT] = o + oe
 
@@ -196,6 +212,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         act_mb = act
         act_host = 0.0
         logit_mem = 0.0
+        t_w8_step = 0.0
     else:
         act_host = 0.0
         d = h / a
@@ -211,17 +228,28 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         ct = mc[MC_CT]
         act_hs = T * h * (cu / sp_div + ct / tp)          # bytes of the s b h activations
         act_s2 = 0.0 if flash else mc[MC_CS2] * a * s * T / tp
-        t_core = 4.0 * T * s * h / tp / (peak * _eta(d, emax, nh)) + cmem * act_s2 / hbm
-        t_fwd = t_g + t_core + cmem * act_hs / hbm + tl
+        t_core = 4.0 * T * s * h / tp / (peak16 * _eta(d, emax16, nh)) + cmem * act_s2 / hbm
+        # FP8 casts (HBM-bound): each FP8 GEMM input in the forward pass and each output gradient in
+        # the backward pass is read in bf16 and written in fp8 with its transpose
+        x_in = T * (h / sp_div + h / tp + k * h / sp_div + k * f / tp)  # FP8 GEMM input elements
+        t_cast_f = cast_b * x_in / hbm
+        t_cast_b = cast_b * T * (qkv_out + h + k * (mats - 1.0) * f / tp + k * h) / hbm
+        t_fwd = t_g + t_core + cmem * act_hs / hbm + tl + t_cast_f
+        t_bwd = 2.0 * (t_fwd - t_cast_f) + t_cast_b
         if rc == 2:
             t_rc = t_fwd
         elif rc == 1:
             t_rc = t_core
         else:
             t_rc = 0.0
-        t_layer = 3.0 * t_fwd + t_rc
+        t_layer = t_fwd + t_bwd + t_rc
+        # the weights' FP8 cast: per micro-batch (and recomputed forward) under ZeRO-3, whose gathered
+        # bf16 weights are freed after use; otherwise once per step (t_w8_step below)
+        t_w8 = cast_b * w8 / hbm
+        if zero >= 3:
+            t_layer += t_w8 * (2.0 if rc == 2 else 1.0)
         # logits on the last stage: forward + backward matmuls and the fp32 cross-entropy traffic
-        t_logit = 3.0 * 2.0 * T * h * (V / tp) / (peak * _eta(min(h, V / tp), emax, nh)) + 3.0 * cmem * 4.0 * T * V / tp / hbm
+        t_logit = 3.0 * 2.0 * T * h * (V / tp) / (peak16 * _eta(min(h, V / tp), emax16, nh)) + 3.0 * cmem * 4.0 * T * V / tp / hbm
         # the slowest stage sets the pipeline's pace: the last (layers + logits) or a fuller middle one
         if l_mid * t_layer > l_last * t_layer + t_logit:
             lps = l_mid
@@ -229,7 +257,8 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         else:
             lps = l_last
             t_c = l_last * t_layer + t_logit
-        t_bwd_stage = lps * (2.0 * t_fwd + t_rc)
+        t_bwd_stage = lps * (t_bwd + t_rc)
+        t_w8_step = 0.0 if zero >= 3 else lps * t_w8
         # tensor-parallel all-reduces (or all-gather + reduce-scatter under SP, same volume)
         n_ar = 4.0 + (2.0 if rc == 2 else 0.0)
         t_tp = 0.0
@@ -258,6 +287,8 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
             act_layer = 2.0 * T * h / sp_div
         else:
             act_layer = act_hs + (act_s2 if rc == 0 else 0.0)
+            if fp8:  # the GEMM inputs are kept for the backward pass in fp8 (1 B instead of 2 B)
+                act_layer -= x_in
         inflight = min(pp, m_micro)
         ilv = (1.0 + (pp - 1.0) / (pp * v)) if v > 1 else 1.0
         act = act_layer * l_first * inflight * ilv
@@ -295,7 +326,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
     out[O_T_MB] = t_mb
     mm = float(m_micro)
     out[O_MICRO] = mm
-    out[O_COMPUTE] = mm * t_c
+    out[O_COMPUTE] = mm * t_c + t_w8_step
     out[O_TP] = mm * t_tp
     out[O_EP] = mm * t_ep
     out[O_PP] = mm * t_pp

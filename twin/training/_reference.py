@@ -35,7 +35,9 @@ def _hw(hw):
     return {"peak": hw[K.HW_PEAK] * hw[K.HW_CLOCK], "hbm": hw[K.HW_HBM_BW] * hw[K.HW_ETA_MEM], "cap": hw[K.HW_HBM_CAP],
             "domain": hw[K.HW_DOMAIN], "N": hw[K.HW_N], "eta_max": hw[K.HW_ETA_MAX], "n_half": hw[K.HW_N_HALF],
             "c_mem": hw[K.HW_C_MEM], "launch": hw[K.HW_T_LAUNCH] * hw[K.HW_KERNELS], "reserve": hw[K.HW_RESERVE],
-            "tier_link": hw[K.HW_OFF_BW], "tier_mem": hw[K.HW_OFF_MEM_BW], "tier_cap": hw[K.HW_OFF_CAP]}
+            "tier_link": hw[K.HW_OFF_BW], "tier_mem": hw[K.HW_OFF_MEM_BW], "tier_cap": hw[K.HW_OFF_CAP],
+            "fp8": hw[K.HW_FP8] > 0.5, "peak16": hw[K.HW_PEAK16] * hw[K.HW_CLOCK], "eta16": hw[K.HW_ETA16],
+            "cast": hw[K.HW_CAST_B]}
 
 
 def _why_invalid(M, H, tp, pp, dp, ep, mb, v, sp, cp=1, off=0):
@@ -83,11 +85,17 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm, cp=1, off=
         return code, None
     eta = lambda n: H["eta_max"] * n / (n + H["n_half"])  # noqa: E731
     peak, hbm, cmem = H["peak"], H["hbm"], H["c_mem"]
+    # FP8 training runs only the layer GEMMs in FP8: attention core and logits at the 16-bit rate
+    fp8 = H["fp8"]
+    peak_att = H["peak16"] if fp8 else peak
+    eta_att = (lambda n: H["eta16"] * n / (n + H["n_half"])) if fp8 else eta  # noqa: E731
+    cast = H["cast"] if fp8 else 0.0
     micro = int(M["B"]) // (dp * mb)
     tokens = mb * M["s"] / cp  # a context-parallel rank holds s / cp tokens of each sequence
     group = dp * cp            # ZeRO sharding and gradient reduction span data- and context-parallel ranks
     spd = tp if sp else 1
     res = {}
+    fp8_weights = 0.0  # weights of the FP8 GEMMs of one layer on one card
     # parameters on the most loaded stage
     if M["cnn"]:
         dense, expert = M["p_mlp"], 0.0
@@ -98,6 +106,8 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm, cp=1, off=
             per_layer += M["p_mlp"]
         first_l, mid_l, last_l = stage_layers(M["L"], pp, v, M["uneven"])
         expert = mid_l * (M["E"] * M["p_mlp"] if moe else 0.0) / (tp * ep)
+        if fp8:
+            fp8_weights = (M["p_attn"] + (M["E"] * M["p_mlp"] / ep if moe else M["p_mlp"])) / tp
         if pp == 1:
             dense = mid_l * per_layer / tp + (M["p_emb"] + M["p_out"]) / tp + M["p_final"]
         else:
@@ -107,12 +117,15 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm, cp=1, off=
     dp_e = dp / ep
     shard = lambda stage, div: (div if zero >= stage else 1)  # noqa: E731
     res["m_weights"] = 2 * dense / shard(3, group) + 2 * expert / shard(3, dp_e)
+    if fp8:  # an fp8 copy and its transpose of every layer held, or of the one gathered layer under ZeRO-3
+        res["m_weights"] += 2 * fp8_weights * (1 if zero >= 3 else max(first_l, mid_l, last_l))
     res["m_grads"] = 2 * dense / shard(2, group) + 2 * expert / shard(2, dp_e)
     res["m_opt"] = 12 * dense / shard(1, group) + 12 * expert / shard(1, dp_e)
     parked = 0.0
     if M["cnn"]:
         fwd = mb * M["cnn_flops"] / (peak * H["eta_max"]) + H["launch"]
         res.update(compute_mb=3 * fwd, bwd_stage=2 * fwd, tp_mb=0.0, ep_mb=0.0, pp_mb=0.0, cp_mb=0.0, act_off_mb=0.0)
+        weight_cast_step = 0.0
         res["m_act"] = mb * M["cnn_act"]
         logits_mem = 0.0
     else:
@@ -128,17 +141,27 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm, cp=1, off=
         t_gemm = sum(F / (peak * eta(n)) for F, n in gemms)
         act_hs = tokens * h * (M["cu"] / spd + M["ct"] / tp)
         act_s2 = 0.0 if M["flash"] else M["cs2"] * a * s * tokens / tp
-        t_core = 4 * tokens * s * h / tp / (peak * eta(hd)) + cmem * act_s2 / hbm
-        fwd = t_gemm + t_core + cmem * act_hs / hbm + H["launch"]
+        t_core = 4 * tokens * s * h / tp / (peak_att * eta_att(hd)) + cmem * act_s2 / hbm
+        # casts to fp8 (+ transpose) of the GEMM inputs (forward) and output gradients (backward)
+        gemm_inputs = tokens * (h / spd + h / tp + k * h / spd + k * f / tp)
+        fwd_cast = cast * gemm_inputs / hbm
+        bwd_cast = cast * tokens * (qkv + h + k * (M["mats"] - 1) * f / tp + k * h) / hbm
+        fwd = t_gemm + t_core + cmem * act_hs / hbm + H["launch"] + fwd_cast
+        bwd = 2 * (fwd - fwd_cast) + bwd_cast
         recompute = {0: 0.0, 1: t_core, 2: fwd}[rc]
-        logits = 3 * 2 * tokens * h * (V / tp) / (peak * eta(min(h, V / tp))) + 3 * cmem * 4 * tokens * V / tp / hbm
-        per_layer_t = 3 * fwd + recompute
+        logits = (3 * 2 * tokens * h * (V / tp) / (peak_att * eta_att(min(h, V / tp)))
+                  + 3 * cmem * 4 * tokens * V / tp / hbm)
+        per_layer_t = fwd + bwd + recompute
+        weight_cast = cast * fp8_weights / hbm
+        if zero >= 3:  # gathered weights are cast every micro-batch (and again for a recomputed forward)
+            per_layer_t += weight_cast * (2 if rc == 2 else 1)
         # the slowest stage paces the pipeline: a fuller middle stage, or the last one with the logits
         if mid_l * per_layer_t > last_l * per_layer_t + logits:
             layers, res["compute_mb"] = mid_l, mid_l * per_layer_t
         else:
             layers, res["compute_mb"] = last_l, last_l * per_layer_t + logits
-        res["bwd_stage"] = layers * (2 * fwd + recompute)
+        res["bwd_stage"] = layers * (bwd + recompute)
+        weight_cast_step = 0.0 if zero >= 3 else layers * weight_cast  # once per step, after the optimizer
         n_coll = 6 if rc == 2 else 4
         a_tp, b_tp = comm["tp"]
         res["tp_mb"] = layers * n_coll * (a_tp + b_tp * 2 * tokens * h) if tp > 1 else 0.0
@@ -154,6 +177,8 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm, cp=1, off=
             passes = 3 + (1 if rc == 2 else 0)  # forward, backward (twice the traffic), recomputation
             res["cp_mb"] = layers * (cp - 1) * exposed * passes
         stored = 2 * tokens * h / spd if rc == 2 else act_hs + (act_s2 if rc == 0 else 0.0)
+        if fp8 and rc != 2:
+            stored -= gemm_inputs  # saved for the backward pass in fp8, 1 B per element instead of 2
         interleave = (1 + (pp - 1) / (pp * v)) if v > 1 else 1
         held = first_l * min(pp, micro)
         if pp > 1 and mid_l > first_l:  # a fuller second stage holds one micro-batch fewer
@@ -174,7 +199,7 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm, cp=1, off=
     res["m_other"] = logits_mem + H["reserve"]
     res["m_total"] = res["m_weights"] + res["m_grads"] + res["m_opt"] + res["m_act"] + res["m_other"]
     t_mb = res["compute_mb"] + res["tp_mb"] + res["ep_mb"] + res["pp_mb"] + res["cp_mb"] + res["act_off_mb"]
-    res["compute"] = micro * res["compute_mb"]
+    res["compute"] = micro * res["compute_mb"] + weight_cast_step
     res["tp"] = micro * res["tp_mb"]
     res["ep"] = micro * res["ep_mb"]
     res["pp"] = micro * res["pp_mb"]

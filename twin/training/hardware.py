@@ -34,6 +34,19 @@ without published operator data get the A100 values: the old single curve, label
 ``operator_fallback`` by the compute domain. The parameters are read from ``/compute/results``
 when a state holding them is passed, else from :func:`twin.compute.training_parameters` (the same
 function the compute domain publishes).
+
+FP8 training (``compute.precision = "fp8"``, Transformer Engine with delayed scaling)
+------------------------------------------------------------------------------------
+Only the layer GEMMs (QKV, attention output, MLP) run at the FP8 peak and the compute domain's
+FP8 training GEMM ceiling; the attention core and the logits keep the BF16 peak and ceiling
+(``peak_rate_16bit``, ``gemm_efficiency_16bit``). Every FP8 GEMM operand is cast with a fused
+cast-transpose that moves ``fp8_cast_bytes`` per element through HBM (read bf16, write fp8 and its
+transpose): the GEMM inputs in the forward pass, the output gradients in the backward pass, and the
+weights once per step (every micro-batch under ZeRO-3, whose gathered weights are freed), each at
+ETA_MEM of the HBM bandwidth, plus FP8_CAST_KERNELS launches per layer. The fp8 weight copies and
+transposes (2 B per layer parameter) add to the weights' memory; the GEMM inputs saved for the
+backward pass are kept in fp8 (1 B instead of 2 B per element). Master weights, gradients, optimizer
+state and communication stay as in BF16 training.
 """
 from __future__ import annotations
 
@@ -57,6 +70,9 @@ C_MEM = 2.0
 #: magnitude of PyTorch eager launch cost, ~4 us, times ~20 kernels in a Megatron layer)
 T_LAUNCH = 4e-6
 KERNELS_PER_LAYER = 20
+#: FP8 training adds a cast-transpose kernel per FP8 GEMM input (4 per layer forward: QKV, attention
+#: output, MLP up and down inputs; as many output-gradient casts in the backward pass)
+FP8_CAST_KERNELS = 4
 #: memory not available to the model: CUDA context, NCCL buffers, allocator fragmentation
 RESERVE_BYTES = 3e9
 
@@ -96,6 +112,9 @@ def operator_parameters(sc, state=None) -> dict:
                 "memory_efficiency": tree.value(state, "compute", "memory_efficiency"),
                 "reference_gemm_efficiency": tree.value(state, "compute", "reference_gemm_efficiency"),
                 "reference_memory_efficiency": tree.value(state, "compute", "reference_memory_efficiency"),
+                "peak_16bit": tree.value(state, "compute", "peak_rate_16bit", "FLOP/s"),
+                "gemm_efficiency_16bit": tree.value(state, "compute", "gemm_efficiency_16bit"),
+                "fp8_cast_bytes": tree.value(state, "compute", "fp8_cast_bytes", "B"),
                 "fallback": tree.value(state, "compute", "operator_fallback")}
     from ..compute import training_parameters
 
@@ -122,6 +141,12 @@ def hardware_vector(sc, clock_factor: float = 1.0, state=None) -> np.ndarray:
     hw[K.HW_KERNELS] = KERNELS_PER_LAYER
     hw[K.HW_RESERVE] = RESERVE_BYTES
     hw[K.HW_CLOCK] = clock_factor
+    if op["fp8_cast_bytes"] > 0:  # FP8 training: layer GEMMs in FP8, the rest 16-bit, casts through HBM
+        hw[K.HW_FP8] = 1.0
+        hw[K.HW_PEAK16] = op["peak_16bit"]
+        hw[K.HW_ETA16] = ETA_MAX * op["gemm_efficiency_16bit"] / op["reference_gemm_efficiency"]
+        hw[K.HW_CAST_B] = op["fp8_cast_bytes"]
+        hw[K.HW_KERNELS] = KERNELS_PER_LAYER + FP8_CAST_KERNELS
     return hw
 
 

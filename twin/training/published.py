@@ -38,12 +38,13 @@ _PLAN_ARGS = ("tp", "pp", "dp", "cp", "ep", "micro_batch", "global_batch", "sequ
 
 
 def plan_scenario(model, accelerator: str, gpus: int, *, preset: str = SC21_PRESET, cards_per_node: int | None = None,
-                  fabric: dict | None = None, **plan):
+                  fabric: dict | None = None, precision: str | None = None, **plan):
     """(scenario, model spec, plan kwargs) of an explicit training plan on a cluster.
 
     The cluster is ``preset`` with its accelerator replaced by ``accelerator`` and resized to
     ``gpus`` cards (nodes = gpus / cards_per_node, the preset's cards per node unless given);
-    ``fabric`` overrides fields of its fabric section (e.g. ``{"nic_speed": "400 Gbit/s"}``).
+    ``fabric`` overrides fields of its fabric section (e.g. ``{"nic_speed": "400 Gbit/s"}``);
+    ``precision`` sets ``compute.precision`` (e.g. "fp8": FP8 layer GEMMs with their casts).
     ``model`` is a zoo name or a table of inline dimensions (:func:`twin.training.models.model_from_dims`).
     """
     from .models import get_model
@@ -63,6 +64,8 @@ def plan_scenario(model, accelerator: str, gpus: int, *, preset: str = SC21_PRES
     nodes = max(1, gpus // cpn)
     over = {"compute": {"accelerator": accelerator, "nodes": nodes, "cards_per_node": min(cpn, gpus),
                         "domain_size": min(int(base.compute.domain_size), min(cpn, gpus))}}
+    if precision is not None:
+        over["compute"]["precision"] = precision
     if fabric:
         over["fabric"] = dict(fabric)
     # the preset's own workload is replaced by this plan (the scenario checks it against the card count)
@@ -88,7 +91,7 @@ def plan_scenario(model, accelerator: str, gpus: int, *, preset: str = SC21_PRES
 
 
 def plan_run(model, accelerator: str, gpus: int, *, preset: str = SC21_PRESET, cards_per_node: int | None = None,
-             fabric: dict | None = None, **plan):
+             fabric: dict | None = None, precision: str | None = None, **plan):
     """Training with an explicit plan: iteration time, TFLOP/s per GPU and MFU of one run.
 
     Parameters
@@ -103,6 +106,9 @@ def plan_run(model, accelerator: str, gpus: int, *, preset: str = SC21_PRESET, c
         Cluster preset whose fabric and node shape the run uses (default: the SC'21 DGX A100 cluster).
     cards_per_node : int, optional;  fabric : dict, optional
         Overrides of the preset's node size and fabric section.
+    precision : str, optional
+        ``compute.precision`` of the run (default the preset's, bf16); "fp8" runs the layer GEMMs in
+        FP8 with Transformer Engine's casts (see :func:`twin.training.estimate`).
     **plan
         tp, pp, dp (0 = the remaining cards), cp, ep, micro_batch, global_batch, sequence_length,
         recompute, sequence_parallel, virtual_stages, zero_stage, attention, dp_overlap,
@@ -126,7 +132,7 @@ def plan_run(model, accelerator: str, gpus: int, *, preset: str = SC21_PRESET, c
 
     free = plan.pop("free", ())
     sc, m, p = plan_scenario(model, accelerator, gpus, preset=preset, cards_per_node=cards_per_node,
-                             fabric=fabric, **plan)
+                             fabric=fabric, precision=precision, **plan)
     if not free:
         return estimate(sc, model=m, **p)
     return _tuned(sc, m, p, free)
