@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from twin import energy
 from twin.energy import facility, power
+from twin.energy.faults import _hall_transient
+from twin.energy.hall import _hall_steady, _liquid_share
 from twin.errors import InputError
 from twin.scenario import list_presets, load_scenario
 
@@ -27,15 +29,16 @@ def test_hall_it_power_agrees_with_it_power(preset):
     res = t.state["energy/results"].to_dataset()
     util = float(t.state["training/results"]["gpu_utilisation"])
     # the servers' share of evaluate's IT power is the hall at the training's utilisation
-    h_u, _ = energy.hall_from_scenario(sc, utilisation=util)
-    st_u = energy.hall_steady(h_u)
+    h_u = energy.hall_from_scenario(sc, utilisation=util)
+    st_u = _hall_steady(h_u)
     hall_u_kw = float(((st_u["p_acc"] + st_u["p_other"] + h_u.fan_w) / h_u.psu_eff).sum()) / 1e3
     assert float(res["it_power_by_part"].sel(it_part="servers")) == pytest.approx(hall_u_kw, rel=1e-9)
+    assert float(energy.hall_state(sc, utilisation=util)["server_power"]) == pytest.approx(hall_u_kw, rel=1e-9)
     assert float(res["it_power"]) == pytest.approx(float(res["it_power_by_part"].sum()), rel=1e-12)
     # at full load the hall agrees with it_power within 5 %
-    h, _ = energy.hall_from_scenario(sc)
+    h = energy.hall_from_scenario(sc)
     assert h.p_other[0] == pytest.approx(power.server_spec(sc).other)  # the scenario's CPUs, NVSwitches
-    st_ = energy.hall_steady(h)
+    st_ = _hall_steady(h)
     hall_kw = float(((st_["p_acc"] + st_["p_other"] + h.fan_w) / h.psu_eff).sum()) / 1e3
     it_kw = energy.it_power(sc).to("kW").magnitude
     assert hall_kw == pytest.approx(it_kw, rel=0.05)
@@ -51,8 +54,9 @@ def test_hall_it_power_agrees_with_it_power(preset):
     assert hall_kw == pytest.approx(c.nodes * p["wall"] / 1e3, rel=0.01)
     # the liquid share passed to the facility model: liquid heat over wall power, the rest
     # (fans, PSU losses, air-cooled parts) goes to the room
-    lf = energy.liquid_share(h, st_)
+    lf = _liquid_share(h, st_)
     assert 0.0 <= lf <= 1.0
+    assert float(energy.hall_state(h)["liquid_share"]) == lf
     if h.cooling == "cold-plate":
         assert lf * hall_kw * 1e3 == pytest.approx(float((st_["p_acc"] + st_["q_liq"]).sum()))
         assert lf < float(e.liquid_fraction) + 0.2
@@ -63,24 +67,26 @@ def test_pcie_server_has_no_nvswitch_and_scenario_cpus():
     spec = power.server_spec(sc)
     assert spec.nvswitch == 0.0
     assert spec.cpu == pytest.approx(sc.compute.cpus_per_node * sc.compute.cpu_tdp.to("W").magnitude)
-    h, _ = energy.hall_from_scenario(sc)
+    h = energy.hall_from_scenario(sc)
     assert h.p_other[0] == pytest.approx(spec.other)
 
 
 def test_pue_adds_chain_lighting_and_their_heat():
     y = facility.facility_year(cooling="cold-plate", climate="beijing")
-    it, cool, chain, light = y["it"], y["cooling_power"], y["chain_loss"], y["lighting"]
+    it, cool, chain, light = (y[k].values for k in ("it_power", "cooling_power", "chain_loss", "lighting"))
+    assert y["it_power"].attrs["units"] == y["lighting"].attrs["units"] == "kW"
     eta = power.ups_efficiency(facility.UPS_LOAD_2N) * facility.PDU_EFFICIENCY
     assert chain == pytest.approx(it * (1 / eta - 1))
     assert light == pytest.approx(facility.LIGHTING_SHARE * (it + cool + chain + light))
-    assert y["pue_hourly"] == pytest.approx((it + cool + chain + light) / it)
+    assert y["pue_hourly"].values == pytest.approx((it + cool + chain + light) / it)
     # a lightly loaded 2N UPS loses more than one at its rated load
     assert power.ups_efficiency(0.3) < power.ups_efficiency(1.0)
     n = facility.facility_year(cooling="cold-plate", climate="beijing", ups_load=1.0)
     assert n["pue"] < y["pue"]
     # the chain's heat is removed by the air-side plant: it costs cooling power too
-    assert y["cooling_parts"]["air"].sum() > 0
-    assert 0.0 <= y["free_fraction"].min() and y["free_fraction"].max() <= 1.0
+    assert float(y["air_cooling_power"].sum()) > 0
+    assert cool == pytest.approx((y["air_cooling_power"] + y["liquid_cooling_power"]).values)
+    assert 0.0 <= float(y["free_cooling_fraction"].min()) and float(y["free_cooling_fraction"].max()) <= 1.0
 
 
 def test_evaluate_reports_operator_time_per_fault():
@@ -137,7 +143,7 @@ def test_ups_efficiency_is_a_fraction(x, eco):
        kind=st.sampled_from(["air", "cold-plate", "immersion"]))
 def test_facility_year_pue_finite_and_above_one(u, load, kind):
     y = facility.facility_year(cooling=kind, climate="shanghai", utilisation=u, ups_load=load)
-    assert np.all(np.isfinite(y["pue_hourly"])) and 1.0 < y["pue"] < 2.0
+    assert np.all(np.isfinite(y["pue_hourly"])) and 1.0 < float(y["pue"]) < 2.0
 
 
 def test_pump_failure_time_to_throttle_matches_ode_and_step():
@@ -148,7 +154,7 @@ def test_pump_failure_time_to_throttle_matches_ode_and_step():
 
     h = energy.build_hall(accelerator="A800-SXM4-80GB", cooling="cold-plate", n_racks=2, servers_per_rack=4,
                           supply_temperature=35.0, liquid_fraction=0.7, racks_per_group=1)
-    s = energy.hall_steady(h)
+    s = _hall_steady(h)
     po = h.p_other[0]
     ql = h.f_liq * po
 
@@ -166,5 +172,5 @@ def test_pump_failure_time_to_throttle_matches_ode_and_step():
                     method="Radau", rtol=1e-9, atol=1e-9)
     exact = float(sol.t_events[0][0])
     for dt in (0.5, 2.0):
-        r = energy.operator_time(h, energy.Fault("cdu-pump", time=60.0, group=0), horizon=1200.0, dt=dt)
-        assert r["to_throttle"] == pytest.approx(exact, abs=dt + 1.0), dt
+        r = _hall_transient(h, duration=1200.0, dt=dt, faults=[energy.Fault("cdu-pump", time=60.0, group=0)])
+        assert float(np.min(r["first_slowdown"])) - 60.0 == pytest.approx(exact, abs=dt + 1.0), dt

@@ -12,6 +12,7 @@ import CoolProp.CoolProp as CP
 
 from twin import energy
 from twin.errors import InputError
+from twin.units import quantity_of
 from twin.energy import coolants
 from twin.energy.coolants import coolant
 
@@ -50,12 +51,12 @@ def test_water_and_pg25_follow_coolprop_from_minus10_to_80c(name, fluid):
 ])
 def test_published_rows(name, t, row):
     p = energy.coolant_properties(name, t)
-    got = (p["density"].to("kg/m^3").magnitude, p["cp"].to("J/(kg*K)").magnitude,
-           p["conductivity"].to("W/(m*K)").magnitude, p["viscosity"].to("mPa*s").magnitude)
+    got = tuple(quantity_of(p[k]).to(u).magnitude for k, u in (("density", "kg/m^3"), ("cp", "J/(kg*K)"),
+                                                                 ("conductivity", "W/(m*K)"), ("viscosity", "mPa*s")))
     for g, r in zip(got, row):
         # published rows are rounded to 3-4 significant digits
         assert g == pytest.approx(r, rel=4e-3)
-    assert p["volumetric_heat_capacity"].to("J/(m^3*K)").magnitude == pytest.approx(got[0] * got[1], rel=1e-12)
+    assert quantity_of(p["volumetric_heat_capacity"]).to("J/(m^3*K)").magnitude == pytest.approx(got[0] * got[1], rel=1e-12)
 
 
 def test_pg25_viscosity_at_10_and_minus5_follows_coolprop_not_the_old_extrapolation():

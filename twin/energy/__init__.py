@@ -5,13 +5,17 @@ Public functions take and return pint quantities (plain floats inside, SI in the
 
 * Power: :func:`it_power` (scenario), :func:`server_power_q`, :func:`accelerator_power`, :func:`ups_efficiency`.
 * Thermal: :func:`plate_resistance`, :func:`coldplate_case`, :func:`ite_air_cooled`,
-  :func:`build_hall`, :func:`hall_steady`, :func:`hall_transient`, :func:`operator_time`.
+  :func:`build_hall` and :func:`hall_from_scenario` (a :class:`Hall` for :func:`hall_state` and
+  :func:`fault_transient`).
 * Coolants: :func:`coolant_properties` (datasets/catalog/coolants.toml).
-* Facility: :func:`chiller_power`, :func:`facility_year` (annual and hourly PUE, WUE),
-  :func:`floor_plan`; climate: :func:`hourly_year`.
+* Facility: :func:`chiller_power`, :func:`chiller_performance`, :func:`facility_year` (annual and
+  hourly PUE, WUE), :func:`floor_plan`; climate: :func:`hourly_year`.
 * Reliability: :func:`arrhenius_factor`, :func:`chip_limits`.
-* Datasets for a scenario: :func:`hall_state` (steady hall), :func:`fault_transient`,
+* Datasets for a scenario (or a built hall): :func:`hall_state` (steady hall), :func:`fault_transient`,
   :func:`pue_year` (annual, monthly, hourly), :func:`floor_plans`.
+
+Every public function returns pint quantities, floats or xarray Datasets with ``units`` attrs;
+the dict-returning solvers behind them are private.
 * :func:`evaluate` (scenario, state) -> xarray.Dataset, /energy/results of the twin state.
 """
 from __future__ import annotations
@@ -25,24 +29,24 @@ from ..errors import InputError
 from ..units import Q_, magnitude
 from .climate import cities, hourly_year
 from .coolants import coolant, coolant_properties
-from .facility import (YORK_YT_1403, chiller_performance, chiller_power, facility_year, floor_plan, instantaneous_pue, iplv,
-                       plant_power)
+from .facility import (YORK_YT_1403, _floor_plan, chiller_performance, chiller_power, facility_year, floor_plan,
+                       instantaneous_pue, iplv)
 from .power import (DEFAULT_SERVER, accelerator_power, class_spec, it_power, server_classes, server_power, server_power_q,
                     server_spec, ups_efficiency)
 from .reliability import arrhenius_factor, chip_limits, clock_factor
 from .coldplate import coldplate_case, plate_resistance
 from .cooling import COOLING, COOLING_ALIASES, cooling_kind
-from .faults import Fault, hall_transient, operator_time
-from .hall import Hall, build_hall, hall_steady, liquid_share
+from .faults import Fault, _hall_transient
+from .hall import Hall, _hall_steady, _liquid_share, build_hall
 from .ite_air import ite_air_cooled
 
 __all__ = [
     "arrhenius_factor", "chip_limits", "clock_factor", "server_power", "server_power_q",
     "server_spec", "it_power",
     "accelerator_power", "ups_efficiency", "plate_resistance", "coldplate_case", "ite_air_cooled", "build_hall",
-    "hall_steady", "hall_transient", "operator_time", "Fault", "Hall", "coolant_properties", "chiller_power",
-    "facility_year", "floor_plan", "instantaneous_pue", "plant_power", "hourly_year", "cities", "evaluate",
-    "hall_from_scenario", "COOLING", "COOLING_TYPES", "liquid_share", "hall_state", "fault_transient", "pue_year",
+    "Fault", "Hall", "coolant_properties", "chiller_power",
+    "facility_year", "floor_plan", "instantaneous_pue", "hourly_year", "cities", "evaluate",
+    "hall_from_scenario", "COOLING", "COOLING_TYPES", "hall_state", "fault_transient", "pue_year",
     "floor_plans", "FAULT_KINDS", "cooling_kind", "class_spec", "server_classes", "chiller_performance", "iplv",
 ]
 
@@ -59,8 +63,28 @@ def _degc(v, field):
     return magnitude(v, "degC", field) if not isinstance(v, (int, float)) else float(v)
 
 
-def hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None, cooling=None, supply_temperature=None):
+def hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None, cooling=None, supply_temperature=None) -> Hall:
     """Build the :class:`Hall` of a scenario (its nodes in racks of energy.servers_per_rack).
+
+    Parameters
+    ----------
+    scenario : Scenario, preset name, path or dict
+    utilisation, max_racks, cooling, supply_temperature
+        As :func:`hall_state`.
+
+    Returns
+    -------
+    Hall
+        The hall network's parameters (SI), for :func:`hall_state` and :func:`fault_transient`.
+    """
+    from ..scenario import load_scenario
+
+    return _hall_from_scenario(load_scenario(scenario), utilisation=utilisation, max_racks=max_racks, cooling=cooling,
+                               supply_temperature=supply_temperature)[0]
+
+
+def _hall_from_scenario(scenario, *, utilisation=1.0, max_racks=None, cooling=None, supply_temperature=None):
+    """The :class:`Hall` of a scenario and a dict naming its cooling model.
 
     Parameters
     ----------
@@ -133,7 +157,7 @@ def _hall_dataset(h: Hall, st: dict, info: dict) -> xr.Dataset:
          "loop_heat": ("loop", st["q_group"] / 1e3, {"units": "kW"}),
          "facility_temperature": ((), float(st["t_facility"]), {"units": "degC"}),
          "server_power": ((), float(wall.sum()) / 1e3, {"units": "kW", "long_name": "servers' wall power"}),
-         "liquid_share": ((), liquid_share(h, st), {"units": "", "long_name": "share of the servers' heat to liquid"}),
+         "liquid_share": ((), _liquid_share(h, st), {"units": "", "long_name": "share of the servers' heat to liquid"}),
          "mean_chip_temperature": ((), float(np.mean(st["t_chip"])), {"units": "degC"})},
         coords={"rack": np.arange(R), "loop": np.arange(h.n_groups), "rack_loop": ("rack", h.rack_group)},
         attrs={"cooling": info["cooling"], "model": info["model"], "coolant": h.coolant, "accelerator": h.accelerator,
@@ -142,16 +166,30 @@ def _hall_dataset(h: Hall, st: dict, info: dict) -> xr.Dataset:
                "racks": R, "servers_per_rack": S})
 
 
+def _hall_of(scenario, **overrides):
+    """(hall, info) of a scenario with overrides, or of a built :class:`Hall` as it is."""
+    if isinstance(scenario, Hall):
+        return scenario, {"cooling": scenario.cooling, "model": scenario.cooling}
+    from ..scenario import load_scenario
+
+    return _hall_from_scenario(load_scenario(scenario), **overrides)
+
+
 def hall_state(scenario, *, utilisation=1.0, cooling=None, supply_temperature=None, max_racks=None) -> xr.Dataset:
-    """Steady state of a scenario's hall at a utilisation.
+    """Steady state of a scenario's hall (or of a built :class:`Hall`) at a utilisation.
 
     Parameters
     ----------
-    scenario : Scenario, preset name, path or dict
+    scenario : Scenario, preset name, path, dict or Hall
+        A :class:`Hall` (from :func:`build_hall`) is solved as built.
     utilisation : float
-        Accelerator utilisation 0..1 [1].
-    cooling, supply_temperature, max_racks
-        Overrides, as :func:`hall_from_scenario`.
+        Accelerator utilisation 0..1 [1] (scenarios only).
+    cooling : str, optional
+        Override of ``energy.cooling`` (scenarios only).
+    supply_temperature : float or Quantity, optional
+        Override of the supply temperature at the IT [degC] (scenarios only).
+    max_racks : int, optional
+        Model at most this many racks (scenarios only).
 
     Returns
     -------
@@ -163,16 +201,12 @@ def hall_state(scenario, *, utilisation=1.0, cooling=None, supply_temperature=No
 
     Notes
     -----
-    The hall network of :mod:`twin.energy.hall` solved to steady state
-    (:func:`hall_steady`): chip -> sink -> coolant per server, CDU (or CRAH) loops, facility
-    loop and plant.
+    The hall network of :mod:`twin.energy.hall` solved to steady state: chip -> sink -> coolant
+    per server, CDU (or CRAH) loops, facility loop and plant.
     """
-    from ..scenario import load_scenario
-
-    sc = load_scenario(scenario)
-    h, info = hall_from_scenario(sc, utilisation=utilisation, cooling=cooling, supply_temperature=supply_temperature,
-                                 max_racks=max_racks)
-    return _hall_dataset(h, hall_steady(h), info)
+    h, info = _hall_of(scenario, utilisation=utilisation, cooling=cooling, supply_temperature=supply_temperature,
+                       max_racks=max_racks)
+    return _hall_dataset(h, _hall_steady(h), info)
 
 
 FAULT_KINDS = ("cdu-pump", "leak", "chiller-trip")
@@ -194,12 +228,13 @@ def fault_transient(scenario, fault="cdu-pump", *, horizon=None, utilisation=1.0
 
     Parameters
     ----------
-    scenario : Scenario, preset name, path or dict
+    scenario : Scenario, preset name, path, dict or Hall
+        A :class:`Hall` (from :func:`build_hall`) is simulated as built.
     fault : str
         ``cdu-pump`` (the pump of loop 0 fails, no standby), ``leak`` (loop 0 leaks and is
         isolated 30 s later), ``chiller-trip`` (the chiller stops for 10 min) or ``none``.
     horizon : Quantity or str, optional
-        Length of the transient (default ``energy.fault_horizon``) [min].
+        Length of the transient [min] (default ``energy.fault_horizon``; required for a Hall).
     utilisation, cooling, supply_temperature, max_racks
         As :func:`hall_state`.
     record_every : int
@@ -209,40 +244,45 @@ def fault_transient(scenario, fault="cdu-pump", *, horizon=None, utilisation=1.0
     -------
     xarray.Dataset
         chip_temperature [degC] over (``time``, ``rack``) (hottest chip), rack_power [kW],
-        loop_supply_temperature [degC] over (``time``, ``loop``), facility_temperature [degC]
+        clock_factor [1] (rack mean), loop_supply_temperature [degC] over (``time``, ``loop``), facility_temperature [degC]
         over ``time``; time_to_throttle and time_to_shutdown [s] from the fault (inf: none within
-        the horizon).
+        the horizon); attrs ``message`` (when a chip first reaches shutdown).
 
     Notes
     -----
-    Explicit integration of the hall network at 1 s (numba kernel, :func:`hall_transient`) from
-    the steady state; the chip clock drops linearly between the slowdown and shutdown limits.
+    Backward-Euler integration of the hall network at 1 s (numba kernel
+    :func:`twin.energy._kernels.hall_transient`) from the steady state; the chip clock drops
+    linearly between the slowdown and shutdown limits.
     """
-    from ..scenario import load_scenario
+    h, _ = _hall_of(scenario, utilisation=utilisation, cooling=cooling, supply_temperature=supply_temperature,
+                    max_racks=max_racks)
+    if horizon is None:
+        if isinstance(scenario, Hall):
+            raise InputError("horizon", None, "a transient length such as '30 min' for a built Hall")
+        from ..scenario import load_scenario
 
-    sc = load_scenario(scenario)
-    h, _ = hall_from_scenario(sc, utilisation=utilisation, cooling=cooling, supply_temperature=supply_temperature,
-                              max_racks=max_racks)
-    dur = magnitude(sc.energy.fault_horizon if horizon is None else horizon, "s", "energy.fault_horizon")
-    return _transient_dataset(h, hall_steady(h), fault, dur, record_every)
+        horizon = load_scenario(scenario).energy.fault_horizon
+    dur = magnitude(horizon, "s", "energy.fault_horizon")
+    return _transient_dataset(h, _hall_steady(h), fault, dur, record_every)
 
 
 def _transient_dataset(h: Hall, st: dict, fault: str, dur: float, record_every) -> xr.Dataset:
     """:func:`fault_transient` of a built hall from its steady state ``st`` over ``dur`` [s]."""
     faults = [] if fault == "none" else [_fault(fault)]
-    tr = hall_transient(h, duration=dur, dt=1.0, record_every=int(record_every), faults=faults, initial=st)
+    tr = _hall_transient(h, duration=dur, dt=1.0, record_every=int(record_every), faults=faults, initial=st)
     t0 = faults[0].time if faults else 0.0
     fs, sd = float(np.min(tr["first_slowdown"])), float(np.min(tr["shutdown"]))
     return xr.Dataset(
         {"chip_temperature": (("time", "rack"), tr["rack_tmax"], {"units": "degC"}),
          "rack_power": (("time", "rack"), tr["rack_power"] / h.psu_eff / 1e3, {"units": "kW"}),
+         "clock_factor": (("time", "rack"), tr["rack_clock"], {"units": "", "long_name": "mean clock factor of the rack"}),
          "loop_supply_temperature": (("time", "loop"), tr["group_tsup"], {"units": "degC"}),
          "facility_temperature": ("time", tr["fac_t"], {"units": "degC"}),
          "time_to_throttle": ((), fs - t0, {"units": "s", "long_name": "from the fault to the first chip slowdown"}),
          "time_to_shutdown": ((), sd - t0, {"units": "s", "long_name": "from the fault to the first chip shutdown"})},
         coords={"time": ("time", tr["time"], {"units": "s"}), "rack": np.arange(h.n_racks),
                 "loop": np.arange(h.n_groups), "rack_loop": ("rack", h.rack_group)},
-        attrs={"fault": fault, "t_slowdown_degC": h.t_slow, "t_shutdown_degC": h.t_shut})
+        attrs={"fault": fault, "t_slowdown_degC": h.t_slow, "t_shutdown_degC": h.t_shut, "message": tr["message"]})
 
 
 _MONTH_HOURS = np.repeat(np.arange(12), [31 * 24, 28 * 24, 31 * 24, 30 * 24, 31 * 24, 30 * 24, 31 * 24, 31 * 24,
@@ -296,18 +336,12 @@ def pue_year(scenario, *, it_power=None, liquid_fraction=None, cooling=None, cli
                   "energy.air_supply_temperature")
     fy = facility_year(cooling=kind, climate=str(en.climate if climate is None else climate), it_load_w=it_w,
                        liquid_fraction=lf, supply_temperature=t_sup, air_supply_temperature=t_air)
-    tot = fy["pue_hourly"] * fy["it"]
-    monthly = np.array([tot[_MONTH_HOURS == m].sum() / fy["it"][_MONTH_HOURS == m].sum() for m in range(12)])
-    return xr.Dataset(
-        {"pue": ((), fy["pue"], {"units": "", "long_name": "annual PUE"}),
-         "pue_monthly": ("month", monthly, {"units": ""}),
-         "pue_hourly": ("hour", fy["pue_hourly"], {"units": "", "long_name": "instantaneous PUE, synthetic year"}),
-         "free_cooling_fraction": ("hour", fy["free_fraction"], {"units": "", "long_name": "share of the heat removed without the chiller"}),
-         "dry_bulb": ("hour", fy["dry_bulb"], {"units": "degC"}),
-         "wue": ((), fy["wue"], {"units": "L/kWh"}),
-         "facility_power": ((), float(fy["energy_kwh"] / 8760.0), {"units": "kW", "long_name": "annual mean facility power"})},
-        coords={"month": np.arange(1, 13), "hour": ("hour", np.arange(8760), {"units": "h"})},
-        attrs={"climate": fy["city"], "heat_rejection": fy["rejection"], "cooling": cooling})
+    it, tot = fy["it_power"].values, (fy["pue_hourly"] * fy["it_power"]).values
+    monthly = np.array([tot[_MONTH_HOURS == m].sum() / it[_MONTH_HOURS == m].sum() for m in range(12)])
+    ds = fy[["pue", "pue_hourly", "free_cooling_fraction", "dry_bulb", "wue", "facility_power"]]
+    ds["pue_monthly"] = ("month", monthly, {"units": ""})
+    ds.attrs["cooling"] = cooling
+    return ds.assign_coords(month=np.arange(1, 13))
 
 
 COOLING_TYPES = ("air", "cold-plate", "immersion")
@@ -337,7 +371,7 @@ def floor_plans(scenario, server_power, *, servers_per_rack=None) -> xr.Dataset:
     kind = cooling_kind(str(sc.energy.cooling))
     kw = magnitude(server_power, "kW", "server_power")
     spr = int(sc.energy.servers_per_rack if servers_per_rack is None else servers_per_rack)
-    plans = [floor_plan(n_servers=int(sc.compute.nodes), server_kw=kw, cooling=t,
+    plans = [_floor_plan(n_servers=int(sc.compute.nodes), server_kw=kw, cooling=t,
                         servers_per_rack=spr if t == kind else 8) for t in COOLING_TYPES]
     return xr.Dataset({"floor_area": ("cooling_type", [p["area_m2"] for p in plans], {"units": "m^2"}),
                        "rack_density": ("cooling_type", [p["rack_kw"] for p in plans], {"units": "kW"}),
@@ -386,14 +420,14 @@ def evaluate(scenario, state) -> xr.Dataset:
 
     Notes
     -----
-    Steady state of the hall network (:func:`hall_steady`), transient by the numba kernel, PUE
+    Steady state of the hall network (:func:`hall_state`), transient by the numba kernel, PUE
     over a synthetic year of the scenario's climate (:func:`facility_year`).
     """
     from .. import tree
 
     util = tree.value(state, "training", "gpu_utilisation")
-    h, info = hall_from_scenario(scenario, utilisation=util)
-    st = hall_steady(h)  # one steady solve serves the state and every fault transient
+    h, info = _hall_from_scenario(scenario, utilisation=util)
+    st = _hall_steady(h)  # one steady solve serves the state and every fault transient
     hall = _hall_dataset(h, st, info)
     servers_w = 1e3 * float(hall["server_power"])
     parts = {"servers": servers_w, "network": 1e3 * tree.value(state, "fabric", "network_power", "kW"),

@@ -13,17 +13,17 @@ from ..validation import register_calibration, register_quantity
 @register_quantity("energy.coldplate-case-rise", domain="energy", unit="K")
 def _coldplate_rise(power="1 kW", flow="1.5 L/min", coolant="PG25", t_inlet="40 degC"):
     """Cold-plate case temperature above the coolant inlet."""
-    from .coldplate import coldplate_case
+    from .coldplate import _coldplate_case
 
-    return coldplate_case(power, flow, coolant, t_inlet)["case_rise"]
+    return _coldplate_case(power, flow, coolant, t_inlet)["case_rise"]
 
 
 @register_quantity("energy.coldplate-coolant-dt", domain="energy", unit="K")
 def _coldplate_dt(power="1 kW", flow="1.5 L/min", coolant="PG25", t_inlet="40 degC"):
     """Coolant temperature rise through a cold plate, P / (rho cp V)."""
-    from .coldplate import coldplate_case
+    from .coldplate import _coldplate_case
 
-    return coldplate_case(power, flow, coolant, t_inlet)["coolant_dt"]
+    return _coldplate_case(power, flow, coolant, t_inlet)["coolant_dt"]
 
 
 @register_quantity("energy.plate-resistance", domain="energy", unit="K/W")
@@ -37,18 +37,18 @@ def _plate_r(flow, coolant="PG25", temperature="40 degC"):
 @register_quantity("energy.coolant-cp", domain="energy", unit="J/(kg*K)")
 def _cp(coolant, temperature):
     """Specific heat of a catalog coolant at a temperature."""
-    from .coolants import coolant_properties
+    from .coolants import _coolant_properties
 
-    return coolant_properties(coolant, temperature)["cp"]
+    return _coolant_properties(coolant, temperature)["cp"]
 
 
 @register_quantity("energy.volumetric-heat-capacity-ratio", domain="energy", unit="")
 def _vhc_ratio(liquid="water", gas="air", t_liquid="30 degC", t_gas="25 degC"):
     """(rho cp) of a liquid over (rho cp) of a gas."""
-    from .coolants import coolant_properties
+    from .coolants import _coolant_properties
 
-    a = coolant_properties(liquid, t_liquid)["volumetric_heat_capacity"]
-    b = coolant_properties(gas, t_gas)["volumetric_heat_capacity"]
+    a = _coolant_properties(liquid, t_liquid)["volumetric_heat_capacity"]
+    b = _coolant_properties(gas, t_gas)["volumetric_heat_capacity"]
     return (a / b).to("dimensionless").magnitude
 
 
@@ -56,9 +56,9 @@ def _vhc_ratio(liquid="water", gas="air", t_liquid="30 degC", t_gas="25 degC"):
 def _coolant_property(coolant, temperature, property):
     """One property of a coolant at a temperature, 1 atm (density, cp, conductivity, viscosity, t_freeze)."""
     from ..errors import InputError
-    from .coolants import coolant_properties
+    from .coolants import _coolant_properties
 
-    props = coolant_properties(coolant, temperature)
+    props = _coolant_properties(coolant, temperature)
     if property not in props:
         raise InputError("property", property, f"one of {', '.join(sorted(props))}", "is not a coolant property")
     return props[property]
@@ -67,17 +67,17 @@ def _coolant_property(coolant, temperature, property):
 @register_quantity("energy.ite-airflow", domain="energy", unit="m^3/s")
 def _ite_flow(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fraction=0.4, flow_per_watt="0.0001 m^3/s/W"):
     """EnergyPlus ITE:AirCooled airflow."""
-    from .ite_air import ite_air_cooled
+    from .ite_air import _ite_air_cooled
 
-    return ite_air_cooled(design_power, load, t_inlet, fan_fraction, flow_per_watt)["airflow"]
+    return _ite_air_cooled(design_power, load, t_inlet, fan_fraction, flow_per_watt)["airflow"]
 
 
 @register_quantity("energy.ite-air-dt", domain="energy", unit="K")
 def _ite_dt(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fraction=0.4, flow_per_watt="0.0001 m^3/s/W"):
     """EnergyPlus ITE:AirCooled air temperature rise."""
-    from .ite_air import ite_air_cooled
+    from .ite_air import _ite_air_cooled
 
-    return ite_air_cooled(design_power, load, t_inlet, fan_fraction, flow_per_watt)["air_dt"]
+    return _ite_air_cooled(design_power, load, t_inlet, fan_fraction, flow_per_watt)["air_dt"]
 
 
 @register_quantity("energy.arrhenius-factor", domain="energy", unit="")
@@ -121,12 +121,12 @@ register_calibration("twin.energy.power.FAN_RATIO", domain="energy",
 @register_quantity("energy.chiller-cop", domain="energy", unit="")
 def _chiller_cop(chiller, t_chw_leaving=None, t_cond_entering=None, load_fraction=1.0):
     """COP of a catalog chiller (EnergyPlus Chiller:Electric:EIR), default at its reference temperatures."""
-    from .facility import chiller_curves, chiller_performance
+    from .facility import _chiller_performance, chiller_curves
 
     c = chiller_curves(chiller)
     x = t_chw_leaving if t_chw_leaving is not None else Q_(c.t_chw_ref, "degC")
     y = t_cond_entering if t_cond_entering is not None else Q_(c.t_cond_ref, "degC")
-    return chiller_performance(c, x, y, load_fraction)["cop"]
+    return _chiller_performance(c, x, y, load_fraction)["cop"]
 
 
 @register_quantity("energy.chiller-capacity", domain="energy", unit="kW")
@@ -151,22 +151,22 @@ def _chiller_iplv(chiller, t_chw_leaving="6.67 degC"):
 @register_quantity("energy.annual-pue", domain="energy", unit="")
 def _annual_pue(cooling="cold-plate", climate="beijing", supply_temperature=None, utilisation=1.0):
     """Annual PUE of a 1 MW hall of the cooling type in a climate (twin.energy.facility_year)."""
-    from .facility import facility_year
+    from .facility import _facility_year
 
     t = None if supply_temperature is None else magnitude(supply_temperature, "degC", "supply_temperature")
-    return facility_year(cooling=cooling, climate=climate, supply_temperature=t, utilisation=float(utilisation))["pue"]
+    return _facility_year(cooling=cooling, climate=climate, supply_temperature=t, utilisation=float(utilisation))["pue"]
 
 
 @register_quantity("energy.gpu-temperature", domain="energy", unit="degC")
 def _gpu_temp(accelerator="H100-SXM5-80GB", cooling="cold-plate", supply_temperature="25 degC", coolant=None,
               utilisation=1.0):
     """Hottest accelerator junction of one 8-card server at steady state."""
-    from .hall import build_hall, hall_steady
+    from .hall import _hall_steady, build_hall
 
     t = magnitude(supply_temperature, "degC", "supply_temperature")
     h = build_hall(accelerator=accelerator, cooling=cooling, n_racks=1, servers_per_rack=1, supply_temperature=t,
                    coolant_name=coolant, utilisation=float(utilisation))
-    return Q_(float(np.max(hall_steady(h)["t_chip"])), "degC")
+    return Q_(float(np.max(_hall_steady(h)["t_chip"])), "degC")
 
 
 @register_benchmark("coolant-props-water-1000", domain="energy", min_ratio=10.0,
@@ -202,14 +202,14 @@ def _bench_coolant_props(quick: bool) -> Benchmark:
 def _bench_hall(quick: bool) -> Benchmark:
     from ..bench import max_abs_diff
     from ._reference import hall_transient_reference
-    from .faults import hall_transient
-    from .hall import build_hall, hall_steady
+    from .faults import _hall_transient
+    from .hall import _hall_steady, build_hall
 
     n_racks = 50 if quick else 1000
     horizon = 3600.0 if quick else 86400.0
     ref_horizon = 1800.0 if quick else 3600.0
     h = build_hall(accelerator="H100-SXM5-80GB", cooling="cold-plate", n_racks=n_racks, servers_per_rack=8)
-    st = hall_steady(h)
+    st = _hall_steady(h)
     # diurnal load: 60-100 % with a minute resolution profile
     prof = 0.6 + 0.4 * np.sin(np.linspace(0.0, 2.0 * np.pi, 1441)) ** 2
     n = h.n_servers
@@ -220,10 +220,10 @@ def _bench_hall(quick: bool) -> Benchmark:
     dt = 20.0
 
     def fast():
-        return hall_transient(h, duration=horizon, dt=dt, record_every=3, profile=prof, profile_dt=60.0, initial=st)
+        return _hall_transient(h, duration=horizon, dt=dt, record_every=3, profile=prof, profile_dt=60.0, initial=st)
 
     def fast_check():
-        return hall_transient(h, duration=ref_horizon, dt=dt, record_every=3, profile=prof, profile_dt=60.0,
+        return _hall_transient(h, duration=ref_horizon, dt=dt, record_every=3, profile=prof, profile_dt=60.0,
                               initial=st)
 
     def reference():
@@ -252,19 +252,19 @@ def _bench_hall(quick: bool) -> Benchmark:
 def _bench_rack(quick: bool) -> Benchmark:
     from ..bench import max_abs_diff
     from ._reference import hall_transient_reference
-    from .faults import Fault, _fault_arrays, hall_transient
-    from .hall import build_hall, hall_steady
+    from .faults import Fault, _fault_arrays, _hall_transient
+    from .hall import _hall_steady, build_hall
 
     h = build_hall(accelerator="H100-SXM5-80GB", cooling="cold-plate", n_racks=1, servers_per_rack=8)
     faults = [Fault("cdu-pump", time=60.0)]
     n = h.n_servers
 
     def fast():
-        st = hall_steady(h)
-        return hall_transient(h, duration=1800.0, dt=1.0, record_every=5, faults=faults, initial=st)
+        st = _hall_steady(h)
+        return _hall_transient(h, duration=1800.0, dt=1.0, record_every=5, faults=faults, initial=st)
 
     def reference():
-        st = hall_steady(h)
+        st = _hall_steady(h)
         return hall_transient_reference(h, st, 1800.0, faults=_fault_arrays(h, faults, 1800.0))
 
     def compare(f, r):  # coolant temperature at the end [K] (chips are off by then in both)

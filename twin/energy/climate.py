@@ -19,6 +19,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import xarray as xr
 
 from ..errors import unknown_name
 from ..paths import datasets_dir, load_toml
@@ -28,16 +29,17 @@ _MID = (np.cumsum([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]) - np.array([
 
 
 @lru_cache(maxsize=1)
-def normals() -> dict:
+def _normals() -> dict:
+    """The climate normals table (datasets/climate/normals.toml) by city."""
     return load_toml(datasets_dir() / "climate" / "normals.toml")
 
 
 def cities() -> list[str]:
-    return list(normals())
+    return list(_normals())
 
 
 def city_name(city: str, field: str = "energy.climate") -> str:
-    table = normals()
+    table = _normals()
     if isinstance(city, str):
         low = {k.lower(): k for k in table}
         c = city.strip().lower()
@@ -77,7 +79,7 @@ def wet_bulb(t_c, rh_pct):
 
 @lru_cache(maxsize=16)
 def _hourly(city: str):
-    n = normals()[city]
+    n = _normals()[city]
     hours = np.arange(8760)
     day = hours // 24 + 0.5
     hod = hours % 24
@@ -93,7 +95,7 @@ def _hourly(city: str):
     return t, rh, tw
 
 
-def hourly_year(city: str) -> dict:
+def hourly_year(city: str) -> xr.Dataset:
     """Synthetic hourly year of a city.
 
     Parameters
@@ -103,9 +105,9 @@ def hourly_year(city: str) -> dict:
 
     Returns
     -------
-    dict
-        ``dry_bulb`` [degC], ``rh`` [%], ``wet_bulb`` [degC] (8760 values each), ``city`` and
-        ``source``.
+    xarray.Dataset
+        ``dry_bulb`` [degC], ``relative_humidity`` [%], ``wet_bulb`` [degC] over ``hour`` (8760
+        values, [h] from 1 January 00:00); ``city`` and ``source`` in attrs.
 
     Notes
     -----
@@ -117,6 +119,16 @@ def hourly_year(city: str) -> dict:
     R. Stull, J. Appl. Meteor. Climatol. 50, 2267 (2011); Alduchov & Eskridge (1996), Magnus
     constants; the normals' provenance is in the TOML.
     """
+    y = _hourly_year(city)
+    return xr.Dataset({"dry_bulb": ("hour", y["dry_bulb"], {"units": "degC"}),
+                       "relative_humidity": ("hour", y["rh"], {"units": "%"}),
+                       "wet_bulb": ("hour", y["wet_bulb"], {"units": "degC"})},
+                      coords={"hour": ("hour", np.arange(8760), {"units": "h"})},
+                      attrs={"city": y["city"], "source": y["source"]})
+
+
+def _hourly_year(city: str) -> dict:
+    """:func:`hourly_year` as a dict of arrays (and ``city``, ``source``)."""
     c = city_name(city)
     t, rh, tw = _hourly(c)
-    return {"city": c, "dry_bulb": t, "rh": rh, "wet_bulb": tw, "source": normals()[c].get("source", "")}
+    return {"city": c, "dry_bulb": t, "rh": rh, "wet_bulb": tw, "source": _normals()[c].get("source", "")}

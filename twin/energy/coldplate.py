@@ -4,8 +4,11 @@ from __future__ import annotations
 import math
 from functools import lru_cache
 
+import xarray as xr
+
 from ..errors import InputError
 from ..units import Q_, check_range, magnitude
+from ._datasets import scalars
 from .coolants import coolant
 
 # --- cold plate ------------------------------------------------------------------------
@@ -95,7 +98,7 @@ def plate_resistance(flow, coolant_name="PG25", temperature="40 degC") -> Q_:
     return Q_(_plate_r(plate_fit(), v, coolant_name, t), "K/W")
 
 
-def coldplate_case(power="1 kW", flow="1.5 L/min", coolant_name="PG25", t_inlet="40 degC") -> dict:
+def coldplate_case(power="1 kW", flow="1.5 L/min", coolant_name="PG25", t_inlet="40 degC") -> xr.Dataset:
     """Case temperature and coolant temperature rise of the OCP 1 kW cold plate.
 
     Parameters
@@ -111,8 +114,9 @@ def coldplate_case(power="1 kW", flow="1.5 L/min", coolant_name="PG25", t_inlet=
 
     Returns
     -------
-    dict
-        ``t_case`` [degC], ``case_rise`` [K] over inlet, ``coolant_dt`` [K], ``resistance`` [K/W].
+    xarray.Dataset
+        Scalars ``t_case`` [degC], ``case_rise`` [K] over inlet, ``coolant_dt`` [K],
+        ``resistance`` [K/W]; the coolant in attrs.
 
     Notes
     -----
@@ -122,6 +126,11 @@ def coldplate_case(power="1 kW", flow="1.5 L/min", coolant_name="PG25", t_inlet=
     ----------
     OCP 1 kW OAM cold plate data (Modelica Buildings library), OCP guideline 1.5 L/min per kW.
     """
+    return scalars(_coldplate_case(power, flow, coolant_name, t_inlet), {"coolant": coolant_name})
+
+
+def _coldplate_case(power="1 kW", flow="1.5 L/min", coolant_name="PG25", t_inlet="40 degC") -> dict:
+    """:func:`coldplate_case` as a dict of pint Quantities."""
     p = magnitude(power, "W", "power")
     check_range(p, "power", lo=0.0, unit="W")
     t_in = magnitude(t_inlet, "degC", "t_inlet")

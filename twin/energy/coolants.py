@@ -47,9 +47,11 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
 from ..errors import CatalogError, InputError
 from ..units import Q_, magnitude
+from ._datasets import scalars
 
 _FIELDS = ("density", "cp", "conductivity", "viscosity")
 
@@ -356,7 +358,7 @@ def _has(entry, key) -> bool:
     return True
 
 
-def coolant_properties(name: str, temperature) -> dict:
+def coolant_properties(name: str, temperature) -> xr.Dataset:
     """Properties of coolant ``name`` at ``temperature`` (1 atm).
 
     Parameters
@@ -370,10 +372,10 @@ def coolant_properties(name: str, temperature) -> dict:
 
     Returns
     -------
-    dict
-        ``density`` [kg/m^3], ``cp`` [J/(kg K)], ``conductivity`` [W/(m K)], ``viscosity``
-        [mPa s], ``volumetric_heat_capacity`` [J/(m^3 K)] as pint Quantities, and
-        ``t_freeze`` [degC], ``t_max`` [degC].
+    xarray.Dataset
+        Scalars ``density`` [kg/m^3], ``cp`` [J/(kg K)], ``conductivity`` [W/(m K)],
+        ``viscosity`` [mPa s], ``volumetric_heat_capacity`` [J/(m^3 K)], ``t_freeze`` [degC],
+        ``t_max`` [degC]; the coolant's name and temperature [degC] in attrs.
 
     Notes
     -----
@@ -387,6 +389,13 @@ def coolant_properties(name: str, temperature) -> dict:
     Bell et al. (2014), CoolProp, Ind. Eng. Chem. Res. 53, 2498; Melinder (2010) for the glycol
     mixtures; each hand-table coolant's ``source`` in datasets/catalog/coolants.toml.
     """
+    props = _coolant_properties(name, temperature)
+    return scalars(props, {"coolant": coolant(name).name,
+                           "temperature_degC": magnitude(temperature, "degC", "temperature")})
+
+
+def _coolant_properties(name: str, temperature) -> dict:
+    """:func:`coolant_properties` as a dict of pint Quantities."""
     c = coolant(name)
     t = magnitude(temperature, "degC", "temperature")
     rho, cp, k, mu = c.props(t)

@@ -9,10 +9,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import xarray as xr
 
 from ..errors import InputError, unknown_name
-from ..units import Q_, check_range, magnitude
-from .climate import hourly_year
+from ..units import Q_, check_range, format_unit, magnitude
+from ._datasets import scalars
+from .climate import _hourly_year
 from .power import DEFAULT_SERVER, server_power, ups_efficiency
 from .cooling import COOLING, cooling_kind
 
@@ -109,7 +111,7 @@ YORK_YT_1403 = chiller_curves(DEFAULT_CHILLER)
 
 
 def chiller_performance(chiller=DEFAULT_CHILLER, t_chw_leaving="6.67 degC", t_cond_entering="29.44 degC",
-                        load_fraction=1.0) -> dict:
+                        load_fraction=1.0) -> xr.Dataset:
     """Capacity, power and COP of one chiller at a condition (EnergyPlus Chiller:Electric:EIR).
 
     Parameters
@@ -126,9 +128,9 @@ def chiller_performance(chiller=DEFAULT_CHILLER, t_chw_leaving="6.67 degC", t_co
 
     Returns
     -------
-    dict
-        ``capacity`` (available, [W]), ``load`` [W], ``plr``, ``power`` [W], ``cop``,
-        ``capft``, ``eirft``, ``eirfplr``.
+    xarray.Dataset
+        Scalars ``capacity`` (available) [W], ``load`` [W], ``plr`` [1], ``power`` [W],
+        ``cop`` [1], ``capft``, ``eirft``, ``eirfplr`` [1]; the chiller in attrs.
 
     Notes
     -----
@@ -141,6 +143,14 @@ def chiller_performance(chiller=DEFAULT_CHILLER, t_chw_leaving="6.67 degC", t_co
     EnergyPlus Engineering Reference, "Electric Chiller Model Based on Condenser Entering
     Temperature" (Chiller:Electric:EIR).
     """
+    r = _chiller_performance(chiller, t_chw_leaving, t_cond_entering, load_fraction)
+    return scalars({k: Q_(v, "W") if k in ("capacity", "load", "power") else v for k, v in r.items()},
+                   {"chiller": chiller_curves(chiller).name})
+
+
+def _chiller_performance(chiller=DEFAULT_CHILLER, t_chw_leaving="6.67 degC", t_cond_entering="29.44 degC",
+                         load_fraction=1.0) -> dict:
+    """:func:`chiller_performance` as a dict of floats (SI)."""
     c = chiller_curves(chiller)
     x = magnitude(t_chw_leaving, "degC", "t_chw_leaving")
     y = magnitude(t_cond_entering, "degC", "t_cond_entering")
@@ -201,7 +211,7 @@ def iplv(chiller=DEFAULT_CHILLER, t_chw_leaving="6.67 degC") -> float:
     full = float(c.capft(x, AHRI_IPLV[0][2]))
     total = 0.0
     for frac, weight, y in AHRI_IPLV:
-        total += weight * chiller_performance(c, Q_(x, "degC"), Q_(y, "degC"), frac * full)["cop"]
+        total += weight * _chiller_performance(c, Q_(x, "degC"), Q_(y, "degC"), frac * full)["cop"]
     return total
 
 
@@ -272,7 +282,7 @@ PDU_EFFICIENCY = 0.97
 LIGHTING_SHARE = 0.01
 
 
-def plant_power(q_w, t_supply_c, t_db, t_wb, rejection="tower", dt_loop=6.0, chiller=DEFAULT_CHILLER):
+def _plant_power(q_w, t_supply_c, t_db, t_wb, rejection="tower", dt_loop=6.0, chiller=DEFAULT_CHILLER):
     """Hourly plant power [W] to remove ``q_w`` at facility supply ``t_supply_c``.
 
     Parameters
@@ -341,7 +351,7 @@ def _pump_power(q_w, coolant_rho_cp, dt, head):
 
 def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liquid_fraction=None,
                   supply_temperature=None, air_supply_temperature=24.0, rejection=None, eco_ups=None,
-                  utilisation=1.0, ups_load=UPS_LOAD_2N, chiller=DEFAULT_CHILLER) -> dict:
+                  utilisation=1.0, ups_load=UPS_LOAD_2N, chiller=DEFAULT_CHILLER) -> xr.Dataset:
     """Hourly facility energy over a synthetic year and the annual PUE and WUE.
 
     Parameters
@@ -379,8 +389,14 @@ def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liq
     chilled water), as W. J. Kosik notes ("Data center efficiency, cooling considerations",
     Consulting-Specifying Engineer, 2012).
 
-    Returns dict with hourly arrays (``pue``, ``it``, ``cooling``, ``chain_loss``, ``lighting``,
-    ``free_fraction``) and annual ``pue``, ``wue`` [L/kWh], ``energy`` [kWh], ``water`` [m^3].
+    Returns
+    -------
+    xarray.Dataset
+        Over ``hour``: pue_hourly [1], it_power, cooling_power, chain_loss, lighting [kW],
+        liquid_cooling_power and air_cooling_power [kW] (the plant of each loop the hall has),
+        free_cooling_fraction [1], dry_bulb and wet_bulb [degC]; annual pue [1], wue [L/kWh],
+        facility_energy [kWh], facility_power (annual mean) [kW], water [m^3]; climate, cooling
+        and heat_rejection in attrs.
 
     Notes
     -----
@@ -393,9 +409,31 @@ def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liq
     EnergyPlus Engineering Reference, Chiller:Electric:EIR; V. Avelar, Schneider Electric White
     Paper 108; APC power breakdown of a 1 MW data centre (CIO, 2007).
     """
+    y = _facility_year(cooling=cooling, climate=climate, it_load_w=it_load_w, liquid_fraction=liquid_fraction,
+                       supply_temperature=supply_temperature, air_supply_temperature=air_supply_temperature,
+                       rejection=rejection, eco_ups=eco_ups, utilisation=utilisation, ups_load=ups_load, chiller=chiller)
+    hourly = {"it_power": y["it"], "cooling_power": y["cooling_power"], "chain_loss": y["chain_loss"],
+              "lighting": y["lighting"], **{f"{k}_cooling_power": v for k, v in y["cooling_parts"].items()}}
+    data = {k: ("hour", v / 1e3, {"units": "kW"}) for k, v in hourly.items()}
+    data.update(
+        pue_hourly=("hour", y["pue_hourly"], {"units": "", "long_name": "instantaneous PUE, synthetic year"}),
+        free_cooling_fraction=("hour", y["free_fraction"], {"units": "", "long_name": "share of the heat removed without the chiller"}),
+        dry_bulb=("hour", y["dry_bulb"], {"units": "degC"}), wet_bulb=("hour", y["wet_bulb"], {"units": "degC"}),
+        pue=((), y["pue"], {"units": "", "long_name": "annual PUE"}), wue=((), y["wue"], {"units": format_unit("L/kWh")}),
+        facility_energy=((), y["energy_kwh"], {"units": "kWh"}),
+        facility_power=((), y["energy_kwh"] / 8760.0, {"units": "kW", "long_name": "annual mean facility power"}),
+        water=((), y["water_m3"], {"units": format_unit("m^3")}))
+    return xr.Dataset(data, coords={"hour": ("hour", np.arange(8760), {"units": "h"})},
+                      attrs={"climate": y["city"], "cooling": y["cooling"], "heat_rejection": y["rejection"]})
+
+
+def _facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liquid_fraction=None,
+                   supply_temperature=None, air_supply_temperature=24.0, rejection=None, eco_ups=None,
+                   utilisation=1.0, ups_load=UPS_LOAD_2N, chiller=DEFAULT_CHILLER) -> dict:
+    """:func:`facility_year` as a dict of hourly arrays [W] and annual figures."""
     kind = cooling_kind(cooling)
     curves = chiller_curves(chiller)
-    w = hourly_year(climate)
+    w = _hourly_year(climate)
     check_range(it_load_w, "it_load", lo=0.0, lo_open=True, unit="W")
     if liquid_fraction is None:
         liquid_fraction = {"air": 0.0, "cold-plate": 0.8, "immersion": 1.0}[kind]
@@ -428,7 +466,7 @@ def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liq
     water = np.zeros(8760)
     parts = {}
     if np.any(q_liq > 0):
-        pl = plant_power(q_liq, t_fac_liq, w["dry_bulb"], w["wet_bulb"], rejection, dt_loop=10.0, chiller=curves)
+        pl = _plant_power(q_liq, t_fac_liq, w["dry_bulb"], w["wet_bulb"], rejection, dt_loop=10.0, chiller=curves)
         cdu_pumps = _pump_power(q_liq, 4.0e6, 10.0, PLANT["cdu_head"])
         fac_pumps = _pump_power(q_liq, water_rc, 10.0, PLANT["fac_head"])
         parts["liquid"] = pl["chiller"] + pl["rejection_fans"] + cdu_pumps + fac_pumps
@@ -436,7 +474,7 @@ def facility_year(*, cooling="cold-plate", climate="beijing", it_load_w=1e6, liq
         free += pl["free_fraction"] * q_liq
         water += pl["water"]
     if np.any(q_air > 0):
-        pa = plant_power(q_air, t_chw, w["dry_bulb"], w["wet_bulb"], "tower", dt_loop=PLANT["chw_dt"], chiller=curves)
+        pa = _plant_power(q_air, t_chw, w["dry_bulb"], w["wet_bulb"], "tower", dt_loop=PLANT["chw_dt"], chiller=curves)
         chw_pumps = _pump_power(q_air, water_rc, PLANT["chw_dt"], PLANT["fac_head"])
         cw_pumps = _pump_power(q_air, water_rc, PLANT["cw_dt"], PLANT["fac_head"])
         crah = q_air / (1.2 * 1006.0 * PLANT["crah_dt"]) * PLANT["crah_dp"] / PLANT["crah_fan_eff"]
@@ -479,7 +517,7 @@ def instantaneous_pue(it_w, cooling_w, chain_w, misc_w=0.0) -> float:
     return float((it_w + cooling_w + chain_w + misc_w) / it_w)
 
 
-def floor_plan(*, n_servers=1000, server_kw=6.5, cooling="air", servers_per_rack=8, liquid_fraction=None) -> dict:
+def floor_plan(*, n_servers=1000, server_kw=6.5, cooling="air", servers_per_rack=8, liquid_fraction=None) -> xr.Dataset:
     """Racks, rack density and floor area of a hall per cooling type.
 
     Parameters
@@ -497,9 +535,10 @@ def floor_plan(*, n_servers=1000, server_kw=6.5, cooling="air", servers_per_rack
 
     Returns
     -------
-    dict
-        ``servers_per_rack``, ``racks``, ``rack_kw`` [kW], ``area_m2`` [m^2], ``overheats``,
-        ``reason`` (one server beyond the rack limit).
+    xarray.Dataset
+        Scalars ``servers_per_rack``, ``racks`` [1], ``rack_density`` [kW], ``floor_area``
+        [m^2] (inf racks and area when one server is beyond the rack limit); ``cooling``,
+        ``overheats`` (0/1) and ``overheat_reason`` in attrs.
 
     Notes
     -----
@@ -512,6 +551,15 @@ def floor_plan(*, n_servers=1000, server_kw=6.5, cooling="air", servers_per_rack
     Air rack limit: see :data:`~twin.energy.cooling.AIR_RACK_KW`; white paper ch. 7 (liquid racks
     3-4x denser, about 75 % less floor).
     """
+    p = _floor_plan(n_servers=n_servers, server_kw=server_kw, cooling=cooling, servers_per_rack=servers_per_rack,
+                    liquid_fraction=liquid_fraction)
+    return scalars({"servers_per_rack": p["servers_per_rack"], "racks": p["racks"], "rack_density": Q_(p["rack_kw"], "kW"),
+                    "floor_area": Q_(p["area_m2"], "m^2")},
+                   {"cooling": p["cooling"], "overheats": int(p["overheats"]), "overheat_reason": p["reason"]})
+
+
+def _floor_plan(*, n_servers=1000, server_kw=6.5, cooling="air", servers_per_rack=8, liquid_fraction=None) -> dict:
+    """:func:`floor_plan` as a dict (``rack_kw`` [kW], ``area_m2`` [m^2], ``overheats``, ``reason``)."""
     from .cooling import AIR_RACK_KW
 
     kind = cooling_kind(cooling)

@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import InputError
 from ..units import check_range
 from . import _kernels
-from .hall import Hall, hall_steady
+from .hall import Hall, _hall_steady
 
 # --- transient -------------------------------------------------------------------------
 
@@ -63,7 +63,7 @@ def _fault_arrays(h: Hall, faults, horizon):
             np.asarray(fl_g, dtype=np.int64)[o2], np.asarray(fl_f, dtype=np.float64)[o2])
 
 
-def hall_transient(h: Hall, duration=3600.0, dt=1.0, record_every=10, faults=None, profile=None,
+def _hall_transient(h: Hall, duration=3600.0, dt=1.0, record_every=10, faults=None, profile=None,
                    profile_dt=None, initial=None, load=1.0):
     """Integrate the hall network from its steady state (or ``initial``).
 
@@ -80,7 +80,7 @@ def hall_transient(h: Hall, duration=3600.0, dt=1.0, record_every=10, faults=Non
     profile, profile_dt : array, float, optional
         Load factors 0..1 every ``profile_dt`` s.
     initial : dict, optional
-        State to start from (default :func:`hall_steady`).
+        State to start from (default :func:`~twin.energy.hall._hall_steady`).
     load : float
         Multiplier on utilisation.
 
@@ -117,7 +117,7 @@ def hall_transient(h: Hall, duration=3600.0, dt=1.0, record_every=10, faults=Non
     if np.any(~np.isfinite(profile)) or np.any(profile < 0) or np.any(profile > 1):
         raise InputError("profile", "array", "load factors between 0 and 1")
     if initial is None:
-        initial = hall_steady(h, load=float(profile[0]) * load)
+        initial = _hall_steady(h, load=float(profile[0]) * load)
     t_chip = np.asarray(initial["t_chip"], dtype=np.float64).copy()
     t_sink = np.asarray(initial["t_sink"], dtype=np.float64).copy()
     t_fluid = np.asarray(initial["t_fluid"], dtype=np.float64).copy()
@@ -150,29 +150,3 @@ def hall_transient(h: Hall, duration=3600.0, dt=1.0, record_every=10, faults=Non
     rec["final"] = {"t_chip": t_chip, "t_sink": t_sink, "t_fluid": t_fluid, "t_supply": t_sup,
                     "t_return": t_header, "t_facility": t_fac}
     return rec
-
-
-def operator_time(h: Hall, fault: Fault, horizon=3600.0, dt=1.0) -> dict:
-    """The operator's time after a cooling fault.
-
-    Parameters
-    ----------
-    h : Hall
-        From :func:`~twin.energy.hall.build_hall`.
-    fault : Fault
-        The fault (its ``time`` is the origin of the returned times).
-    horizon, dt : float
-        Simulated time and step [s].
-
-    Returns
-    -------
-    dict
-        ``to_throttle`` and ``to_shutdown`` [s] after the fault (inf if not within the horizon)
-        and the transient ``result`` of :func:`hall_transient`.
-    """
-    res = hall_transient(h, duration=horizon, dt=dt, record_every=max(1, int(10 / dt)), faults=[fault])
-    t0 = fault.time
-    fs = float(np.min(res["first_slowdown"]))
-    sd = float(np.min(res["shutdown"]))
-    return {"to_throttle": fs - t0 if math.isfinite(fs) else math.inf,
-            "to_shutdown": sd - t0 if math.isfinite(sd) else math.inf, "result": res}

@@ -19,7 +19,7 @@ from ..units import check_range
 from . import _kernels
 from .coolants import coolant
 from .power import (CLOCK_EXPONENT, DEFAULT_SERVER, IDLE_FRACTION, LEAKAGE_PER_K, T_REF_C, ServerSpec, accelerator_tdp, fan_fraction)
-from .reliability import F_MIN, chip_limits
+from .reliability import F_MIN, _chip_limits
 from .cooling import COOLING, AIR_RACK_KW, AIR_T_TARGET, cooling_kind
 from .coldplate import _plate_r, plate_fit
 
@@ -117,7 +117,7 @@ def build_hall(*, accelerator="H100-SXM5-80GB", cards=8, n_racks=10, servers_per
     Returns
     -------
     Hall
-        Plain SI parameters for :func:`hall_steady` and :func:`~twin.energy.faults.hall_transient`.
+        Plain SI parameters for :func:`_hall_steady` and :func:`~twin.energy.faults._hall_transient`.
 
     Notes
     -----
@@ -154,7 +154,7 @@ def build_hall(*, accelerator="H100-SXM5-80GB", cards=8, n_racks=10, servers_per
         supply_temperature = {"air": 24.0, "cold-plate": 40.0, "immersion": 35.0}[kind]
     cool.check_temperature(supply_temperature, "energy.supply_temperature")
     tdp = accelerator_tdp(accelerator)
-    lim = chip_limits(accelerator)
+    lim = _chip_limits(accelerator)
     if supply_temperature >= lim["t_max_operating"]:
         raise InputError("energy.supply_temperature", f"{supply_temperature:g} degC",
                          f"a supply temperature below the chip limit {lim['t_max_operating']:g} degC")
@@ -303,7 +303,7 @@ def _servers_steady(h: Hall, idx, t_in, load=1.0):
     return tc, ts, tf, p, po, f, ql
 
 
-def hall_steady(h: Hall, load=1.0) -> dict:
+def _hall_steady(h: Hall, load=1.0) -> dict:
     """Steady state of the hall network.
 
     Parameters
@@ -406,7 +406,7 @@ def hall_steady(h: Hall, load=1.0) -> dict:
     return out
 
 
-def liquid_share(h: Hall, steady: dict) -> float:
+def _liquid_share(h: Hall, steady: dict) -> float:
     """Share of the hall's wall power that leaves in the liquid [0..1].
 
     Parameters
@@ -414,7 +414,7 @@ def liquid_share(h: Hall, steady: dict) -> float:
     h : Hall
         The hall.
     steady : dict
-        Its :func:`hall_steady` result.
+        Its :func:`_hall_steady` result.
 
     Returns
     -------

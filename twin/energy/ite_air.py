@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import math
 
+import xarray as xr
+
 from ..errors import InputError
 from ..units import Q_, check_range, magnitude
+from ._datasets import scalars
 from .coolants import coolant
 
 # --- EnergyPlus ElectricEquipment:ITE:AirCooled --------------------------------------
 
 def ite_air_cooled(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fraction_design=0.4,
-                   flow_per_watt="0.0001 m^3/s/W", coolant_name="air") -> dict:
+                   flow_per_watt="0.0001 m^3/s/W", coolant_name="air") -> xr.Dataset:
     """EnergyPlus ElectricEquipment:ITE:AirCooled at one operating point.
 
     Parameters
@@ -30,8 +33,8 @@ def ite_air_cooled(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fract
 
     Returns
     -------
-    dict
-        ``cpu_power``, ``fan_power`` [W], ``airflow`` [m^3/s], ``air_dt`` [K].
+    xarray.Dataset
+        Scalars ``cpu_power``, ``fan_power`` [W], ``airflow`` [m^3/s], ``air_dt`` [K].
 
     Notes
     -----
@@ -44,6 +47,12 @@ def ite_air_cooled(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fract
     EnergyPlus Input Output Reference, ElectricEquipment:ITE:AirCooled; curves of the example
     file 1ZoneDataCenterCRAC_wPumpedDXCoolingCoil.
     """
+    return scalars(_ite_air_cooled(design_power, load, t_inlet, fan_fraction_design, flow_per_watt, coolant_name))
+
+
+def _ite_air_cooled(design_power="5000 W", load=1.0, t_inlet="15 degC", fan_fraction_design=0.4,
+                    flow_per_watt="0.0001 m^3/s/W", coolant_name="air") -> dict:
+    """:func:`ite_air_cooled` as a dict of pint Quantities."""
     pd = magnitude(design_power, "W", "design_power")
     check_range(pd, "design_power", lo=0.0, lo_open=True, unit="W")
     t = magnitude(t_inlet, "degC", "t_inlet")

@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import math
 
+import xarray as xr
+
 from ..errors import InputError
 from ..units import Q_, magnitude
+from ._datasets import scalars
 
 BOLTZMANN_EV = 8.617333262e-5  # eV/K, CODATA 2018
 
@@ -52,7 +55,7 @@ def arrhenius_factor(t_use, t_ref, activation_energy=Q_(0.7, "eV")) -> float:
     return math.exp(ea / BOLTZMANN_EV * (1.0 / tr - 1.0 / tu))
 
 
-def chip_limits(accelerator: str) -> dict:
+def chip_limits(accelerator: str) -> xr.Dataset:
     """Thermal limits of an accelerator [degC].
 
     Parameters
@@ -62,8 +65,9 @@ def chip_limits(accelerator: str) -> dict:
 
     Returns
     -------
-    dict
-        ``t_max_operating``, ``t_slowdown``, ``t_shutdown`` [degC] and ``source``. Accelerators
+    xarray.Dataset
+        Scalars ``t_max_operating``, ``t_slowdown``, ``t_shutdown`` [degC]; ``source`` and the
+        accelerator in attrs. Accelerators
         without limits in the catalog get the white paper's 85 degC with the H100 brief's offsets
         (+2 K slowdown, +5 K shutdown).
 
@@ -71,6 +75,12 @@ def chip_limits(accelerator: str) -> dict:
     ----------
     NVIDIA H100 Tensor Core GPU product brief (87 / 89 / 92 degC); white paper ch. 7 (85 degC).
     """
+    lim = _chip_limits(accelerator)
+    return scalars({k: Q_(v, "degC") if k != "source" else v for k, v in lim.items()}, {"accelerator": accelerator})
+
+
+def _chip_limits(accelerator: str) -> dict:
+    """:func:`chip_limits` as a dict of floats [degC] and ``source``."""
     from .. import catalog
 
     e = catalog.accelerator(accelerator)
