@@ -57,6 +57,22 @@ def _eta(n, eta_max, n_half):
 
 
 @njit(cache=True)
+def _zero_state(p, zero, group):
+    """bf16 weights, bf16 gradients and fp32 Adam state (2, 2, 12 B per parameter) [B] of ``p``
+    parameters, sharded over ``group`` ranks from ZeRO stage 3, 2 and 1 respectively."""
+    w = 2.0 * p
+    g = 2.0 * p
+    o = 12.0 * p
+    if zero >= 1:
+        o = o / group
+    if zero >= 2:
+        g = g / group
+    if zero >= 3:
+        w = w / group
+    return w, g, o
+
+
+@njit(cache=True)
 def stage_layers(L, pp, v, uneven):
     """Layers of the (first, middle, last) pipeline stage [1].
 
@@ -172,24 +188,8 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
     P = p_dense + p_exp
     out[O_PARAMS_GPU] = P
     dp_exp = dp / ep
-    w = 2.0 * p_dense
-    g = 2.0 * p_dense
-    o = 12.0 * p_dense
-    if zero >= 1:
-        o = o / dpz
-    if zero >= 2:
-        g = g / dpz
-    if zero >= 3:
-        w = w / dpz
-    we = 2.0 * p_exp
-    ge = 2.0 * p_exp
-    oe = 12.0 * p_exp
-    if zero >= 1:
-        oe = oe / dp_exp
-    if zero >= 2:
-        ge = ge / dp_exp
-    if zero >= 3:
-        we = we / dp_exp
+    w, g, o = _zero_state(p_dense, zero, dpz)
+    we, ge, oe = _zero_state(p_exp, zero, dp_exp)
     # FP8 copies of the layer weights and their transposes (1 B each): every layer of the stage, or
     # under ZeRO-3 only the layer whose weights are gathered
     w_fp8 = 2.0 * w8 * (1.0 if zero >= 3 else max(max(l_first, l_mid), l_last))

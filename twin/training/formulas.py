@@ -203,26 +203,15 @@ def model_constants(m: ModelSpec, global_batch: int, *, attention: str = "flash"
     else:
         p = layer_params(m)
         cu, ct, cs2 = activation_coefficients(m)
-        mc[K.MC_L] = m.layers
-        mc[K.MC_H] = m.hidden
-        mc[K.MC_A] = m.heads
-        mc[K.MC_KV] = m.kv_heads
-        mc[K.MC_F] = m.ffn_hidden
-        mc[K.MC_V] = m.vocab
-        mc[K.MC_S] = m.sequence_length
-        mc[K.MC_E] = m.experts
-        mc[K.MC_K] = m.top_k
+        shape = {"layers": K.MC_L, "hidden": K.MC_H, "heads": K.MC_A, "kv_heads": K.MC_KV, "ffn_hidden": K.MC_F,
+                 "vocab": K.MC_V, "sequence_length": K.MC_S, "experts": K.MC_E, "top_k": K.MC_K}
+        params = {"attention": K.MC_P_ATTN, "mlp": K.MC_P_MLP, "norm": K.MC_P_NORM, "router": K.MC_P_ROUTER,
+                  "embedding": K.MC_P_EMB, "output": K.MC_P_OUT, "final_norm": K.MC_P_FINAL}
+        for source, index in ((m, shape), (p, params)):
+            for name, i in index.items():
+                mc[i] = getattr(source, name)
         mc[K.MC_MATS] = 3 if m.mlp == "swiglu" else 2
-        mc[K.MC_P_ATTN] = p.attention
-        mc[K.MC_P_MLP] = p.mlp
-        mc[K.MC_P_NORM] = p.norm
-        mc[K.MC_P_ROUTER] = p.router
-        mc[K.MC_P_EMB] = p.embedding
-        mc[K.MC_P_OUT] = p.output
-        mc[K.MC_P_FINAL] = p.final_norm
-        mc[K.MC_CU] = cu
-        mc[K.MC_CT] = ct
-        mc[K.MC_CS2] = cs2
+        mc[[K.MC_CU, K.MC_CT, K.MC_CS2]] = cu, ct, cs2
     mc[K.MC_B] = global_batch
     mc[K.MC_FLASH] = ATTENTION[attention]
     mc[K.MC_OVERLAP] = 1.0 if dp_overlap else 0.0
