@@ -143,3 +143,21 @@ def test_serving_invariants(model, acc, batch, prompt, output, tp):
 def test_serving_property_examples_reach_their_assertions():
     assert SERVE_REACHED["total"] >= 20
     assert SERVE_REACHED["n"] / SERVE_REACHED["total"] >= 0.8
+
+
+def test_fp8_kernel_generations():
+    """The 2023 TensorRT-LLM FP8 kernels run a compute-bound FP8 GEMM slower than the current ones (their
+    catalog ratios), an unknown generation is refused by name, and BF16 does not depend on it."""
+    from twin.compute import _kernels as CK
+    from twin.compute.operators import arch_vector
+    from twin.errors import InputError
+
+    a = arch_params("H100-SXM5-80GB")
+    now = arch_vector("H100-SXM5-80GB", "fp8")
+    old = arch_vector("H100-SXM5-80GB", "fp8", fp8_kernels="2023")
+    t_now, t_old = CK.gemm_time(8192.0, 8192.0, 8192.0, now), CK.gemm_time(8192.0, 8192.0, 8192.0, old)
+    assert t_old > t_now
+    assert t_now / t_old == pytest.approx(a["fp8_ratio_2023"] / a["fp8_ratio"], rel=0.02)
+    assert np.array_equal(arch_vector("H100-SXM5-80GB", "bf16", fp8_kernels="2023"), arch_vector("H100-SXM5-80GB", "bf16"))
+    with pytest.raises(InputError, match="fp8_kernels"):
+        arch_vector("H100-SXM5-80GB", "fp8", fp8_kernels="2022")

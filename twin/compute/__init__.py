@@ -72,19 +72,17 @@ def training_parameters(accelerator, precision: str = "bf16", *, sparse: bool = 
     A square-ish output of width n holds n^2 / (Tm Tn) tiles; one full wave needs U of them, so
     the width at which waves fill scales as sqrt(U Tm Tn).
 
-    FP8: the GEMM ceiling is the BF16 one times the catalog's ``fp8_training_efficiency_ratio``: the
-    cuBLASLt FP8 GEMMs of a Transformer-Engine training step (calibrated on one published FP8
-    training run, the NeMo Llama 2 7B row; the casts around them are modelled by the training
-    kernel, not folded in here). Serving keeps ``fp8_efficiency_ratio`` (TensorRT-LLM v0.5's 2023
-    FP8 context kernels, calibrated on a first-token latency). Where only one is published the
-    other takes its value.
+    FP8: the GEMM ceiling is the BF16 one times the catalog's ``fp8_efficiency_ratio``: the current
+    cuBLASLt FP8 GEMMs a Transformer-Engine training step runs (calibrated on one published FP8
+    training run, the NeMo 24.07 Llama 2 7B row; the casts around them are modelled by the training
+    kernel, not folded in here).
     """
     acc = catalog.accelerator(accelerator) if isinstance(accelerator, str) else accelerator
     a = arch_params(acc)
     ref = arch_params(FALLBACK_ACCELERATOR)
     P = peak_rate(acc, precision, sparse=sparse)
     width = math.sqrt(a["units"] * a["tile_m"] * a["tile_n"] / (ref["units"] * ref["tile_m"] * ref["tile_n"]))
-    e = a["gemm_efficiency"] * (SPARSE_SPEEDUP / 2.0 if sparse else 1.0) * (a["fp8_training_ratio"] if precision == "fp8" else 1.0)
+    e = a["gemm_efficiency"] * (SPARSE_SPEEDUP / 2.0 if sparse else 1.0) * (a["fp8_ratio"] if precision == "fp8" else 1.0)
     return {"peak": P, "gemm_efficiency": e,
             "width_scale": width, "attention_efficiency": a["attention_efficiency"],
             "memory_efficiency": a["memory_efficiency"], "fallback": float(a["fallback"]),

@@ -29,7 +29,7 @@ def _node_state(accelerator: str, topology: str):
     return t.state
 
 
-def _serve(accelerator, model, batch, prompt, output, tp, weight_precision, topology):
+def _serve(accelerator, model, batch, prompt, output, tp, weight_precision, topology, fp8_kernels="current"):
     from .. import catalog
     from . import _allreduce_from_state
     from .serving import geometry, serve
@@ -37,38 +37,39 @@ def _serve(accelerator, model, batch, prompt, output, tp, weight_precision, topo
     acc = catalog.accelerator(accelerator)
     ar = _allreduce_from_state(_node_state(accelerator, topology)) if int(tp) > 1 else None
     return serve(acc, geometry(model, "inputs.model"), batch=batch, prompt=prompt, output=output, tp=tp,
-                 quant=weight_precision, allreduce=ar, watts_per_card=float(acc.tdp.to("W").magnitude))
+                 quant=weight_precision, allreduce=ar, watts_per_card=float(acc.tdp.to("W").magnitude),
+                 fp8_kernels=fp8_kernels)
 
 
 @register_quantity("serving-throughput-per-card", domain="compute", unit="1/s")
 def _thr(accelerator: str, model: str, batch: int, prompt: int, output: int, tp: int = 1,
-         weight_precision: str = "bf16", topology: str = "nvswitch"):
+         weight_precision: str = "bf16", topology: str = "nvswitch", fp8_kernels: str = "current"):
     """Output tokens/s per card of static-batch serving (prefill + every decode step)."""
-    return Q_(_serve(accelerator, model, batch, prompt, output, tp, weight_precision, topology)["throughput_per_card"], "1/s")
+    return Q_(_serve(accelerator, model, batch, prompt, output, tp, weight_precision, topology, fp8_kernels)["throughput_per_card"], "1/s")
 
 
 @register_quantity("serving-replica-throughput", domain="compute", unit="1/s")
 def _thr_replica(accelerator: str, model: str, batch: int, prompt: int, output: int, tp: int = 1,
-                 weight_precision: str = "bf16", topology: str = "nvswitch"):
+                 weight_precision: str = "bf16", topology: str = "nvswitch", fp8_kernels: str = "current"):
     """Output tokens/s of one replica: batch x output / (prefill + all decode steps)."""
-    r = _serve(accelerator, model, batch, prompt, output, tp, weight_precision, topology)
+    r = _serve(accelerator, model, batch, prompt, output, tp, weight_precision, topology, fp8_kernels)
     return Q_(int(batch) * int(output) / r["latency"], "1/s")
 
 
 @register_quantity("serving-node-throughput", domain="compute", unit="1/s")
 def _thr_node(accelerator: str, model: str, prompt: int, output: int, tp: int = 1, weight_precision: str = "bf16",
-              cards: int = 8, topology: str = "nvswitch"):
+              cards: int = 8, topology: str = "nvswitch", fp8_kernels: str = "current"):
     """Output tokens/s of ``cards`` cards (cards / tp replicas), each at the largest batch that fits."""
-    mb = _serve(accelerator, model, 1, prompt, output, tp, weight_precision, topology)["max_batch"]
-    r = _serve(accelerator, model, max(int(mb), 1), prompt, output, tp, weight_precision, topology)
+    mb = _serve(accelerator, model, 1, prompt, output, tp, weight_precision, topology, fp8_kernels)["max_batch"]
+    r = _serve(accelerator, model, max(int(mb), 1), prompt, output, tp, weight_precision, topology, fp8_kernels)
     return Q_(r["throughput_per_card"] * int(cards), "1/s")
 
 
 @register_quantity("serving-ttft", domain="compute", unit="ms")
 def _ttft(accelerator: str, model: str, prompt: int, tp: int = 1, weight_precision: str = "bf16",
-          topology: str = "nvswitch"):
+          topology: str = "nvswitch", fp8_kernels: str = "current"):
     """Time to first token of one request (batch 1): the prefill of the prompt."""
-    return Q_(_serve(accelerator, model, 1, prompt, 1, tp, weight_precision, topology)["ttft"] * 1e3, "ms")
+    return Q_(_serve(accelerator, model, 1, prompt, 1, tp, weight_precision, topology, fp8_kernels)["ttft"] * 1e3, "ms")
 
 
 @register_quantity("cim-chip-power", domain="compute", unit="W")
@@ -92,10 +93,11 @@ register_calibration("twin.compute catalog gemm_efficiency (A100 SXM, H100 SXM, 
                      cases=("mamf-a100-sxm-bf16", "mamf-h100-sxm-bf16", "mamf-mi300x-bf16"),
                      description="each chip's core GEMM efficiency eta is solved so the operator model reproduces its "
                                  "measured largest-GEMM ceiling at the measured shape (one constant per chip)")
-register_calibration("twin.compute catalog fp8_efficiency_ratio (GH100)", domain="compute",
+register_calibration("twin.compute catalog fp8_efficiency_ratio_2023 (GH100)", domain="compute",
                      cases=("trtllm-h100-llama2-7b-ttft-2048",),
-                     description="FP8 GEMM efficiency over the BF16 one on H100, solved so the TensorRT-LLM v0.5 "
-                                 "first-token latency of Llama 2 7B at 2048 prompt tokens is reproduced")
+                     description="FP8 GEMM efficiency over the BF16 one of TensorRT-LLM v0.5-0.6's 2023 FP8 kernels "
+                                 "on H100 (cases with inputs.fp8_kernels = '2023'), solved so the v0.5 first-token "
+                                 "latency of Llama 2 7B at 2048 prompt tokens is reproduced")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,9 +14,10 @@ and wave quantisation), and each tile's K loop pays a prologue/epilogue of about
 P is the dense peak at the precision (catalog), B the HBM bandwidth. ``eta`` is the one
 per-architecture constant: it is solved so that the model reproduces the measured largest-GEMM
 ceiling (``gemm_efficiency`` at ``gemm_best_shape``, catalog, from S. Bekman's MAMF table; FP8
-GEMMs reach ``fp8_efficiency_ratio`` of that fraction, 1 where nothing is published; the FP8 GEMMs of a
-Transformer-Engine training step reach ``fp8_training_efficiency_ratio``, see
-:func:`twin.compute.training_parameters`); so the
+GEMMs reach ``fp8_efficiency_ratio`` of that fraction, 1 where nothing is published: the cuBLASLt /
+CUTLASS FP8 GEMMs Transformer Engine and current serving engines run, calibrated on one FP8 training
+run; the 2023 FP8 kernels of TensorRT-LLM v0.5-0.6 reach ``fp8_efficiency_ratio_2023``, calibrated on
+one of its first-token latencies, see :data:`FP8_KERNELS`); so the
 MAMF cases of A100 SXM, H100 SXM and MI300X are calibrated and every other shape, card and
 precision is a prediction. Chips without a measured ceiling use the A100 SXM values (the old
 single curve, labelled ``fallback``).
@@ -66,6 +67,11 @@ SPARSE_SPEEDUP = 1.5
 #: (NVIDIA Transformer Engine documentation, "FP8 primer" and the cast_transpose kernels;
 #: Micikevicius et al., "FP8 Formats for Deep Learning", 2022).
 FP8_CAST_BYTES = 4.0
+#: FP8 GEMM kernel generations: "current" (cuBLASLt / CUTLASS FP8 GEMMs as Transformer Engine runs
+#: them in training, 2023-, and serving engines since 2024: catalog ``fp8_efficiency_ratio``) and
+#: "2023" (the FP8 path of TensorRT-LLM v0.5-0.6, whose H100 FP8 GEMMs reached 0.58 of the current
+#: ratio: catalog ``fp8_efficiency_ratio_2023``).
+FP8_KERNELS = ("current", "2023")
 
 
 def check_precision(precision, field: str = "compute.precision") -> str:
@@ -142,9 +148,8 @@ def arch_params(accelerator) -> dict:
     probe[K.AP_KHALF] = K_HALF
     eta = e * K.padded_work(m, n, k, probe) / (2.0 * m * n * k)
     fp8 = float(src.get("fp8_efficiency_ratio", 1.0))
-    fp8_train = float(src.get("fp8_training_efficiency_ratio", fp8))
     return {"units": units, "tile_m": tm, "tile_n": tn, "gemm_efficiency": e, "best_shape": (m, n, k), "fp8_ratio": fp8,
-            "fp8_training_ratio": fp8_train,
+            "fp8_ratio_2023": float(src.get("fp8_efficiency_ratio_2023", fp8)),
             "attention_efficiency": att, "memory_efficiency": mem, "eta": eta, "fallback": not own,
             "source": str(src.get("operator_source", src.source)) if own else
             f"fallback: no published operator measurements for {acc.name}; {FALLBACK_ACCELERATOR} values "
@@ -156,20 +161,28 @@ def hbm_bandwidth(accelerator) -> float:
     return magnitude(acc.hbm_bandwidth, "B/s", f"accelerators.{acc.name}.hbm_bandwidth")
 
 
+def check_fp8_kernels(fp8_kernels, field: str = "fp8_kernels") -> str:
+    if fp8_kernels not in FP8_KERNELS:
+        raise InputError(field, fp8_kernels, "one of " + ", ".join(FP8_KERNELS), "is not an FP8 kernel generation")
+    return fp8_kernels
+
+
 def arch_vector(accelerator, precision: str = "bf16", *, sparse: bool = False, weight_bytes: float | None = None,
-                act_bytes: float | None = None) -> np.ndarray:
+                act_bytes: float | None = None, fp8_kernels: str = "current") -> np.ndarray:
     """The float64 vector the GEMM kernel reads (indices ``AP_*`` of :mod:`twin.compute._kernels`).
 
     ``weight_bytes`` overrides the bytes per weight element (weight-only quantisation, e.g. INT4
-    weights with BF16 compute); ``act_bytes`` those of the activations.
+    weights with BF16 compute); ``act_bytes`` those of the activations; ``fp8_kernels`` the FP8
+    GEMM generation (:data:`FP8_KERNELS`).
     """
     acc = _acc(accelerator)
     p = check_precision(precision)
     a = arch_params(acc)
+    fp8 = a["fp8_ratio_2023"] if check_fp8_kernels(fp8_kernels) == "2023" else a["fp8_ratio"]
     ap = np.zeros(K.AP_SIZE)
     ap[K.AP_PEAK] = peak_rate(acc, p, sparse=sparse)
     ap[K.AP_BW] = hbm_bandwidth(acc) * a["memory_efficiency"]
-    ap[K.AP_ETA] = a["eta"] * (SPARSE_SPEEDUP / 2.0 if sparse else 1.0) * (a["fp8_ratio"] if p == "fp8" else 1.0)
+    ap[K.AP_ETA] = a["eta"] * (SPARSE_SPEEDUP / 2.0 if sparse else 1.0) * (fp8 if p == "fp8" else 1.0)
     ap[K.AP_UNITS] = a["units"]
     ap[K.AP_TM] = a["tile_m"]
     ap[K.AP_TN] = a["tile_n"]

@@ -113,14 +113,15 @@ def _allreduce_time(allreduce, size: float, tp: int) -> float:
 
 
 def step_time(acc, g: dict, tokens: float, batch: float, context: float, tp: int, quant: str, allreduce,
-              *, phase: str = "decode", parts: bool = False):
+              *, phase: str = "decode", parts: bool = False, fp8_kernels: str = "current"):
     """Time of one forward step on one card of the replica [s] (or its parts [s] when ``parts``).
 
     ``tokens`` in the step (B S in prefill, B in decode), ``context`` the attention span per query
-    (S/2 causal in prefill, the cache length in decode).
+    (S/2 causal in prefill, the cache length in decode); ``fp8_kernels`` the FP8 GEMM generation of
+    the engine (:data:`twin.compute.operators.FP8_KERNELS`).
     """
     cp, wb, ab, kb = QUANTISATION[quant]
-    ap = arch_vector(acc, cp, weight_bytes=wb, act_bytes=ab)
+    ap = arch_vector(acc, cp, weight_bytes=wb, act_bytes=ab, fp8_kernels=fp8_kernels)
     arch = arch_params(acc)
     h, d, f, L = g["hidden"], g["head_dim"], g["ffn"], g["layers"]
     gkv = _kv_per_card(g, tp)
@@ -152,7 +153,7 @@ def check_count(value, field: str, lo: int = 1, what: str = "an integer") -> int
 
 
 def serve(acc, g: dict, *, batch: int, prompt: int, output: int, tp: int, quant: str, allreduce,
-          watts_per_card: float) -> dict:
+          watts_per_card: float, fp8_kernels: str = "current") -> dict:
     """Serving numbers of one replica (see the module docstring). Plain floats in SI.
 
     Returns ttft [s], tpot [s], latency [s] (prefill + all decode steps), throughput_per_card
@@ -187,10 +188,11 @@ def serve(acc, g: dict, *, batch: int, prompt: int, output: int, tp: int, quant:
         res["fits"] = False
         res["reason"] = (f"batch {batch} needs {batch * kv_seq / 1e9:.1f} GB of KV cache per card; "
                          f"{free / 1e9:.1f} GB are free after the weights: the largest batch is {max_batch}")
-    t_pre1 = step_time(acc, g, prompt, 1, prompt / 2.0, tp, quant, allreduce, phase="prefill")
-    t_pre = step_time(acc, g, batch * prompt, batch, prompt / 2.0, tp, quant, allreduce, phase="prefill")
+    gen = {"fp8_kernels": fp8_kernels}
+    t_pre1 = step_time(acc, g, prompt, 1, prompt / 2.0, tp, quant, allreduce, phase="prefill", **gen)
+    t_pre = step_time(acc, g, batch * prompt, batch, prompt / 2.0, tp, quant, allreduce, phase="prefill", **gen)
     mid = prompt + (output - 1) / 2.0
-    t_dec = step_time(acc, g, batch, batch, mid, tp, quant, allreduce, phase="decode")
+    t_dec = step_time(acc, g, batch, batch, mid, tp, quant, allreduce, phase="decode", **gen)
     latency = t_pre + (output - 1) * t_dec if output > 1 else t_pre
     thr = batch * output / latency / tp
     res.update({"ttft": t_pre1, "ttft_batch": t_pre, "tpot": t_dec, "latency": latency, "throughput_per_card": thr,

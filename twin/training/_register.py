@@ -128,9 +128,10 @@ register_calibration("twin.training.hardware.ETA_MAX, N_HALF", domain="training"
                                  "scale it by the compute domain's measured GEMM ceilings): solved so the smallest "
                                  "and the largest SC'21 Table 1 rows are reproduced; leave-one-out holds N_HALF and "
                                  "refits ETA_MAX on the remaining row")
-register_calibration("twin.compute catalog fp8_training_efficiency_ratio (GH100)", domain="training",
+register_calibration("twin.compute catalog fp8_efficiency_ratio (GH100)", domain="training",
                      cases=("nemo-24.07-h100-llama2-7b-fp8",),
-                     description="FP8 GEMM efficiency of a Transformer-Engine training step over the BF16 one on H100, "
-                                 "solved so NeMo 24.07's Llama 2 7B FP8 row on one DGX H100 is reproduced (the casts, "
-                                 "BF16 attention and logits around the GEMMs are modelled, not folded in); every other "
-                                 "FP8 training case is a prediction")
+                     description="FP8 GEMM efficiency over the BF16 one on H100 (current cuBLASLt FP8 GEMMs, as "
+                                 "Transformer Engine runs them), solved so NeMo 24.07's Llama 2 7B FP8 row on one DGX "
+                                 "H100 is reproduced (the casts, BF16 attention and logits around the GEMMs are modelled, "
+                                 "not folded in); every other FP8 training case and the MLPerf v5.0 serving case are "
+                                 "predictions")
