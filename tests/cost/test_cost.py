@@ -157,3 +157,16 @@ def test_training_emissions_bad_input(bad):
     kw.update(bad)
     with pytest.raises(InputError):
         training_emissions(**kw)
+
+
+@pytest.mark.parametrize("accelerator", ["V100-SXM2-32GB", "A100-SXM4-80GB", "H100-SXM5-80GB"])
+def test_emission_server_carries_its_class_hosts(accelerator):
+    """The throw-away server of cost.training-emissions (power_basis 'server') has the host CPUs of
+    the accelerator's own server class (catalog), not the cluster-2023 preset's A800 hosts."""
+    from twin.cost._register import _one_server_scenario
+    from twin.energy.power import class_entry, default_server_class
+
+    sc = _one_server_scenario(accelerator, 8)
+    e = class_entry(default_server_class(accelerator, sc.compute.topology))
+    assert sc.compute.cpus_per_node == int(e["cpus"])
+    assert sc.compute.cpu_tdp.to("W").magnitude == pytest.approx(e["cpu_tdp"].to("W").magnitude)

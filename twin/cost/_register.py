@@ -10,10 +10,16 @@ def _one_server_scenario(accelerator: str, cards_per_node: int, region: str | No
 
     from .. import catalog
 
+    from ..energy.power import class_entry, default_server_class
+
     acc = catalog.accelerator(accelerator, field="inputs.accelerator")
     topo = "pcie" if acc.form_factor == "pcie" else ("nvswitch" if str(acc.link_family).startswith("nvlink") else "oam-hcm")
+    # the host CPUs of the accelerator's own server class (datasets/catalog/servers.toml, e.g. the
+    # DGX-1's 2 x 135 W Xeon E5-2698 v4), not the cluster-2023 preset's 2 x 270 W A800 hosts
+    cls = class_entry(default_server_class(acc.name, topo))
     d = {"extends": "cluster-2023", "compute": {"accelerator": acc.name, "nodes": 8, "cards_per_node": int(cards_per_node),
-                                              "topology": topo, "domain_size": int(cards_per_node)},
+                                              "topology": topo, "domain_size": int(cards_per_node),
+                                              "cpus_per_node": int(cls["cpus"]), "cpu_tdp": cls["cpu_tdp"]},
          "workload": {"tp": int(cards_per_node), "pp": 1}}
     if region:
         d["cost"] = {"region": region}
