@@ -177,6 +177,8 @@ class Dashboard:
              _fmt(req / eff, "Gbit/s") if math.isfinite(req) else "unreachable (latency or compute bound)"),
             ("Placement", f"{pl} by {ds.attrs.get('placement_objective_used', '')}, saves {saving:.3g} "
                           f"{ds['placement_saving'].attrs.get('units', '')} against {ds.attrs.get('placement_baseline', '')}"),
+            ("Placement by queue", f"{ds.attrs['queue_placement_site']}: time to result {float(ds['time_to_result'].min()):.3g} h, saves "
+                                   f"{float(ds['queue_saving_vs_data_site']):.3g} h against the data's site, {float(ds['queue_saving_vs_cheapest']):.3g} h against the cheapest"),
             ("Convergence evidence", ds.attrs.get("convergence_diloco", "") if self.strategy.value == "diloco"
              else ds.attrs.get("convergence_compression", "")),
         ]

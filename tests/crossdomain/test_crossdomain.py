@@ -140,9 +140,11 @@ def test_one_site_costs_nothing_on_the_wan(state):
 
 
 def test_placement_follows_its_objective(state):
-    ds = xd.crossdomain(C23, state, placement_objective="time")
-    assert ds.attrs["placement_site"] == "beijing"  # the data lives there: no transfer
+    ds = xd.crossdomain(C23, state, placement_objective="time", site_load=[])
+    assert ds.attrs["placement_site"] == "beijing"  # no queue anywhere: the data lives there, no transfer
     assert float(ds["data_transfer_time"].sel(site="beijing")) == 0
+    ds = xd.crossdomain(C23, state, placement_objective="time")  # the preset loads Beijing: time to result decides
+    assert ds.attrs["placement_site"] == str(ds["time_to_result"].idxmin("site").values)
     if "energy_cost" in ds:
         ds = xd.crossdomain(C23, state, placement_objective="cost")
         assert ds.attrs["placement_site"] == str(ds["energy_cost"].idxmin("site").values)
@@ -156,7 +158,8 @@ MOVES = {
     "wan_sharing": 0.5, "crossdomain_strategy": "diloco", "local_steps": 10, "compression": "int8",
     "compression_ratio": 0.1, "target_efficiency": 0.5, "data_site": "hohhot", "placement_objective": "time",
     "accelerator_mix": ["A800-SXM4-80GB:768", "Ascend-910B:256"], "native_job_share": 0.4, "porting_overhead": 0.4,
-    "offered_load": 0.5, "mean_job_hours": "3 h",
+    "offered_load": 0.5, "mean_job_hours": "3 h", "site_load": ["beijing:0.5"], "site_capacity": ["hohhot:1024"],
+    "job_hours": "10 h",
 }
 
 

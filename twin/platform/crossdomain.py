@@ -5,13 +5,15 @@ A job spans several sites (``platform.sites``) joined by WAN links (``platform.w
 training domain's results (step time, its compute and data-parallel components, parameters)
 are read from the state tree; this module adds what crossing the WAN costs under four
 strategies and four compressions, the straggler effect of unequal sites, the WAN bandwidth a
-target compute utilisation needs, and a placement of the whole job on one site by data
-location and (when datasets/catalog/regions.toml is present) electricity price and carbon.
+target compute utilisation needs, and a placement of the whole job on one site by queue (each
+site's load as an M/M/c queue: ``platform.site_load``, ``platform.site_capacity``), data
+location, run time at the site's speed and (when datasets/catalog/regions.toml is present)
+electricity price and carbon.
 
 Public functions: :func:`evaluate_crossdomain`, :func:`crossdomain`, :func:`step_times`,
 :func:`required_bandwidth`, :func:`fibre_latency`, :func:`great_circle`, :func:`site_table`,
 :func:`wan_links`, :func:`compression_model`, :func:`communication_reduction`,
-:data:`CONVERGENCE`.
+:func:`placement`, :func:`site_queues`, :data:`CONVERGENCE`.
 
 Convergence: what H inner steps and compression cost in model quality is *not* modelled; the
 published evidence is carried in :data:`CONVERGENCE` and in the results' attrs, labelled with
@@ -29,6 +31,7 @@ from ..errors import CatalogError, InputError, TwinError, unknown_name
 from ..scenario import load_scenario
 from ..units import Q_, as_quantity, format_unit
 from . import _xd_kernels as K
+from .native import mmc_wait, peak_bf16
 
 NEEDS = ("training",)
 
@@ -290,22 +293,14 @@ def site_table(scenario) -> xr.Dataset:
                 "region": ("site", [str(_site_entry(n, "platform.sites")["region"]) for n in names])})
 
 
-def _peak(acc_name):
-    a = catalog.accelerator(acc_name, "platform.site_accelerators")
-    pk = a.get("peak_bf16")
-    if pk is None or pk.magnitude == 0:
-        pk = a.get("peak_fp16")
-    return pk.to("TFLOP/s").magnitude
-
-
 def _site_speeds(sc, accs):
     """Per-site speed relative to compute.accelerator: ratio of BF16 (else FP16) catalog peaks.
 
     Until the compute domain publishes per-accelerator efficiency, the catalog peak stands for
     what a family delivers on the training domain's operators (documented limitation).
     """
-    ref = _peak(sc.compute.accelerator)
-    return np.array([_peak(a) / ref for a in accs], dtype=float)
+    ref = peak_bf16(sc.compute.accelerator, "compute.accelerator")
+    return np.array([peak_bf16(a, "platform.site_accelerators") / ref for a in accs], dtype=float)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -679,7 +674,8 @@ def evaluate_crossdomain(scenario, state) -> xr.Dataset:
         wan_bytes_per_step [GB] over (strategy, compression); site_utilisation over ``site``
         (the scenario's strategy and compression); straggler_loss; link distance [km] and
         latency [ms] over ``link``; compression_cost [s] over ``compression``; placement
-        (data_transfer_time [h], energy_cost [CNY/day], carbon [t/day] over ``site``); the
+        (queue_wait, data_transfer_time, run_time, time_to_result [h], energy_cost [CNY/day],
+        carbon [t/day] over ``site``; queue_saving_vs_data_site, queue_saving_vs_cheapest [h]); the
         selected configuration, convergence evidence and sources in attrs.
     """
     sc = load_scenario(scenario)
@@ -782,15 +778,89 @@ def _region_prices(region: str):
     return price.to("CNY/kWh").magnitude if hasattr(price, "to") else float(price), ef.to("kg/kWh").magnitude, e.source
 
 
+def _site_values(raw, field, names, kind, expected):
+    """{candidate index: value} from "site:value" items; sites outside the catalog are errors, catalog
+    sites the job does not consider are ignored (like WAN links between sites it does not span)."""
+    out = {}
+    for item in raw:
+        name, sep, val = str(item).partition(":")
+        name = name.strip()
+        if not sep or not val.strip():
+            raise InputError(field, item, f"\"site:{expected}\", e.g. \"hohhot:{'0.5' if kind is float else '4096'}\"")
+        if name not in site_names():
+            raise unknown_name(field, name, site_names(), "site")
+        try:
+            v = kind(val.strip())
+        except ValueError:
+            raise InputError(field, item, f"\"site:{expected}\"", f"has {val.strip()!r} after the site") from None
+        if name in names:
+            if names.index(name) in out:
+                raise InputError(field, item, "each site once", "repeats a site")
+            out[names.index(name)] = v
+    return out
+
+
+def site_queues(scenario, names, job_cards, speed):
+    """Expected start delay of the whole job at each candidate site, from the site's load [h].
+
+    Parameters
+    ----------
+    scenario : Scenario (``platform.site_load``, ``platform.site_capacity``, ``platform.job_hours``)
+    names : list of str        candidate sites
+    job_cards : int            cards the job needs
+    speed : array              BF16 peak of each site's accelerator over compute.accelerator's
+
+    Returns
+    -------
+    dict of arrays over sites: ``wait`` [h], ``run`` [h], ``servers`` (job-sized slots), ``load``
+    (utilisation), ``capacity`` [cards].
+
+    Notes
+    -----
+    A site of C cards is an M/M/c queue of c = floor(C / job cards) job-sized slots; every job
+    there holds a slot for T = job_hours / speed (the placed job's length at the site's speed:
+    the other tenants' jobs are taken to be like it, an approximation); other work keeps the
+    slots busy at utilisation u, so lambda = u c / T and the mean wait is Erlang C's
+    W_q = C(c, u c) T / (c (1 - u)) (:func:`twin.platform.native.mmc_wait`).
+
+    References
+    ----------
+    L. Kleinrock, Queueing Systems Vol. 1 (1975), M/M/c. White paper 1.2 ("east data, west
+    computing": cross-region scheduling of compute) and 6.4 (some centres short of resources,
+    others idle).
+    """
+    p = scenario.platform
+    n = len(names)
+    load = np.zeros(n)
+    for i, u in _site_values(p.site_load, "platform.site_load", names, float, "utilisation").items():
+        if not (math.isfinite(u) and 0.0 <= u < 1.0):
+            raise InputError("platform.site_load", f"{names[i]}:{u:g}", "a utilisation in [0, 1) (a stable queue)",
+                             "is negative" if u < 0 else "saturates the site (the queue grows without bound)")
+        load[i] = u
+    capacity = np.full(n, float(job_cards))
+    for i, c in _site_values(p.site_capacity, "platform.site_capacity", names, int, "cards").items():
+        if c < job_cards:
+            raise InputError("platform.site_capacity", f"{names[i]}:{c}", f"at least the job's {job_cards} cards",
+                             "cannot hold the job")
+        capacity[i] = c
+    servers = np.floor(capacity / job_cards)
+    run = p.job_hours.to("h").magnitude / np.asarray(speed, dtype=float)
+    wait = np.array([mmc_wait(int(c), u * c / t, t) for c, u, t in zip(servers, load, run)])
+    return {"wait": wait, "run": run, "servers": servers, "load": load, "capacity": capacity}
+
+
 def placement(scenario, names=None, cards=None, accs=None, data_site=None, objective=None) -> xr.Dataset:
-    """Where to run the whole job: data transfer, energy cost and carbon per candidate site.
+    """Where to run the whole job: time to result, energy cost and carbon per candidate site.
 
     Candidates are the scenario's sites (the job runs on one of them with all its cards). Moving
     the data set (``storage.dataset_size``) from ``platform.data_site`` costs its size over the
-    effective WAN bandwidth; energy per day is cards x TDP x 24 h x energy.pue_design, priced and
-    converted to CO2 with the region's electricity price and grid emission factor from
-    datasets/catalog/regions.toml when present (else cost and carbon are not reported: NaN is
-    never written, the variables are left out and ``prices`` says so).
+    effective WAN bandwidth; the job waits in the site's queue (:func:`site_queues`) and runs
+    ``platform.job_hours`` at the site's speed; time to result = wait + transfer + run.
+    Energy per day is cards x TDP x 24 h x energy.pue_design, priced and converted to CO2 with
+    the region's electricity price and grid emission factor from datasets/catalog/regions.toml
+    when present (else cost and carbon are not reported: NaN is never written, the variables
+    are left out and ``prices`` says so). Placement by queue (least time to result) is reported
+    whatever the objective, with what it saves against the data's site and the cheapest site.
     """
     sc = load_scenario(scenario)
     if names is None:
@@ -807,27 +877,42 @@ def placement(scenario, names=None, cards=None, accs=None, data_site=None, objec
         if n != data_site:
             d = great_circle(data_site, n).magnitude * float(tech["route_factor"])
             transfer[i] = size_tb * 8e3 / bw / 3600.0 + (d * FIBRE_DELAY_PER_KM) / 3600.0
+    q = site_queues(sc, names, int(total), _site_speeds(sc, accs))
+    ttr = q["wait"] + transfer + q["run"]
     energy_kwh = np.array([total * catalog.accelerator(a).tdp.to("kW").magnitude * 24.0 * float(sc.energy.pue_design)
                            for a in accs])
-    data = {"data_transfer_time": (("site",), transfer, {"units": "h", "long_name": "moving the data set to the site"}),
-            "energy_per_day": (("site",), energy_kwh, {"units": format_unit("kWh"), "long_name": "whole job on the site, full load"})}
+    site = ("site",)
+    data = {"data_transfer_time": (site, transfer, {"units": "h", "long_name": "moving the data set to the site"}),
+            "queue_wait": (site, q["wait"], {"units": "h", "long_name": "expected start delay in the site's queue (M/M/c)"}),
+            "run_time": (site, q["run"], {"units": "h", "long_name": "the job's run time at the site's speed"}),
+            "time_to_result": (site, ttr, {"units": "h", "long_name": "queue wait + data transfer + run time"}),
+            "site_load": (site, q["load"], {"units": "", "long_name": "utilisation of the site's cards by other work"}),
+            "site_queue_servers": (site, q["servers"], {"units": "", "long_name": "job-sized slots of the site"}),
+            "energy_per_day": (site, energy_kwh, {"units": format_unit("kWh"), "long_name": "whole job on the site, full load"})}
     prices = [_region_prices(str(_site_entry(n, "platform.sites")["region"])) for n in names]
     have_prices = all(pr is not None for pr in prices)
     if have_prices:
-        data["energy_cost"] = (("site",), energy_kwh * np.array([pr[0] for pr in prices]), {"units": (_cost_unit() + "/day") if _cost_unit() else "", "long_name": "electricity per day (CNY)"})
-        data["carbon"] = (("site",), energy_kwh * np.array([pr[1] for pr in prices]) * 1e-3, {"units": "t", "long_name": "CO2 per day"})
+        data["energy_cost"] = (site, energy_kwh * np.array([pr[0] for pr in prices]), {"units": (_cost_unit() + "/day") if _cost_unit() else "", "long_name": "electricity per day (CNY)"})
+        data["carbon"] = (site, energy_kwh * np.array([pr[1] for pr in prices]) * 1e-3, {"units": "t", "long_name": "CO2 per day"})
     used = objective if have_prices else "time"
-    key = {"time": transfer, "cost": data.get("energy_cost", (0, transfer))[1],
-           "carbon": data.get("carbon", (0, transfer))[1]}[used]
+    key = {"time": ttr, "cost": data.get("energy_cost", (0, ttr))[1], "carbon": data.get("carbon", (0, ttr))[1]}[used]
     best = int(np.argmin(key))
     base = names.index(data_site) if data_site in names else 0
+    fast = int(np.argmin(ttr))
+    cheap = int(np.argmin(data["energy_cost"][1])) if have_prices else base
     attrs = {"placement_site": names[best], "placement_objective": objective, "placement_objective_used": used,
-             "placement_baseline": names[base],
+             "placement_baseline": names[base], "queue_placement_site": names[fast], "cheapest_site": names[cheap],
+             "queue_model": "M/M/c per site: c = site cards // job cards, utilisation platform.site_load, holding time = "
+                            "the job's run time there (platform.site_load and site_capacity are assumptions)",
              "prices": "datasets/catalog/regions.toml" if have_prices else
-                       "not available (datasets/catalog/regions.toml absent): placement by data transfer time only"}
+                       "not available (datasets/catalog/regions.toml absent): placement by time to result only"}
     unit = {"time": "h", "cost": _cost_unit() + "/day" if _cost_unit() else "", "carbon": "t/day"}[used]
     data["placement_saving"] = ((), float(key[base] - key[best]),
                                 {"units": unit, "long_name": f"{used} saved against running at {names[base]}"})
+    data["queue_saving_vs_data_site"] = ((), float(ttr[base] - ttr[fast]), {
+        "units": "h", "long_name": f"time to result placement by queue saves against running at {names[base]}"})
+    data["queue_saving_vs_cheapest"] = ((), float(ttr[cheap] - ttr[fast]), {
+        "units": "h", "long_name": f"time to result placement by queue saves against the cheapest site ({names[cheap]})"})
     return xr.Dataset(data, coords={"site": names}, attrs=attrs)
 
 
@@ -865,12 +950,16 @@ def training_state(sc):
 def crossdomain(scenario, state=None, **overrides) -> xr.Dataset:
     """:func:`evaluate_crossdomain` for a scenario (``platform`` overrides as keywords), running
     the training domain in a throw-away Twin unless a ``state`` with /training/results is given."""
+    return evaluate_crossdomain(*scenario_and_state(scenario, state, overrides))
+
+
+def scenario_and_state(scenario, state=None, overrides=None):
+    """(Scenario with ``platform`` overrides applied, state with /training/results): the state
+    given, else a throw-away Twin's (shared by :func:`crossdomain` and native.native_pools)."""
     sc = load_scenario(scenario)
     if overrides:
         sc = sc.with_overrides({"platform": {k: _plain(v) for k, v in overrides.items()}})
-    if state is None:
-        state = training_state(sc)
-    return evaluate_crossdomain(sc, state)
+    return sc, (training_state(sc) if state is None else state)
 
 
 def _plain(v):
@@ -881,4 +970,4 @@ def _plain(v):
 
 __all__ = ["NEEDS", "STRATEGIES", "COMPRESSIONS", "CONVERGENCE", "evaluate_crossdomain", "crossdomain", "step_times",
            "required_bandwidth", "fibre_latency", "great_circle", "site_table", "site_names", "wan_links",
-           "wan_technologies", "wan_technology", "compression_model", "topk_bytes_ratio", "bandwidth_sweep", "ring_allreduce_time", "communication_reduction", "placement", "training_state"]
+           "wan_technologies", "wan_technology", "compression_model", "topk_bytes_ratio", "bandwidth_sweep", "ring_allreduce_time", "communication_reduction", "placement", "site_queues", "training_state", "scenario_and_state"]

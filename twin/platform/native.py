@@ -132,16 +132,17 @@ def _rates(sc, state, names):
     try:
         eff = tree.array(state, "compute", "efficiency", "")
         if "accelerator" in eff.dims and all(n in eff.accelerator.values for n in names):
-            peaks = np.array([_peak(n) for n in names])
+            peaks = np.array([peak_bf16(n) for n in names])
             return peaks * eff.sel(accelerator=names).values, "compute domain efficiency x catalog peak"
     except TwinError:
         pass
     mfu = tree.value(state, "training", "mfu", "")
-    return np.array([_peak(n) for n in names]) * mfu, "catalog BF16 peak x the training domain's MFU (same on every family)"
+    return np.array([peak_bf16(n) for n in names]) * mfu, "catalog BF16 peak x the training domain's MFU (same on every family)"
 
 
-def _peak(name):
-    a = catalog.accelerator(name, "platform.accelerator_mix")
+def peak_bf16(name, field: str = "platform.accelerator_mix") -> float:
+    """BF16 (else FP16) dense peak of a catalog accelerator [TFLOP/s]; an unknown name names ``field``."""
+    a = catalog.accelerator(name, field)
     pk = a.get("peak_bf16")
     if pk is None or pk.magnitude == 0:
         pk = a.get("peak_fp16")
@@ -234,14 +235,9 @@ def evaluate_native(scenario, state) -> xr.Dataset:
 def native_pools(scenario, state=None, **overrides) -> xr.Dataset:
     """:func:`evaluate_native` for a scenario (``platform`` overrides as keywords), running the
     training (and, when it follows the contract, compute) domains in a throw-away Twin."""
-    from .crossdomain import _plain, training_state
+    from .crossdomain import scenario_and_state
 
-    sc = load_scenario(scenario)
-    if overrides:
-        sc = sc.with_overrides({"platform": {k: _plain(v) for k, v in overrides.items()}})
-    if state is None:
-        state = training_state(sc)
-    return evaluate_native(sc, state)
+    return evaluate_native(*scenario_and_state(scenario, state, overrides))
 
 
-__all__ = ["NEEDS", "evaluate_native", "native_pools", "erlang_c", "mmc_wait", "servers_for_wait"]
+__all__ = ["NEEDS", "evaluate_native", "native_pools", "erlang_c", "mmc_wait", "servers_for_wait", "peak_bf16"]
