@@ -82,33 +82,40 @@ def benchmarks() -> dict[str, _Entry]:
 
 # --- comparison helpers (for the ``compare`` of a Benchmark) ------------------------------------
 
-def max_abs_diff(a, b) -> float:
-    """Largest absolute difference of two arrays of the same shape (inf if shapes differ or
-    any value is not finite in one and finite in the other)."""
+def _finite_pair(a, b):
+    """The finite entries of two arrays as floats, or None when their shapes differ or a value is
+    not finite in one and finite (or another non-finite value) in the other."""
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     if a.shape != b.shape:
-        return math.inf
+        return None
     fa, fb = np.isfinite(a), np.isfinite(b)
     if np.any(fa != fb) or np.any(a[~fa] != b[~fb]):
+        return None
+    return a[fa], b[fb]
+
+
+def max_abs_diff(a, b) -> float:
+    """Largest absolute difference of two arrays of the same shape (inf if shapes differ or
+    any value is not finite in one and finite in the other)."""
+    pair = _finite_pair(a, b)
+    if pair is None:
         return math.inf
-    return float(np.max(np.abs(a[fa] - b[fb]))) if fa.any() else 0.0
+    a, b = pair
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
 
 
 def max_rel_diff(a, b, floor: float = 0.0) -> float:
     """Largest ``|a - b| / max(|b|, floor)`` over two arrays of the same shape."""
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if a.shape != b.shape:
+    pair = _finite_pair(a, b)
+    if pair is None:
         return math.inf
-    fa, fb = np.isfinite(a), np.isfinite(b)
-    if np.any(fa != fb) or np.any(a[~fa] != b[~fb]):
-        return math.inf
-    if not fa.any():
+    a, b = pair
+    if not a.size:
         return 0.0
-    den = np.maximum(np.abs(b[fb]), floor)
+    den = np.maximum(np.abs(b), floor)
     with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(den > 0, np.abs(a[fa] - b[fb]) / np.where(den > 0, den, 1.0), np.abs(a[fa] - b[fb]) > 0)
+        r = np.where(den > 0, np.abs(a - b) / np.where(den > 0, den, 1.0), np.abs(a - b) > 0)
     return float(np.max(r))
 
 

@@ -75,23 +75,9 @@ def sweep(base, grid: dict[str, list], func: Callable[[Scenario], dict], *, clie
     xarray.Dataset
         One variable per name returned by ``func``, dims = grid keys, ``units`` in attrs.
     """
-    if not grid:
-        raise InputError("grid", grid, "at least one field path with a list of values")
-    base_sc = load_scenario(base)
-    base_dict = base_sc.to_dict()
-    keys = list(grid)
-    for k in keys:
-        if not isinstance(grid[k], (list, tuple)) or not grid[k]:
-            raise InputError(f"grid.{k}", grid[k], "a non-empty list of values")
-    points = list(itertools.product(*(grid[k] for k in keys)))
-    dicts = []
-    for pt in points:
-        over: dict = {}
-        for k, v in zip(keys, pt):
-            over = merge_overrides(over, _nest(k, v))
-        d = merge_overrides(base_dict, over)
-        load_scenario(d)  # fail early, naming the field, before any task is sent
-        dicts.append(d)
+    base_sc, keys, shape, pts = _grid_points(base, grid,
+                                             names=("grid", "grid.{}", "at least one field path with a list of values"))
+    dicts = [d for _, d in pts]
 
     own = client is None
     if own:
@@ -107,7 +93,6 @@ def sweep(base, grid: dict[str, list], func: Callable[[Scenario], dict], *, clie
             client.close()
             cluster.close()
 
-    shape = tuple(len(grid[k]) for k in keys)
     coords = {}
     for k in keys:
         arr, u = _coord(list(grid[k]))
@@ -152,14 +137,15 @@ _MEMO: dict = {}          # per worker process: (domain, key) -> results Dataset
 _MEMO_MAX = 256
 
 
-def field_of(path: str):
-    """The schema Field of a dotted path (``"fabric.nic_speed"``) or an InputError with the closest."""
+def field_of(path: str, field: str = "--set"):
+    """The schema Field of a dotted path (``"fabric.nic_speed"``) or an InputError naming ``field``
+    with the closest."""
     from .errors import unknown_name
     from .scenario.schema import FIELDS
 
     by_path = {f.path: f for f in FIELDS}
     if path not in by_path:
-        raise unknown_name("--set", path, sorted(by_path), "scenario field")
+        raise unknown_name(field, path, sorted(by_path), "scenario field")
     return by_path[path]
 
 
@@ -202,17 +188,22 @@ def parse_values(path: str, text) -> list:
     return out
 
 
-def _grid_points(base, grid: dict, checks=()):
-    """(base scenario, keys, shape, list of (index, point dict)), every point checked first."""
+def _grid_points(base, grid: dict, checks=(), names=("--set", "--set {}", "at least one FIELD=V1,V2,... to sweep")):
+    """(base scenario, keys, shape, list of (index, point dict)), every point checked first.
+
+    ``names``: how errors name the grid, one of its keys (a format string) and what an empty grid
+    should have been (the CLI's ``--set`` by default, ``grid`` for :func:`sweep`).
+    """
+    grid_field, key_field, expected = names
     if not grid:
-        raise InputError("--set", grid, "at least one FIELD=V1,V2,... to sweep")
+        raise InputError(grid_field, grid, expected)
     base_sc = load_scenario(base)
     base_dict = base_sc.to_dict()
     keys = list(grid)
     for k in keys:
-        field_of(k)
+        field_of(k, grid_field)
         if not isinstance(grid[k], (list, tuple)) or not grid[k]:
-            raise InputError(f"--set {k}", grid[k], "a non-empty list of values")
+            raise InputError(key_field.format(k), grid[k], "a non-empty list of values")
     shape = tuple(len(grid[k]) for k in keys)
     pts = []
     for idx in itertools.product(*(range(n) for n in shape)):

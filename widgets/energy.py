@@ -15,7 +15,7 @@ from twin.scenario import load_scenario
 from twin.energy import COOLING_TYPES, cooling_kind, fault_transient, floor_plans, hall_state, pue_year
 from twin.energy.climate import cities, city_name
 
-from .common import bokeh_widget
+from .common import bokeh_widget, palette_colors
 
 ERAS = ("heterogeneous-2021", "cluster-2023", "superpool-2025")
 TYPES = COOLING_TYPES
@@ -23,13 +23,6 @@ TYPE_COLORS = {"air": "#2b6cb0", "cold-plate": "#dd6b20", "immersion": "#38a169"
 FAULTS = {"none": None, "CDU pump fails (loop 0)": "cdu-pump", "coolant leak, loop 0 isolated": "leak",
           "chiller trip (10 min restart)": "chiller-trip"}
 MAX_RACKS_SHOWN = 400
-
-
-def _palette(values, lo, hi):
-    from bokeh.palettes import Inferno256
-
-    x = np.clip((np.asarray(values, float) - lo) / max(hi - lo, 1e-9), 0, 1)
-    return [Inferno256[int(v * 255)] for v in x]
 
 
 class Dashboard:
@@ -175,8 +168,8 @@ class Dashboard:
         y = -(np.arange(R) // cols)
         peak = np.maximum(tr["chip_temperature"].max("time").values, tc)
         data = dict(x=x.tolist(), y=y.tolist(), power=pk.tolist(), tchip=peak.tolist(),
-                    c_power=_palette(pk, 0, max(pk.max(), 1.0)),
-                    c_temp=_palette(peak, hall.attrs["supply_temperature_degC"], t_shut),
+                    c_power=palette_colors(pk, 0, max(pk.max(), 1.0), "Inferno256"),
+                    c_temp=palette_colors(peak, hall.attrs["supply_temperature_degC"], t_shut, "Inferno256"),
                     rack=list(range(R)), loop=hall["rack_loop"].values.tolist())
         self.hall_src.data = data
         self.hall_src2.data = dict(data)

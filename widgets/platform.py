@@ -15,17 +15,10 @@ from twin.errors import TwinError
 from twin.platform import MODES, POLICIES, node_fragmentation, pool, scenario_mode, scenario_trace
 from twin.scenario import load_scenario
 
-from .common import bokeh_widget
+from .common import bokeh_widget, palette_colors
 
 GRID_SEEDS = 2      # seeds of the comparison grid (the notebook and CLI run the paper's 10)
 CURVE_COLORS = {"whole": "#a0aec0", "selected": "#2b6cb0"}
-
-
-def _palette(values, lo, hi):
-    from bokeh.palettes import Viridis256
-
-    x = np.clip((np.asarray(values, float) - lo) / max(hi - lo, 1e-9), 0, 1)
-    return [Viridis256[int(v * 255)] for v in x]
 
 
 class Dashboard:
@@ -133,7 +126,7 @@ class Dashboard:
                 mod.append(mm)
                 val.append(float(at.sel(policy=pp, mode=mm)))
         lo, hi = min(val), max(val)
-        self.cmp_src.data = dict(policy=pol, mode=mod, value=val, color=_palette(val, lo, hi),
+        self.cmp_src.data = dict(policy=pol, mode=mod, value=val, color=palette_colors(val, lo, hi),
                                  label=[f"{v:.1f}" for v in val])
         try:
             nf = node_fragmentation(self.trace, p, m, 42, 1.0, self.overcommit, self.granularity)
@@ -145,7 +138,7 @@ class Dashboard:
         idx = np.arange(n)
         frag = nf["fragmentation"].values
         self.frag_src.data = dict(x=(idx % cols).astype(float), y=(-(idx // cols)).astype(float), frag=frag,
-                                  idle=nf["idle"].values, node=idx, color=_palette(frag, 0.0, max(float(frag.max()), 1.0)))
+                                  idle=nf["idle"].values, node=idx, color=palette_colors(frag, 0.0, max(float(frag.max()), 1.0)))
         a100 = float(alloc.sel(arrived=100))
         s100 = float(served.sel(arrived=100))
         w100 = float(whole.sel(arrived=100))

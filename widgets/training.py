@@ -12,7 +12,7 @@ from twin.errors import TwinError
 from twin.scenario import list_presets, load_scenario
 from twin.training import COMPONENTS, MEMORY_PARTS, estimate, get_model, model_names, search
 
-from .common import bokeh_widget
+from .common import bokeh_widget, quiet
 
 ERAS = ("heterogeneous-2021", "cluster-2023", "superpool-2025")
 COLORS = ("#2b6cb0", "#dd6b20", "#38a169", "#e53e3e", "#805ad5", "#d69e2e", "#718096", "#319795", "#b83280")
@@ -117,8 +117,8 @@ class Dashboard:
         for wdg in (self.tp, self.pp, self.mb, self.vs, self.recompute, self.zero, self.ep):
             wdg.observe(self._on_plan, names="value")
         self.uneven.observe(self._on_uneven, names="value")
-        self.model.observe(self._on_model, names="value")
-        self.cluster.observe(self._on_cluster, names="value")
+        self.model.observe(self._on_model_or_cluster, names="value")
+        self.cluster.observe(self._on_model_or_cluster, names="value")
         self.search_button.on_click(lambda _b: self._run_search())
         self._redraw(full=True)
         self._started = True
@@ -161,8 +161,7 @@ class Dashboard:
         """Slider ranges for the model and cluster; values from the workload ``w`` when given."""
         sc = self._sc()
         m = get_model(self.model.value)
-        self._busy = True
-        try:
+        with quiet(self):
             cnn = m.kind == "cnn"
             tps = [1] if cnn else [t for t in _pow2(sc.compute.domain_size) if m.heads % t == 0] or [1]
             pps = [1] if cnn else [p for p in _divisors(m.layers, sc.cards) if sc.cards % p == 0]
@@ -187,8 +186,6 @@ class Dashboard:
                 self.zero.value = w.zero_stage
             for wdg in (self.tp, self.pp, self.vs, self.recompute):
                 wdg.disabled = cnn
-        finally:
-            self._busy = False
 
     def _plan(self):
         return dict(tp=self.tp.value, pp=self.pp.value, dp=0, ep=self.ep.value, micro_batch=self.mb.value,
@@ -211,22 +208,12 @@ class Dashboard:
             if self.uneven.value:
                 pps = sorted(set(pps) | {p for p in _pow2(min(m.layers, sc.cards)) if sc.cards % (tp * p) == 0})
             pps = pps or [1]
-            self._busy = True
-            try:
+            with quiet(self):
                 pp = self.pp.value if self.pp.value in pps else min(pps, key=lambda p: abs(p - self.pp.value))
                 self.pp.options, self.pp.value = pps, pp
-            finally:
-                self._busy = False
         self._redraw(full=True)
 
-    def _on_model(self, _change):
-        if self._busy:
-            return
-        sc = self._sc()
-        self._sync_controls(sc.workload if self.model.value == sc.workload.model else None)
-        self._redraw(full=True)
-
-    def _on_cluster(self, _change):
+    def _on_model_or_cluster(self, _change):
         if self._busy:
             return
         sc = self._sc()
@@ -239,12 +226,9 @@ class Dashboard:
         if sc.name not in self.cluster.options:
             self._custom[sc.name] = sc
             self.cluster.options = list(self.cluster.options) + [sc.name]
-        self._busy = True
-        try:
+        with quiet(self):
             self.cluster.value = sc.name
             self.model.value = self._default_model(sc)
-        finally:
-            self._busy = False
         self._sync_controls(sc.workload)
         self._redraw(full=True)
 

@@ -210,25 +210,29 @@ def hall_transient(n_steps, dt, rec_every,
 
 
 @njit(cache=True)
+def _couple(a, fixed, i, j, g):
+    """Row i (if free) gains the link g [W/K] from node i to node j."""
+    if not fixed[i]:
+        a[i, i] += g
+        a[i, j] -= g
+
+
+@njit(cache=True)
+def _boundary_gain(qb, fixed, t, i, j, g):
+    """Boundary node i (if fixed) gains g (T_j - T_i) [W] over the link g [W/K] from node j."""
+    if fixed[i]:
+        qb[i] += g * (t[j] - t[i])
+
+
+@njit(cache=True)
 def _add_links(a, cond_i, cond_j, cond_g, adv_from, adv_to, adv_mcp, fixed):
     """Add the conductive (symmetric) and advective (upwind) links to the rows of free nodes."""
     for e in range(cond_i.shape[0]):
-        i = cond_i[e]
-        j = cond_j[e]
-        g = cond_g[e]
-        if not fixed[i]:
-            a[i, i] += g
-            a[i, j] -= g
-        if not fixed[j]:
-            a[j, j] += g
-            a[j, i] -= g
+        _couple(a, fixed, cond_i[e], cond_j[e], cond_g[e])
+        _couple(a, fixed, cond_j[e], cond_i[e], cond_g[e])
     for e in range(adv_from.shape[0]):
-        i = adv_from[e]
-        j = adv_to[e]
-        m = adv_mcp[e]
-        if not fixed[j]:
-            a[j, j] += m
-            a[j, i] -= m
+        # upwind: the receiving node gains mcp (T_from - T_to)
+        _couple(a, fixed, adv_to[e], adv_from[e], adv_mcp[e])
 
 
 @njit(cache=True)
@@ -253,19 +257,10 @@ def network_steady(n, cond_i, cond_j, cond_g, adv_from, adv_to, adv_mcp, q, fixe
     t = np.linalg.solve(a, b)
     qb = np.zeros(n)
     for e in range(cond_i.shape[0]):
-        i = cond_i[e]
-        j = cond_j[e]
-        g = cond_g[e]
-        if fixed[i]:
-            qb[i] += g * (t[j] - t[i])
-        if fixed[j]:
-            qb[j] += g * (t[i] - t[j])
+        _boundary_gain(qb, fixed, t, cond_i[e], cond_j[e], cond_g[e])
+        _boundary_gain(qb, fixed, t, cond_j[e], cond_i[e], cond_g[e])
     for e in range(adv_from.shape[0]):
-        i = adv_from[e]
-        j = adv_to[e]
-        m = adv_mcp[e]
-        if fixed[j]:
-            qb[j] += m * (t[i] - t[j])
+        _boundary_gain(qb, fixed, t, adv_to[e], adv_from[e], adv_mcp[e])
     return t, qb
 
 

@@ -175,6 +175,7 @@ def _gpu_temp(accelerator="H100-SXM5-80GB", cooling="cold-plate", supply_tempera
 def _bench_coolant_props(quick: bool) -> Benchmark:
     import CoolProp.CoolProp as CP
 
+    from ..bench import max_rel_diff
     from .coolants import coolant
 
     n = 200 if quick else 1000
@@ -187,11 +188,8 @@ def _bench_coolant_props(quick: bool) -> Benchmark:
     def reference():  # the library itself, one call per property and temperature (as the hall would without the table)
         return np.array([[CP.PropsSI(k, "T", t + 273.15, "P", 101325.0, "HEOS::Water") for k in "DCLV"] for t in temps])
 
-    def compare(f, r):
-        return float(np.max(np.abs(f / r - 1.0)))
-
     return Benchmark(size=f"{n} scalar look-ups (rho, cp, k, mu) of water", fast=fast, reference=reference,
-                     repeats=5, reference_repeats=1, compare=compare, tolerance=1e-4, metric="max relative difference",
+                     repeats=5, reference_repeats=1, compare=max_rel_diff, tolerance=1e-4, metric="max relative difference",
                      note="fast: twin.energy.coolants table (CoolProp tabulated every 0.25 K, linear, log mu); "
                           "reference: CoolProp.PropsSI per property and temperature")
 

@@ -48,6 +48,14 @@ def ecmp_hash(src, dst, qp, seed, n_paths, out):
 
 
 @njit(cache=True)
+def _hswap(hk, hi, hv, a, b):
+    # swap heap entries a and b of the parallel arrays (key, id, version)
+    hk[a], hk[b] = hk[b], hk[a]
+    hi[a], hi[b] = hi[b], hi[a]
+    hv[a], hv[b] = hv[b], hv[a]
+
+
+@njit(cache=True)
 def _hpush(hk, hi, hv, n, key, idx, vs):
     # binary min-heap on parallel arrays (key, id, version); returns the new size
     i = n
@@ -58,9 +66,7 @@ def _hpush(hk, hi, hv, n, key, idx, vs):
         p = (i - 1) >> 1
         if hk[p] <= hk[i]:
             break
-        hk[p], hk[i] = hk[i], hk[p]
-        hi[p], hi[i] = hi[i], hi[p]
-        hv[p], hv[i] = hv[i], hv[p]
+        _hswap(hk, hi, hv, p, i)
         i = p
     return n + 1
 
@@ -76,9 +82,7 @@ def _siftdown(hk, hi, hv, n, i):
         c = a if (b >= n or hk[a] <= hk[b]) else b
         if hk[i] <= hk[c]:
             break
-        hk[c], hk[i] = hk[i], hk[c]
-        hi[c], hi[i] = hi[i], hi[c]
-        hv[c], hv[i] = hv[i], hv[c]
+        _hswap(hk, hi, hv, c, i)
         i = c
 
 

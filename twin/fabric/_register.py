@@ -62,58 +62,41 @@ def _switch_capacity(switch: str = "tomahawk5-51.2t"):
 # Benchmarks
 
 
-def _maxmin_setup(nodes: int, radix: int):
-    from .routing import route, traffic
+def _maxmin_benchmark(nodes: int, radix: int, repeats: int, reference_repeats: int, note: str) -> Benchmark:
+    """Max-min rates of one rail-matched ring flow per GPU on ``nodes`` x 8 rails: numba vs NumPy."""
+    from ..bench import max_rel_diff
+    from . import _reference as R
+    from .routing import route, solve, traffic
     from .topology import build_fabric
 
     fab = build_fabric(nodes, 8, 400e9, 400e9, radix, 1.0, "fat-tree-3tier")
     src, dst = traffic(fab, "ring", nodes, placement="scattered", seed=0)
-    return fab, route(fab, src, dst, "ecmp", 1, 0)
-
-
-def _rates_rel_diff(f, r):
-    from ..bench import max_rel_diff
-
-    return max_rel_diff(f.rate, r.rate)
+    rt = route(fab, src, dst, "ecmp", 1, 0)
+    return Benchmark(size=f"{nodes * 8} flows, {fab.n_links} links ({nodes} nodes x 8 rails, radix {radix}, "
+                          f"{fab.tiers} tiers, {fab.pods} pods)",
+                     fast=lambda: solve(fab, rt), reference=lambda: R.solve(fab, rt),
+                     repeats=repeats, reference_repeats=reference_repeats,
+                     compare=lambda f, r: max_rel_diff(f.rate, r.rate), tolerance=1e-9,
+                     metric="max relative rate difference", note=note)
 
 
 @register_benchmark("maxmin-fattree-16k", domain="fabric", min_ratio=10.0, max_seconds=1.0,
                     goal="< 1 s and >= 10x over the NumPy reference: max-min rates of one ring all-reduce flow per GPU, "
                          "16,384 GPUs (2,048 nodes x 8 rails), 3-tier fat tree")
 def _bench_maxmin(quick: bool) -> Benchmark:
-    from . import _reference as R
-    from .routing import solve
-
-    nodes = 256 if quick else 2048
-    fab, rt = _maxmin_setup(nodes, 64)
-
-    return Benchmark(size=f"{nodes * 8} flows, {fab.n_links} links ({nodes} nodes x 8 rails, radix 64, "
-                          f"{fab.tiers} tiers, {fab.pods} pods)",
-                     fast=lambda: solve(fab, rt), reference=lambda: R.solve(fab, rt),
-                     repeats=5, reference_repeats=3, compare=_rates_rel_diff, tolerance=1e-9,
-                     metric="max relative rate difference",
-                     note="rail-matched ring over a scattered (fragmented) placement of the job's nodes, per-flow ECMP "
-                          "(1 QP, seeded hash); routing excluded, rates solved by the numba heap-based progressive filling "
-                          "vs the vectorised NumPy round-by-round reference (bincount per round)")
+    return _maxmin_benchmark(256 if quick else 2048, 64, 5, 3,
+                             "rail-matched ring over a scattered (fragmented) placement of the job's nodes, per-flow ECMP "
+                             "(1 QP, seeded hash); routing excluded, rates solved by the numba heap-based progressive "
+                             "filling vs the vectorised NumPy round-by-round reference (bincount per round)")
 
 
 @register_benchmark("maxmin-fattree-128k", domain="fabric", max_seconds=2.0,
                     goal="< 2 s: max-min rates of one ring all-reduce flow per GPU, 131,072 GPUs (16,384 nodes x 8 "
                          "rails), 3-tier fat tree of radix-128 switches")
 def _bench_maxmin_128k(quick: bool) -> Benchmark:
-    from . import _reference as R
-    from .routing import solve
-
-    nodes = 1024 if quick else 16384
-    fab, rt = _maxmin_setup(nodes, 128)
-
-    return Benchmark(size=f"{nodes * 8} flows, {fab.n_links} links ({nodes} nodes x 8 rails, radix 128, "
-                          f"{fab.tiers} tiers, {fab.pods} pods)",
-                     fast=lambda: solve(fab, rt), reference=lambda: R.solve(fab, rt),
-                     repeats=3, reference_repeats=1, compare=_rates_rel_diff, tolerance=1e-9,
-                     metric="max relative rate difference",
-                     note="as maxmin-fattree-16k at 8x the size; the NumPy reference runs once at full size to check "
-                          "the rates (tens of seconds)")
+    return _maxmin_benchmark(1024 if quick else 16384, 128, 3, 1,
+                             "as maxmin-fattree-16k at 8x the size; the NumPy reference runs once at full size to "
+                             "check the rates (tens of seconds)")
 
 
 @register_benchmark("dcqcn-incast-64", domain="fabric", min_ratio=10.0, max_seconds=1.0,
