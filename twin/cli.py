@@ -316,43 +316,36 @@ def build_parser() -> argparse.ArgumentParser:
                                 parents=[common])
     sub = p.add_subparsers(dest="command", required=True)
 
-    def add(name, **kw):  # every subcommand also takes --debug
-        return sub.add_parser(name, parents=[common], **kw)
-    add("scenarios", help="list the built-in presets").set_defaults(func=cmd_scenarios)
-    s = add("info", help="headline figures of a scenario")
-    s.add_argument("scenario", help="preset name or .toml path")
-    s.set_defaults(func=cmd_info)
-    s = add("run", help="evaluate the domain models and write the state")
-    s.add_argument("scenario")
-    s.add_argument("-o", "--output", required=True, help="output .nc or .zarr")
-    s.set_defaults(func=cmd_run)
-    s = add("compare", help="headline figures of two scenarios side by side, with deltas")
-    s.add_argument("a", help="preset name or .toml path")
-    s.add_argument("b", help="preset name or .toml path")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_compare)
-    s = add("fields", help="which results each scenario field moves (perturb and re-run)")
-    s.add_argument("scenario", help="preset name or .toml path")
-    s.add_argument("fields", nargs="*", help="dotted field paths (default: all)")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_fields)
+    def add(name, help, func=None, *arguments):  # every subcommand also takes --debug
+        s = sub.add_parser(name, parents=[common], help=help)
+        for flags, kw in arguments:
+            s.add_argument(*flags, **kw)
+        if func is not None:
+            s.set_defaults(func=func)
+        return s
+
+    scenario = (("scenario",), {"help": "preset name or .toml path"})
+    as_json = (("--json",), {"action": "store_true"})
+    add("scenarios", "list the built-in presets", cmd_scenarios)
+    add("info", "headline figures of a scenario", cmd_info, scenario)
+    add("run", "evaluate the domain models and write the state", cmd_run, (("scenario",), {}),
+        (("-o", "--output"), {"required": True, "help": "output .nc or .zarr"}))
+    add("compare", "headline figures of two scenarios side by side, with deltas", cmd_compare,
+        (("a",), scenario[1]), (("b",), scenario[1]), as_json)
+    add("fields", "which results each scenario field moves (perturb and re-run)", cmd_fields, scenario,
+        (("fields",), {"nargs": "*", "help": "dotted field paths (default: all)"}), as_json)
     from .platform.cli import add_parser as add_pool
     from .sweep_cli import add_parser as add_sweep
 
     add_pool(sub, parents=[common])
     add_sweep(sub)
-    s = add("validate", help="run validation cases against published measurements")
-    s.add_argument("--cases", nargs="*", default=[], help="extra case files or folders")
-    s.add_argument("--domain", help="only this domain")
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=cmd_validate)
-    s = add("bench", help="time fast paths against their references")
-    s.add_argument("names", nargs="*")
-    s.add_argument("--quick", action="store_true", help="reduced sizes; checks agreement, not goals")
-    s.add_argument("--json", action="store_true")
-    s.add_argument("--check", action="store_true",
-                   help="exit 1 when a fast path disagrees with its reference or misses its goal")
-    s.set_defaults(func=cmd_bench)
+    add("validate", "run validation cases against published measurements", cmd_validate,
+        (("--cases",), {"nargs": "*", "default": [], "help": "extra case files or folders"}),
+        (("--domain",), {"help": "only this domain"}), as_json)
+    add("bench", "time fast paths against their references", cmd_bench, (("names",), {"nargs": "*"}),
+        (("--quick",), {"action": "store_true", "help": "reduced sizes; checks agreement, not goals"}), as_json,
+        (("--check",), {"action": "store_true",
+                        "help": "exit 1 when a fast path disagrees with its reference or misses its goal"}))
     s = add("serve", help="serve the dashboards (Voila)")
     s.add_argument("scenario", nargs="?", default="cluster-2023", help="preset name or .toml path")
     s.add_argument("--port", type=int, default=8866)
