@@ -171,6 +171,11 @@ class Dashboard:
             ("Checkpoint", f"{float(ds.checkpoint_size) / 1e3:.2f} TB: write {float(ds.checkpoint_write_time):.1f} s "
                            f"({ds.attrs['write_limit']}), blocks {float(ds.checkpoint_blocking_time):.1f} s, "
                            f"restore {float(ds.checkpoint_restore_time):.1f} s"),
+            ("Storage network", f"{ds.attrs['storage_network']}, {int(ds.storage_servers)} servers: checkpoint "
+                                f"{float(ds.checkpoint_network_time):.1f} s on the network vs "
+                                f"{float(ds.checkpoint_storage_time):.1f} s in storage; a burst takes "
+                                f"{float(ds.burst_collective_share) * 100:.0f} % of the collective "
+                                f"(step +{float(ds.burst_step_slowdown) * 100:.1f} %)"),
             ("Young/Daly interval, goodput", f"{float(ds.checkpoint_interval) / 60:.1f} min, "
                                              f"{float(ds.goodput) * 100:.2f} %"),
             ("Storage wall", f"AU {float(ds.au) * 100:.1f} %, wait {float(ds.io_wait) * 1e3:.1f} ms per step "

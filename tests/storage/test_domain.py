@@ -167,4 +167,10 @@ def test_storage_wall_bites_a_vision_workload_on_a_small_store(inp23):
     assert r["dl"]["au"] < 0.9 and r["io_wait"] > 0
     need = r["dl"]["min_system_bandwidth"]
     big = small.with_overrides({"storage": {"bandwidth": f"{need / 1e9 * 1.01} GB/s"}})
-    assert S.plan(big, inp23)["dl"]["au"] >= 0.9 - 1e-9
+    # the storage system alone is not enough: the hot tier's 33 servers' NICs on the storage network
+    # cannot carry the reads, so the wall stays and the node network is the limit
+    few = S.plan(big, inp23)
+    assert few["dl"]["au"] < 0.9 and few["dl"]["limit"] == "node network"
+    # with one server per node on the storage network the system bandwidth is what lifts AU to 90%
+    many = S.plan(big, inp23, storage_servers=int(C23.compute.nodes))
+    assert many["dl"]["node_network_sufficient"] and many["dl"]["au"] >= 0.9 - 1e-9

@@ -15,12 +15,18 @@ A storage architect picks a scenario and gets, from :func:`evaluate` (stored by 
   that keeps AU >= 90% (:func:`storage_wall`);
 - checkpoints limited by the slowest of GPU -> host, NIC, network and storage system, synchronous
   or asynchronous, the Young/Daly interval and goodput (:func:`checkpoint`, :func:`goodput`);
+- storage traffic on the fabric: checkpoint bursts and data-loader reads as max-min flows on the
+  parameter network or a separate storage network, the network-limited checkpoint and, on a
+  shared network, the share of the training collective a burst takes (:func:`storage_traffic`,
+  :mod:`twin.storage.network`);
 - the memory pool (ch. 5.5): local DDR, CXL-attached and switched-pool tiers, stranded memory
   recovered, what fits and the offload transfer per step (:func:`memory_pool`);
 - a 30-day, minute-resolution run of checkpoints and tiering (:func:`simulate`).
 
-The domain reads the training step time and parameters and the fabric's per-node bandwidth
-from the state tree (``NEEDS``); public functions build a throw-away :class:`twin.core.Twin`.
+The domain reads the training step time, parameters and step-time breakdown from the state tree
+(``NEEDS``) and places its own flows on the fabric through :mod:`twin.fabric`'s public functions
+(the fabric has no storage flows of its own to put in the tree); public functions build a
+throw-away :class:`twin.core.Twin`.
 """
 from __future__ import annotations
 
@@ -50,6 +56,7 @@ HEADLINES = (("goodput", "Goodput (failures and checkpoints)", ""),
 TIERS = ("hot", "cold")
 STAGES = ("upload", "copy-to-file", "training-reads", "checkpoints", "model-copy", "download")
 MEMORY_TIERS = ("local-ddr", "cxl-attached", "cxl-pool")
+CHECKPOINT_STAGES = ("gpu_to_host", "nic", "network", "storage_system")
 
 #: IO size of large sequential transfers [B]: AWS CLI S3 multipart chunk default, 8 MB.
 LARGE_IO = 8e6
@@ -94,13 +101,15 @@ def _tree_inputs(sc, state) -> dict:
         inp[k] = int(tr.attrs.get(f"plan_{k}", default))
     if inp["dp"] <= 0:
         inp["dp"] = max(1, sc.cards // (inp["tp"] * inp["pp"]))
-    fb = tree.results(state, "fabric")
-    if "ring_node_bandwidth" in fb.variables:
-        inp["fabric_node_bw"] = tree.value(state, "fabric", "ring_node_bandwidth", "B/s")
-    else:  # a one-node job has no inter-node ring: its NICs' line rate
-        inp["fabric_node_bw"] = magnitude(sc.fabric.nic_speed, "B/s", "fabric.nic_speed") * int(sc.fabric.nics_per_node)
-    bis = state["fabric"].to_dataset()["bisection_bandwidth"]
-    inp["bisection"] = Q_(float(bis.values), bis.attrs.get("units", "Tbit/s")).to("B/s").magnitude
+    # training time per step on the scale-out fabric: DP (overlapped part included: a slower
+    # all-reduce outgrows its overlap), PP, EP, CP, and TP when it leaves the high-speed domain
+    bd = tr["breakdown"]
+    comp = {str(c): float(v) for c, v in zip(bd["component"].values, Q_(bd.values, bd.attrs["units"]).to("s").magnitude)}
+    fab = [comp.get(k, 0.0) for k in ("pp_comm", "ep_comm", "cp_comm")]
+    fab.append(tree.value(state, "training", "dp_comm_total", "s") if "dp_comm_total" in tr else comp.get("dp_comm", 0.0))
+    if inp["tp"] > int(sc.compute.domain_size):
+        fab.append(comp.get("tp_comm", 0.0))
+    inp["fabric_comm_time"] = float(sum(fab))
     return inp
 
 
@@ -143,12 +152,13 @@ def _positive(v, field, what):
 
 def plan(scenario, inp: dict, *, checkpoint_mode=None, interval=None, failure_rate=None, restart_time=None,
          failure_factor: float = 1.0, sharded: bool = True, days: float = 30.0, workload=None,
-         accelerator_kind=None) -> dict:
+         accelerator_kind=None, storage_servers=None) -> dict:
     """Every storage number of a scenario from the tree inputs ``inp`` (see :func:`inputs`); SI floats.
 
     Used by :func:`evaluate` and by the public functions; keyword overrides replace the scenario's
-    checkpoint mode, the checkpoint interval [s], failure rate [1/h], restart time and the
-    data-loader workload.
+    checkpoint mode, the checkpoint interval [s], failure rate [1/h], restart time, the
+    data-loader workload and the number of storage servers on the network (default: the hot
+    tier's servers, its drives / 24).
     """
     sc = load_scenario(scenario)
     s, c, w = sc.storage, sc.compute, sc.workload
@@ -190,25 +200,50 @@ def plan(scenario, inp: dict, *, checkpoint_mode=None, interval=None, failure_ra
     sys_write = min(front * h_wr / h_rd, hot_inst["media"] * h_wr / (overhead * wa))
     obj_read = cold_inst["media"] * c_rd if cold_inst["media"] else sys_read
     obj_write = cold_inst["media"] * c_wr / overhead if cold_inst["media"] else sys_write
-    # the storage network
-    if str(s.network) == "separate":
-        if int(s.storage_nics_per_node) < 1:
-            raise InputError("storage.storage_nics_per_node", int(s.storage_nics_per_node),
-                             ">= 1 when storage.network = 'separate'", "leaves the nodes without a storage network")
-        node_bw = int(s.storage_nics_per_node) * magnitude(s.storage_nic_speed, "B/s", "storage.storage_nic_speed") \
-            * M.NETWORK_EFFICIENCY
-        net_agg = nodes * node_bw
-    else:
-        node_bw = inp["fabric_node_bw"]
-        net_agg = min(nodes * node_bw, inp["bisection"])
     wan = magnitude(s.wan_bandwidth, "B/s", "storage.wan_bandwidth")
     md_rate = magnitude(s.metadata_rate, "1/s", "storage.metadata_rate")
     host_bw = _host_bw_card(sc)
 
-    # ---- checkpoints -----------------------------------------------------------------------
+    # ---- the data loader's demand (independent of the network) -----------------------------
     params = inp["parameters"]
     size = float(s.checkpoint_bytes_per_parameter) * params
-    ck = M.checkpoint_times(size, nodes, cpn, host_bw, node_bw, net_agg, sys_write, sys_read, cards, md_rate, sharded)
+    wl = str(workload if workload is not None else s.data_workload)
+    step = inp["step_time"]
+    if wl == "llm":
+        sample = inp["sequence_length"] * int(s.bytes_per_token)
+        per_file = max(1.0, M.LLM_FILE_BYTES / sample)
+        readers = inp["dp"]
+        batch = inp["global_batch"] / readers
+        compute = step
+    else:
+        if wl not in M.WORKLOADS:
+            raise InputError("storage.data_workload", wl, "llm, " + ", ".join(M.WORKLOADS))
+        spec = M.WORKLOADS[wl]
+        kind = accelerator_kind or ("h100" if catalog.accelerator(c.accelerator).hbm_bandwidth.to("GB/s").magnitude > 2500 else "a100")
+        sample, per_file, batch, compute = spec["sample"], spec["per_file"], spec["batch"], spec["compute"][kind]
+        readers = cards
+    read_demand = readers * batch * sample / compute  # [B/s] the loader keeps AU = 1 at this rate
+
+    # ---- storage traffic on the fabric (parameter or separate storage network) ---------------
+    from .network import traffic_on_fabric
+
+    if storage_servers is None:
+        servers = max(1, hot_inst["servers"])
+    else:
+        servers = storage_servers
+        if isinstance(servers, bool) or not isinstance(servers, (int, np.integer)) or servers < 1:
+            raise InputError("storage_servers", storage_servers, "an integer >= 1 (storage server nodes on the "
+                             "storage network)", "leaves the storage system without a server")
+    net = traffic_on_fabric(sc, nodes=nodes, servers=int(servers), checkpoint_bytes=size,
+                            host_rate_node=cpn * host_bw, read_demand_node=read_demand / nodes,
+                            sys_write=sys_write, sys_read=sys_read, fabric_comm_time=inp.get("fabric_comm_time", 0.0),
+                            step_time=step)
+    node_bw = net["node_read_bw"]  # a node's share when every node reads at once
+    net_agg = size / net["t_network"]
+
+    # ---- checkpoints -----------------------------------------------------------------------
+    ck = M.checkpoint_times(size, nodes, cpn, host_bw, net["node_nic_bw"], net_agg, sys_write, sys_read, cards, md_rate,
+                            sharded)
     mode = str(checkpoint_mode if checkpoint_mode is not None else s.checkpoint_mode)
     if mode not in ("sync", "async"):
         raise InputError("checkpoint_mode", mode, "'sync' or 'async'")
@@ -227,41 +262,30 @@ def plan(scenario, inp: dict, *, checkpoint_mode=None, interval=None, failure_ra
     if not ff > 0:
         raise InputError("failure_factor", failure_factor, "a positive multiplier of the failure rate (1 = as given)")
     mtbf = math.inf if lam == 0 else 3600.0 / (lam * cards * ff)
+    # on a shared network an asynchronous flush runs beside the training and slows its steps
+    burst_cost = lag * net["burst_slowdown"]
+    delta = blocking + burst_cost
     if interval is None:
-        tau = M.young_daly_interval(blocking, mtbf)
+        tau = M.young_daly_interval(delta, mtbf)
         if not math.isfinite(tau):
             tau = 24 * 3600.0
         if lag > 0:
-            tau = max(tau, lag - blocking)  # the next checkpoint waits for the previous flush
+            tau = max(tau, lag - delta)  # the next checkpoint waits for the previous flush
     else:
         tau = magnitude(interval, "s", "interval")
         if not tau > 0:
             raise InputError("interval", interval, "a positive time such as '30 min'", "is not positive")
     restart_total = restart + ck["restore"]
-    good = M.goodput_fraction(tau, blocking, mtbf, restart_total, lag)
+    good = M.goodput_fraction(tau, delta, mtbf, restart_total, lag)
 
     # ---- the storage wall --------------------------------------------------------------------
-    wl = str(workload if workload is not None else s.data_workload)
-    step = inp["step_time"]
     threads = int(s.reader_threads)
     lat = hot_m.read_latency.to("s").magnitude
-    if wl == "llm":
-        sample = inp["sequence_length"] * int(s.bytes_per_token)
-        per_file = max(1.0, M.LLM_FILE_BYTES / sample)
-        readers = inp["dp"]
-        batch = inp["global_batch"] / readers
-        compute = step
-    else:
-        if wl not in M.WORKLOADS:
-            raise InputError("storage.data_workload", wl, "llm, " + ", ".join(M.WORKLOADS))
-        spec = M.WORKLOADS[wl]
-        kind = accelerator_kind or ("h100" if catalog.accelerator(c.accelerator).hbm_bandwidth.to("GB/s").magnitude > 2500 else "a100")
-        sample, per_file, batch, compute = spec["sample"], spec["per_file"], spec["batch"], spec["compute"][kind]
-        readers = cards
     rpn = max(1.0, readers / nodes)
     dl = M.data_loader(sample, per_file, batch, compute, threads, readers, rpn, node_bw, sys_read, md_rate, lat)
     io_wait = dl["io_wait"] if wl == "llm" else dl["io_wait"] * step / compute  # vision: scale to the job's step
-    eff_step = (step + io_wait) * (1.0 + blocking / tau)
+    # reads on a shared network slow the collectives all the time; checkpoints cost delta per interval
+    eff_step = (step * (1.0 + net["read_slowdown"]) + io_wait) * (1.0 + delta / tau)
 
     # ---- capacity --------------------------------------------------------------------------
     D = magnitude(s.dataset_size, "B", "storage.dataset_size")
@@ -329,7 +353,8 @@ def plan(scenario, inp: dict, *, checkpoint_mode=None, interval=None, failure_ra
 
     return dict(
         sc=sc, usable=usable, overhead=overhead, op=op, sys_read=sys_read, sys_write=sys_write, obj_read=obj_read,
-        obj_write=obj_write, node_bw=node_bw, net_agg=net_agg, host_bw=host_bw, size=size, ck=ck, mode=mode,
+        obj_write=obj_write, node_bw=node_bw, net_agg=net_agg, net=net, delta=delta, burst_cost=burst_cost,
+        host_bw=host_bw, size=size, ck=ck, mode=mode,
         async_fallback=async_fallback, blocking=blocking, lag=lag, mtbf=mtbf, tau=tau, restart=restart_total,
         goodput=good, step=step, io_wait=io_wait, dl=dl, workload=wl, eff_step=eff_step, hot_raw=hot_raw,
         cold_raw=cold_raw, hot_avail=hot_avail, cold_avail=cold_avail, hot_user=hot_user, cold_user=cold_user,
@@ -355,13 +380,14 @@ def _v(x, unit, long_name=None, dims=(), **attrs):
 
 def _curve(r) -> tuple:
     hi = max(10 * r["tau"], 4 * 3600.0)
-    axis = np.geomspace(max(r["step"], 1.0, r["blocking"] / 50), hi, 60)
-    return axis, M.goodput_fraction(axis, r["blocking"], r["mtbf"], r["restart"], r["lag"])
+    axis = np.geomspace(max(r["step"], 1.0, r["delta"] / 50), hi, 60)
+    return axis, M.goodput_fraction(axis, r["delta"], r["mtbf"], r["restart"], r["lag"])
 
 
 def _dataset(r) -> xr.Dataset:
     sc = r["sc"]
     ck = r["ck"]
+    net = r["net"]
     axis, curve = _curve(r)
     st = r["stage"]
     tiers = list(r["tiers"])
@@ -383,6 +409,25 @@ def _dataset(r) -> xr.Dataset:
             "checkpoint_blocking_time": _v(r["blocking"], "s", "training blocked per checkpoint"),
             "checkpoint_interval": _v(r["tau"], "s", "compute time between checkpoints"),
             "checkpoint_burst_rate": _v(r["size"] / ck["write"] / 1e9, "GB / s", "aggregate write rate of a checkpoint"),
+            "checkpoint_stage_time": _v([ck["stages"][k] for k in CHECKPOINT_STAGES], "s",
+                                        "one checkpoint's write time if each stage alone limited it", ("checkpoint_stage",)),
+            # storage traffic on the fabric
+            "checkpoint_network_time": _v(net["t_network"], "s", "checkpoint write limited by the storage network alone"),
+            "checkpoint_storage_time": _v(r["size"] / r["sys_write"], "s", "checkpoint write limited by the storage system alone"),
+            "checkpoint_network_bandwidth": _v(min(net["write_bw"], 1e18) / 1e9, "GB / s",
+                                               "checkpoint write rate the storage network carries (max-min on the fabric)"),
+            "network_read_bandwidth": _v(min(net["read_capacity"], 1e18) / 1e9, "GB / s",
+                                         "read rate the storage network delivers to the job's nodes"),
+            "read_delivered": _v(net["read_delivered"] / 1e9, "GB / s",
+                                 "data-loader read rate delivered (demand, network and storage system)"),
+            "burst_collective_share": _v(net["burst_share"], "", "share of the training collective's bandwidth a "
+                                         "checkpoint burst takes (shared network; 0 on a separate one)"),
+            "burst_step_slowdown": _v(net["burst_slowdown"], "", "relative rise of the training step during a burst"),
+            "read_collective_share": _v(net["read_share"], "", "share of the collective's bandwidth the reads take"),
+            "read_step_slowdown": _v(net["read_slowdown"], "", "relative rise of the training step from the reads"),
+            "checkpoint_cost": _v(r["delta"], "s", "training time lost per checkpoint: blocking plus, on a shared "
+                                  "network, the steps an asynchronous flush slows"),
+            "storage_servers": _v(net["servers"], "", "hot-tier storage servers on the storage network"),
             "goodput": _v(r["goodput"], "", "useful share of wall-clock time"),
             "mtbf": _v(r["mtbf"] / 3600.0 if math.isfinite(r["mtbf"]) else 1e12, "h", "job mean time between failures"),
             "restart_time": _v(r["restart"], "s", "restart incl. the checkpoint restore"),
@@ -423,13 +468,13 @@ def _dataset(r) -> xr.Dataset:
             "offload_fits": _v([float(r["fits"][k]) for k in tiers], "", "optimizer state + checkpoint snapshot fit", ("memory_tier",)),
             "stranded_recovered": _v(r["recovered"], "", "DRAM a pool saves against per-host provisioning"),
         },
-        coords={"tier": list(TIERS), "stage": list(STAGES), "memory_tier": tiers,
+        coords={"tier": list(TIERS), "stage": list(STAGES), "memory_tier": tiers, "checkpoint_stage": list(CHECKPOINT_STAGES),
                 "interval_axis": ("interval_axis", axis, {"units": "s"}),
                 "stage_pattern": ("stage", [st[k][2] for k in STAGES])},
         attrs={"scenario": sc.name, "architecture": str(sc.storage.architecture), "checkpoint_mode": r["mode"],
                "async_fallback": int(r["async_fallback"]), "write_limit": ck["write_limit"],
                "restore_limit": ck["restore_limit"], "wall_limit": r["dl"]["limit"], "data_workload": r["workload"],
-               "unified_store": int(r["unified"])},
+               "unified_store": int(r["unified"]), "storage_network": net["network"]},
     )
     return ds
 
@@ -453,7 +498,9 @@ def storage(scenario, **overrides) -> xr.Dataset:
     **overrides
         checkpoint_mode ("sync" | "async"), interval [s], failure_rate [1/h], restart_time [s],
         failure_factor [1] (e.g. twin.energy.arrhenius_factor of the operating temperature),
-        sharded (bool), days (job length of the lifecycle), workload ("llm" | "unet3d" | ...).
+        sharded (bool), days (job length of the lifecycle), workload ("llm" | "unet3d" | ...),
+        storage_servers (int >= 1, storage server nodes on the storage network; default the hot
+        tier's servers).
     """
     sc = load_scenario(scenario)
     return _dataset(plan(sc, inputs(sc), **overrides))
@@ -487,7 +534,9 @@ def goodput(scenario, *, interval=None, failure_rate=None, restart_time=None, fa
     checkpoint's blocking time delta is its whole write (synchronous) or the copy to host memory
     (asynchronous, the flush to storage then runs in the background and the newest checkpoint is
     durable a flush time later); the write is limited by the slowest of GPU -> host, NIC,
-    network and storage system (:func:`twin.storage.model.checkpoint_times`). tau* = Young/Daly;
+    network (max-min flows on the fabric, :func:`twin.storage.network.traffic_on_fabric`) and
+    storage system (:func:`twin.storage.model.checkpoint_times`). On a shared (parameter) network an
+    asynchronous flush slows the training beside it: delta = blocking + flush x step slowdown. tau* = Young/Daly;
     G(tau) = tau / (tau + delta) (1 - (R + lag + (tau + delta)/2) / M).
 
     References
@@ -534,6 +583,53 @@ def storage_wall(scenario, workload=None) -> xr.Dataset:
     ds = storage(scenario, workload=workload)
     return ds[["step_time", "io_wait", "effective_step_time", "au", "min_storage_bandwidth", "read_rate",
                "system_read_bandwidth", "node_storage_bandwidth"]]
+
+
+def storage_traffic(scenario, **overrides) -> xr.Dataset:
+    """Checkpoint bursts and data-loader reads as flows on the parameter or a separate storage network.
+
+    The storage flows are placed on the scenario's fabric (``storage.network = "parameter"``) or
+    on a separate storage fabric and solved max-min (:func:`twin.storage.network.traffic_on_fabric`).
+    ``overrides`` as :func:`storage` (e.g. ``storage_servers=1``).
+
+    Returns
+    -------
+    xarray.Dataset
+        checkpoint_write_time [s] = the slowest of checkpoint_stage_time [s] (GPU -> host, NIC,
+        network, storage system) plus metadata; checkpoint_network_time and
+        checkpoint_storage_time [s]; checkpoint_network_bandwidth, network_read_bandwidth,
+        read_delivered [GB/s]; burst_collective_share, burst_step_slowdown,
+        read_collective_share, read_step_slowdown [1]; checkpoint_cost [s]; goodput;
+        effective_step_time [s]; storage_servers. Attrs: storage_network, write_limit.
+    """
+    ds = storage(scenario, **overrides)
+    keep = ["checkpoint_write_time", "checkpoint_stage_time", "checkpoint_network_time", "checkpoint_storage_time",
+            "checkpoint_network_bandwidth", "checkpoint_burst_rate", "network_read_bandwidth", "read_delivered",
+            "burst_collective_share", "burst_step_slowdown", "read_collective_share", "read_step_slowdown",
+            "checkpoint_cost", "goodput", "effective_step_time", "step_time", "storage_servers",
+            "system_write_bandwidth", "system_read_bandwidth"]
+    return ds[keep].assign_attrs(storage_network=ds.attrs["storage_network"], write_limit=ds.attrs["write_limit"])
+
+
+def client_read_bandwidth(clients: int, nics_per_client: int, nic_speed, servers: int = 1, radix: int = 64):
+    """Read rate [GB/s] the storage network delivers to ``clients`` nodes reading from ``servers``.
+
+    Every client and server has ``nics_per_client`` ports at ``nic_speed`` on a non-blocking
+    two-tier fat tree of ``radix`` (the separate storage network of :mod:`twin.storage.network`);
+    the flows are solved max-min on the fabric and carry
+    :data:`twin.storage.model.NETWORK_EFFICIENCY` of their line rate as payload.
+    """
+    from .network import read_capacity, storage_fabric_of
+
+    n = int(clients)
+    if n < 1:
+        raise InputError("clients", clients, "an integer >= 1")
+    k = int(servers)
+    if k < 1:
+        raise InputError("servers", servers, "an integer >= 1")
+    fab = storage_fabric_of(n + k, nics_per_client, nic_speed, radix)
+    per_node, *_ = read_capacity(fab, n, k)
+    return Q_(float(per_node.sum()), "B/s").to("GB/s")
 
 
 def memory_pool(scenario) -> xr.Dataset:
@@ -663,5 +759,5 @@ def read_bandwidth(servers: int, nics_per_server: int, nic_speed, media_per_serv
 
 
 __all__ = ["NEEDS", "HEADLINES", "evaluate", "storage", "goodput", "checkpoint", "capacity", "lifecycle", "storage_wall",
-           "memory_pool", "simulate", "inputs", "plan", "mlperf_throughput", "read_bandwidth", "checkpoint_bytes", "TIERS", "STAGES",
+           "memory_pool", "storage_traffic", "client_read_bandwidth", "simulate", "inputs", "plan", "mlperf_throughput", "read_bandwidth", "checkpoint_bytes", "TIERS", "STAGES",
            "MEMORY_TIERS"]

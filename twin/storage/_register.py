@@ -24,6 +24,14 @@ def _read_bw(servers: int, nics_per_server: int, nic_speed: str, media_per_serve
     return read_bandwidth(servers, nics_per_server, nic_speed, media_per_server, media_read if media_per_server else None)
 
 
+@register_quantity("storage-client-read-bandwidth", domain="storage", unit="GB/s")
+def _client_read_bw(clients: int, nics_per_client: int, nic_speed: str, servers: int = 1):
+    """Read rate the storage network delivers to ``clients`` nodes: max-min flows on the fabric x RDMA efficiency."""
+    from . import client_read_bandwidth
+
+    return client_read_bandwidth(clients, nics_per_client, nic_speed, servers)
+
+
 @register_quantity("storage-checkpoint-write-bandwidth", domain="storage", unit="GB/s")
 def _ck_write(scenario: str):
     """Aggregate checkpoint write rate of a scenario's job (size / write time)."""
