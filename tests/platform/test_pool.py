@@ -199,3 +199,45 @@ def test_event_mode_aggregated_pod_leaves_cleanly():
     assert r["status"][0] == 13  # aggregated over both nodes, then finished
     assert r["status"][1] == 0   # nothing left for the second pod while the first ran; it left unserved
     assert (r["final_cpu_left"] == 64000).all() and (r["final_gpu_left"] == 1000).all()
+
+
+def _same_as_direct_replay(prep, policy, seed, ratios):
+    full = S.run_protocol(prep, policy, seed=seed, ratio=1.3)
+    for ratio in ratios:
+        a = S.run_protocol(prep, policy, seed=seed, ratio=ratio)
+        b = S.prefix(full, ratio)
+        for k in ("status", "pods", "place_node", "place_gpu", "cpu_node", "used", "arrived", "served",
+                  "final_gpu_left", "final_cpu_left"):
+            assert np.array_equal(a[k], b[k]), (policy, ratio, k)
+        assert S.summary(a, 100 * ratio) == S.summary(b, 100 * ratio)
+    return full
+
+
+@pytest.mark.parametrize("mode", S.MODES)
+def test_prefix_of_a_longer_run_is_the_shorter_run(mode):
+    # the twin reads its run at the scenario's load off the grid's run to saturation: it must be
+    # the run a direct replay to that load gives, final node state included
+    tr = synthetic_openb(n_nodes=8, n_pods=300, seed=5, load=1.5)
+    prep = S.prepare(tr, mode)
+    for policy in ("FGD", "BestFit", "Random"):
+        full = _same_as_direct_replay(prep, policy, 9, (0.4, 1.0, 1.3))
+    with pytest.raises(InputError, match="ratio"):
+        S.prefix(full, 1.5)  # beyond what the run reached
+
+
+def test_prefix_puts_aggregated_pods_cpu_on_each_card_node():
+    # 3-card pods on 4-card nodes: with 1-card pods spread at random some gather cards across
+    # nodes, their CPU split per card (the synthetic sample rarely aggregates)
+    tr = _mini([(32000, 10 ** 6, 4)] * 4, [(2000, 100, 1, 1000)] * 8 + [(4000, 100, 3, 1000)] * 4 + [(1000, 100, 1, 300)] * 8)
+    full = _same_as_direct_replay(S.prepare(tr, "aggregate"), "Random", 0, (1.0,))
+    assert (S.prefix(full, 1.0)["status"] % 10 == 3).any()
+
+
+def test_nodes_frag_kernel_matches_reference(small):
+    r = S.run_protocol(S.prepare(small, "fractional"), "FGD", seed=1, ratio=0.8)
+    prep = r["prep"]
+    gl = r["final_gpu_left"]
+    valid = prep.ngpus[:, None] > np.arange(gl.shape[1])
+    ref = R.node_frag(r["final_cpu_left"], np.where(valid, gl, 0), prep.tbit, *prep.typical)
+    assert np.allclose(S.fragmentation(r), ref, rtol=1e-12, atol=0)
+    assert ref.sum() > 0

@@ -360,7 +360,10 @@ def evaluate(scenario, state) -> xr.Dataset:
         tiers = np.asarray(fab_ds["link_tier"].values).astype(str)
         caps = np.asarray(fab_ds["link_capacity"].values, float)  # Gbit/s
         one_way = np.isin(tiers, ("nic->leaf", "leaf->spine", "agg->core"))
-        per_link = np.array([usd(_by_rate(prices["optics"], float(cg), "fabric.link_capacity")) for cg in caps[one_way]])
+        # each distinct line rate priced once (a fabric has thousands of links at a few rates)
+        rates, which = np.unique(caps[one_way], return_inverse=True)
+        per_rate = np.array([usd(_by_rate(prices["optics"], float(cg), "fabric.link_capacity")) for cg in rates])
+        per_link = per_rate[which.reshape(-1)]
         if "optical_modules" in fab_ds.variables and per_link.size:
             optics = float(fab_ds["optical_modules"].values) * float(per_link.mean())
         else:

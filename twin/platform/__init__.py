@@ -147,12 +147,18 @@ def pool(trace="sample", policies=POLICIES, modes=("fractional",), seeds=PAPER_S
     The allocation rate is :math:`A(x) = \\sum_{placed} g_i / C` read when the arrived requests
     :math:`\\sum_{arrived} r_i` first reach :math:`x\\,C` (C: the cluster's milli-GPU).
     """
+    return _pool(trace, policies, modes, seeds, ratio, overcommit, granularity)[0]
+
+
+def _pool(trace, policies, modes, seeds, ratio, overcommit, granularity, keep=None):
+    """:func:`pool`, and the runs of policy ``keep`` at the first seed by mode (for the twin)."""
     tr = resolve_trace(trace)
     policies = [POLICIES[_sim.policy_code(p)] for p in policies]
     modes = [_sim.check_mode(m) for m in modes]
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise InputError("seeds", seeds, "at least one seed")
+    kept = {}
     pct = np.arange(0, int(round(ratio * 100)) + 1)
     rate = np.zeros((len(policies), len(modes), len(seeds), pct.size))
     served = np.zeros_like(rate)
@@ -163,6 +169,8 @@ def pool(trace="sample", policies=POLICIES, modes=("fractional",), seeds=PAPER_S
         for i, p in enumerate(policies):
             for k, s in enumerate(seeds):
                 r = run_protocol(prep, p, seed=s, ratio=ratio)
+                if p == keep and k == 0:
+                    kept[m] = r
                 rate[i, j, k] = allocation_curve(r, pct)[1]
                 served[i, j, k] = allocation_curve(r, pct, "served")[1]
                 sm = _sim.summary(r, at=100.0 * ratio)
@@ -176,12 +184,12 @@ def pool(trace="sample", policies=POLICIES, modes=("fractional",), seeds=PAPER_S
          "fragmentation": (("policy", "mode", "seed"), frag, {"units": "", "long_name": "fragmented GPUs at the end"})},
         coords={"policy": policies, "mode": modes, "seed": seeds,
                 "arrived": ("arrived", pct.astype(float), {"units": "", "long_name": "arrived load [% of capacity]"})},
-        attrs={"trace": tr.name, "nodes": tr.n_nodes, "gpus": tr.n_gpus, "ratio": ratio})
+        attrs={"trace": tr.name, "nodes": tr.n_nodes, "gpus": tr.n_gpus, "ratio": ratio}), kept
 
 
 def node_fragmentation(trace="sample", policy="FGD", mode="fractional", seed: int = PAPER_SEEDS[0],
                        load: float = 1.0, overcommit: float = 1.5, granularity: float = 0.01) -> xr.Dataset:
-    """Per-node state after one protocol run to ``load`` x capacity arrived.
+    r"""Per-node state after one protocol run to ``load`` x capacity arrived.
 
     Returns a Dataset over ``node`` with ``fragmentation`` (fragmented GPUs: the FGD measure,
     the expected milli-GPU no typical pod can use, over 1000), ``idle`` and ``gpus`` [cards],
@@ -419,15 +427,16 @@ def evaluate(scenario, state) -> xr.Dataset:
         raise TwinError("state tree has no /interconnect/scale_up_bandwidth_per_card (build_state writes it)") from exc
     cmp_modes = list(dict.fromkeys([mode, "whole", "fractional", "mig", "remote", "aggregate", "overcommit"]))
     g_eff = gran if gran < 1.0 else 0.01
-    grid = pool(tr, POLICIES, cmp_modes, seeds, ratio, oc, g_eff)
+    grid, kept = _pool(tr, POLICIES, cmp_modes, seeds, ratio, oc, g_eff, keep=POLICIES[_sim.policy_code(policy)])
     pick = dict(arrived=round(load * 100), method="nearest")
     at = grid["allocation_rate"].sel(**pick).mean("seed")
     served = grid["served_rate"].sel(**pick).mean("seed")
     full = grid["served_rate"].isel(arrived=-1).mean("seed")  # served at saturation (ratio x capacity)
     curve = grid["allocation_rate"].sel(policy=policy, mode=mode).mean("seed")
-    # one run kept for per-node fragmentation, statuses and slowdowns
-    prep = _sim.prepare(tr, mode, oc, g_eff)
-    r = run_protocol(prep, policy, seed=seeds[0], ratio=load)
+    # one run kept for per-node fragmentation, statuses and slowdowns: the grid's run of the
+    # policy and mode at the first seed, stopped at the scenario's load (ratio >= load)
+    r = _sim.prefix(kept[mode], load)
+    prep = r["prep"]
     sm = _sim.summary(r, at=100.0 * load)
     frag = _sim.fragmentation(r) / MILLI
     cards = max(int(sc.compute.cards_per_node), 1)
@@ -435,8 +444,8 @@ def evaluate(scenario, state) -> xr.Dataset:
     s_remote = remote_slowdown(float(p.pool_io_fraction), min(per_card_net, PCIE4_X16), lat)
     s_aggr = aggregation_slowdown(float(p.pool_io_fraction), 2, scale_up, per_card_net)
     # over-commit interference: each card's load (the requests it holds) in cards
-    oprep = prep if mode == "overcommit" else _sim.prepare(tr, "overcommit", oc, g_eff)
-    ro = r if mode == "overcommit" else run_protocol(oprep, policy, seed=seeds[0], ratio=load)
+    ro = _sim.prefix(kept["overcommit"], load)
+    oprep = ro["prep"]
     held = (oprep.gcap - ro["final_gpu_left"][oprep.ngpus[:, None] > np.arange(ro["final_gpu_left"].shape[1])]) / MILLI
     used_cards = held[held > 0]
     s_oc = float(np.mean(overcommit_slowdown(used_cards))) if used_cards.size else 1.0

@@ -60,6 +60,15 @@ def node_frag(cpu_left, gl, ng, tbit, t_cpu, t_ngpu, t_milli, t_mask, t_freq):
 
 
 @njit(cache=True)
+def nodes_frag(cpu_left, gl, ngpus, tbit, t_cpu, t_ngpu, t_milli, t_mask, t_freq):
+    """:func:`node_frag` of every node (rows of ``gl``, the first ``ngpus[n]`` GPUs of each)."""
+    out = np.empty(cpu_left.shape[0])
+    for n in range(cpu_left.shape[0]):
+        out[n] = node_frag(cpu_left[n], gl[n], ngpus[n], tbit[n], t_cpu, t_ngpu, t_milli, t_mask, t_freq)
+    return out
+
+
+@njit(cache=True)
 def _fits(n, cpu, mem, ngpu, milli, mask, relax_cpu, cpu_left, mem_left, gpu_left, ngpus, tbit):
     if not relax_cpu:
         if cpu_left[n] < cpu or mem_left[n] < mem:
@@ -76,14 +85,25 @@ def _fits(n, cpu, mem, ngpu, milli, mask, relax_cpu, cpu_left, mem_left, gpu_lef
 
 
 @njit(cache=True)
+def _same_left_before(row, g):
+    """True when a GPU before g has exactly as much left as GPU g."""
+    for h in range(g):
+        if row[h] == row[g]:
+            return True
+    return False
+
+
+@njit(cache=True)
 def _fgd_best_share(n, milli, cpu, before, cpu_left, gpu_left, ng, tbit, t_cpu, t_ngpu, t_milli, t_mask, t_freq):
     """(score, GPU) of the best GPU on node n for a share of ``milli`` under FGD: the score (0-100) is
     the node's fragmentation ``before`` less after the placement, squashed by a logistic; the first
-    GPU with the highest score wins ((-1, -1) when none fits; gpu_left is restored)."""
+    GPU with the highest score wins ((-1, -1) when none fits; gpu_left is restored). The node's
+    fragmentation depends only on the multiset of what its GPUs have left, so a GPU with as much
+    left as an earlier one scores the same and is skipped (same result, one evaluation per value)."""
     best = -1
     pick = -1
     for g in range(ng):
-        if gpu_left[n, g] >= milli:
+        if gpu_left[n, g] >= milli and not _same_left_before(gpu_left[n], g):
             gpu_left[n, g] -= milli
             after = node_frag(cpu_left[n] - cpu, gpu_left[n], ng, tbit[n], t_cpu, t_ngpu, t_milli, t_mask, t_freq)
             gpu_left[n, g] += milli

@@ -283,6 +283,42 @@ def run_protocol(trace_or_prep, policy="FGD", mode: str = "fractional", seed: in
     return out
 
 
+def prefix(run: dict, ratio: float) -> dict:
+    """The protocol run stopped once the arrived requests reach ``ratio`` x capacity.
+
+    Pods arrive one by one and never leave, so a run to a lower load is the first arrivals of
+    a run to a higher one with the same seed (same shuffle, same draws): equal to
+    ``run_protocol(prep, policy, mode, seed, ratio)`` without replaying it. The final node
+    state is rebuilt from the placements of the pods that arrived by then.
+    """
+    prep = run["prep"]
+    target = float(ratio) * prep.capacity
+    arr = run["arrived"]
+    if not (0.0 < float(ratio)) or arr.size == 0 or arr[-1] < target:
+        raise InputError("ratio", ratio, "a positive arrived load the run reached")
+    k = int(np.searchsorted(arr, target)) + 1
+    out = {key: (v[:k] if key in _PER_POD else v) for key, v in run.items()}
+    pods = out["pods"]
+    st = out["status"] % 10
+    pn, pg = out["place_node"], out["place_gpu"]
+    share = np.where(prep.ngpu[pods] == 1, prep.milli[pods], prep.gcap)
+    slot = pn >= 0
+    G = run["final_gpu_left"].shape[1]
+    gl = np.where(np.arange(G)[None, :] < prep.ngpus[:, None], prep.gcap, 0).astype(np.int64)
+    np.subtract.at(gl, (pn[slot], pg[slot]), np.broadcast_to(share[:, None], pn.shape)[slot])
+    cpu_left = prep.cpu_cap.astype(np.int64).copy()
+    one = (st == 1) | (st == 2)  # the CPU part on one node (remote: not the GPUs' node)
+    np.subtract.at(cpu_left, out["cpu_node"][one], prep.cpu[pods][one])
+    agg = (st == 3)[:, None] & slot  # aggregated: the CPU split per card, on each card's node
+    c1 = -(-prep.cpu[pods] // np.maximum(prep.ngpu[pods], 1))
+    np.subtract.at(cpu_left, pn[agg], np.broadcast_to(c1[:, None], pn.shape)[agg])
+    out.update(final_gpu_left=gl, final_cpu_left=cpu_left, waiting=0)
+    return out
+
+
+_PER_POD = ("status", "start", "place_node", "place_gpu", "cpu_node", "pods", "used", "arrived", "served")
+
+
 def allocation_curve(run: dict, percents=None, what: str = "used") -> tuple[np.ndarray, np.ndarray]:
     """GPU allocation rate [%] against arrived load [% of capacity] (last event at or below each).
 
@@ -301,8 +337,7 @@ def fragmentation(run: dict) -> np.ndarray:
     """Expected fragmented milli-GPU of each node at the end of a run (the FGD measure)."""
     prep = run["prep"]
     gl, cl = run["final_gpu_left"], run["final_cpu_left"]
-    return np.array([K.node_frag(cl[n], gl[n], prep.ngpus[n], prep.tbit[n], *prep.typical)
-                     for n in range(prep.cpu_cap.size)])
+    return K.nodes_frag(cl, gl, prep.ngpus, prep.tbit, *prep.typical)
 
 
 def summary(run: dict, at: float = 100.0) -> dict:

@@ -10,6 +10,7 @@ dimensionless ratios such as PUE.
 """
 from __future__ import annotations
 
+import functools
 import math
 from numbers import Number
 
@@ -48,7 +49,27 @@ def _build_registry() -> pint.UnitRegistry:
     return reg
 
 
+def _memo_unit_parsing(reg: pint.UnitRegistry, limit: int = 4096) -> None:
+    """Remember parsed unit expressions: pint caches single names only, so every ``.to("GB/s")``
+    re-parsed its string (a third of a twin run went there). All units are defined above,
+    before the first parse, so a parsed expression never changes meaning."""
+    parse = reg.parse_units_as_container
+    memo: dict = {}
+
+    def parse_units_as_container(input_string, as_delta=None, case_sensitive=None):
+        key = (input_string, as_delta, case_sensitive)
+        hit = memo.get(key)
+        if hit is None:
+            hit = parse(input_string, as_delta, case_sensitive)
+            if len(memo) < limit:
+                memo[key] = hit
+        return hit
+
+    reg.parse_units_as_container = parse_units_as_container
+
+
 ureg = _build_registry()
+_memo_unit_parsing(ureg)
 ureg.formatter.default_format = "~P"
 pint.set_application_registry(ureg)
 
@@ -98,8 +119,23 @@ def _parse(value):
     if isinstance(value, pint.Quantity):
         return value
     if isinstance(value, str):
-        return ureg.Quantity(value.strip())
+        return _parse_str(value.strip())
     raise TypeError
+
+
+@functools.lru_cache(maxsize=2048)
+def _parse_str(text: str):
+    # scenarios and catalogs repeat a few hundred strings; pint's parser dominated unit checks.
+    # The cached Quantity is never handed out: as_quantity returns a conversion (a new object).
+    return ureg.Quantity(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _target(unit):
+    """The unit a caller works in and the words for its dimension (cached: parsing dominated)."""
+    target = ureg.Unit(unit)
+    words, example = describe_dimension(target)
+    return target, f"{words} such as {example}" if example else words, words
 
 
 def as_quantity(value, unit: str, field: str, *, allow_bare: bool = False) -> pint.Quantity:
@@ -120,9 +156,7 @@ def as_quantity(value, unit: str, field: str, *, allow_bare: bool = False) -> pi
     pint.Quantity
         The value in ``unit``.
     """
-    target = ureg.Unit(unit)
-    words, example = describe_dimension(target)
-    expected = f"{words} such as {example}" if example else words
+    target, expected, words = _target(unit)
     if isinstance(value, bool):
         raise InputError(field, value, expected, "is a boolean")
     if isinstance(value, (Number, np.number)) and not isinstance(value, pint.Quantity):
@@ -192,6 +226,7 @@ def with_units(obj, unit: str, **attrs):
     return out
 
 
+@functools.lru_cache(maxsize=1024)
 def format_unit(unit) -> str:
     """Canonical short spelling of a unit string, e.g. ``'gigabit / second'`` -> ``'Gbit / s'``."""
     u = ureg.Unit(unit) if not isinstance(unit, pint.Unit) else unit
