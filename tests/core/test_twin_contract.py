@@ -69,6 +69,24 @@ def test_each_domain_evaluated_once(runs, preset):
     assert t.calls == before
 
 
+def test_no_domain_is_evaluated_again_in_a_twin_of_its_own(monkeypatch):
+    # t.calls counts one twin; a domain that built a throw-away twin to read another domain's
+    # results would evaluate that domain a second time (hidden by the cache once warm: cleared)
+    from twin import interconnect
+
+    interconnect._fabric_state_of.cache_clear()
+    calls = {d: 0 for d in DOMAINS}
+    for d in DOMAINS:
+        mod = core.domain_module(d)
+
+        def counted(*a, _d=d, _f=mod.evaluate, **k):
+            calls[_d] += 1
+            return _f(*a, **k)
+        monkeypatch.setattr(mod, "evaluate", counted)
+    Twin("cluster-2023").run()
+    assert calls == {d: 1 for d in DOMAINS}
+
+
 @pytest.mark.parametrize("preset", PRESETS)
 def test_every_result_has_canonical_units(runs, preset):
     for d in DOMAINS:

@@ -504,7 +504,7 @@ def evaluate(scenario, state) -> xr.Dataset:
                "domain_cards": topo.cards, "group_cards": n, "description": topo.description,
                "card_bandwidth_GBps": topo.card_bandwidth(0) / 1e9})
     try:
-        need = topology_offer(sc)
+        need = topology_offer(sc, state=state)
     except InputError as exc:  # the workload's plan does not map onto this topology: say so
         out.attrs["table_3_1"] = f"not evaluated: {exc}"
     else:

@@ -202,12 +202,14 @@ def _cnn_traffic(forward_flops, P, *, dp, micro_batch, accelerator, mfu, budget,
         attrs={"params": P, "accelerator": acc.name, "mfu": mfu, "budget": budget, "micro_batches_per_step": 1.0})
 
 
-def topology_offer(scenario, *, topologies=None, budget: float = 0.1, mfu: float = 0.5) -> xr.Dataset:
+def topology_offer(scenario, *, topologies=None, budget: float = 0.1, mfu: float = 0.5, state=None) -> xr.Dataset:
     """Table 3-1 for a scenario: bandwidth each strategy needs against what topologies offer.
 
     ``offered`` [GB/s] is the busbw :func:`collective_time` gives for the strategy's message and
     group on the scenario with ``compute.topology`` replaced by each topology (NaN where the
-    scenario's accelerator cannot form it); ``meets`` is offered >= needed.
+    scenario's accelerator cannot form it); ``meets`` is offered >= needed. ``state``: the
+    twin's state tree, whose fabric results the scenario's own topology reads its inter-node hop
+    from (default: a throw-away twin's, as :func:`collective_time`).
     """
     from . import busbw_factor, collective_time
     from ..scenario import load_scenario
@@ -245,7 +247,8 @@ def topology_offer(scenario, *, topologies=None, budget: float = 0.1, mfu: float
             msg = float(need.message_size.sel(strategy=k))
             pattern = str(need.pattern.sel(strategy=k).item())
             try:
-                tt = collective_time(s2, pattern, Q_(msg, "B"), g, stride=int(need.stride.sel(strategy=k)))
+                tt = collective_time(s2, pattern, Q_(msg, "B"), g, stride=int(need.stride.sel(strategy=k)),
+                                     state=state if s2 is sc else None)
             except InputError:
                 continue
             offered[ti, si] = msg / float(tt.to("s").magnitude) * busbw_factor(pattern, g) / 1e9
