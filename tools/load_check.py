@@ -1,7 +1,7 @@
 """Load check: many concurrent browser sessions against one ``nicc-twin serve``.
 
     python tools/load_check.py [--sessions 20] [--preheat 0] [--cull-idle S] [--linger 60]
-                               [--json FILE] [--check]
+                               [--baseline] [--json FILE] [--check]
 
 Starts one server (``python -m twin.cli serve``) on a free loopback port, opens ``--sessions``
 headless chromium pages at once (Playwright, Debian chromium), and for each session measures
@@ -11,6 +11,13 @@ session rendered it samples the memory of the server's kernels (RSS and USS per 
 it closes the pages as a browser tab is closed (``beforeunload`` runs, which asks Voila to shut
 the kernel down), waits ``--linger`` seconds and counts the kernels still alive. It stops the
 server with SIGTERM and checks that nothing of it is left.
+
+With ``--preheat N`` the server keeps N kernels with the app already executed, and the check
+waits until every pooled kernel has run the app before the users arrive. The CPU the server
+(Voila and its kernels) and the browsers spend while the sessions render is reported per session:
+the browsers run on the server's cores here, where a user's browser runs on the user's machine.
+``--baseline`` times the same sessions against an empty Voila page (one HTML widget) on the same
+machine: the floor that Voila's front end and the browsers set, whatever the app does.
 
 Goals (issue 15): p50 first render < 15 s and p95 < 30 s for 20 sessions, < 400 MB per session,
 no kernel left 60 s after its page closed. ``--check`` exits 1 when one is missed.
@@ -37,6 +44,10 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage"]
+#: CPU a kernel has spent once it has run the app (imports, the scenario's whole-twin run and the
+#: widgets take about 6 s; a started, idle kernel under 1 s): a pooled kernel below this, or one
+#: whose CPU still grows, is still executing.
+APP_EXECUTED_CPU_S = 3.0
 GOALS = {"p50_s": 15.0, "p95_s": 30.0, "mb_per_session": 400.0, "kernels_left": 0}
 
 
@@ -59,6 +70,34 @@ def _kernels(pid: int) -> list[psutil.Process]:
         except psutil.Error:
             pass
     return out
+
+
+def _cpu_s(p: psutil.Process) -> float:
+    try:
+        return sum(p.cpu_times()[:2])
+    except psutil.Error:
+        return 0.0
+
+
+def _chromium() -> list[psutil.Process]:
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if cmd and "chromium" in Path(cmd[0]).name:
+            out.append(p)
+    return out
+
+
+def _cpu_split(server_pid: int) -> dict:
+    """CPU seconds so far of the server's processes (Voila and its kernels) and of the browsers.
+
+    On this machine the 20 browsers share the server's cores; a user's browser runs on the
+    user's machine, so the split tells the server's work per session from the clients'."""
+    try:
+        server = [psutil.Process(server_pid)] + psutil.Process(server_pid).children(recursive=True)
+    except psutil.Error:
+        server = []
+    return {"server": sum(_cpu_s(p) for p in server), "browsers": sum(_cpu_s(p) for p in _chromium())}
 
 
 def _memory_mb(procs) -> list[tuple[float, float]]:
@@ -116,7 +155,10 @@ async def _run_sessions(url: str, n: int, timeout_ms: int, server_pid: int) -> t
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         targets = ["superpool-2025", "heterogeneous-2021"]
+        cpu0 = _cpu_split(server_pid)
+        before = _kernels(server_pid)  # the pool the sessions will take from
         recs = await asyncio.gather(*[_session(browser, url, i, timeout_ms, targets[i % 2]) for i in range(n)])
+        cpu = {k: v - cpu0[k] for k, v in _cpu_split(server_pid).items()}
         kern = _kernels(server_pid)
         mem = _memory_mb(kern)
         # close the pages as a user closes tabs: beforeunload runs (Voila then shuts the kernel down)
@@ -135,7 +177,11 @@ async def _run_sessions(url: str, n: int, timeout_ms: int, server_pid: int) -> t
             r.pop("page", None)
             r.pop("ctx", None)
         await browser.close()
-    return recs, {"kernels_at_peak": len(kern), "memory_mb": mem, "closed_at": t_close}
+    # every kernel that may belong to a page: the pool the pages took from and all alive at peak
+    # (a pool refilled after the pages arrived holds kernels of no page, started later)
+    watched = {k.pid: k for k in before + kern}
+    return recs, {"kernels_at_peak": len(kern), "memory_mb": mem, "closed_at": t_close, "cpu_s": cpu,
+                  "watched": list(watched.values())}
 
 
 def run(sessions: int = 20, preheat: int = 0, cull_idle: int | None = None, linger: float = 60.0,
@@ -167,33 +213,38 @@ def run(sessions: int = 20, preheat: int = 0, cull_idle: int | None = None, ling
             end = t_pool + timeout_s
             while time.time() < end and len(_kernels(server.pid)) < preheat:
                 time.sleep(1)
-            last = None
-            while time.time() < end:  # until the pooled kernels have executed the app (CPU quiet)
-                ks = _kernels(server.pid)
-                cpu = sum(sum(k.cpu_times()[:2]) for k in ks if k.is_running())
-                if last is not None and cpu - last < 0.2 * 3 and time.time() - t_pool > 30:
+            last: dict = {}
+            while time.time() < end:  # until every pooled kernel has executed the app and is idle
+                cpus = {k.pid: _cpu_s(k) for k in _kernels(server.pid)}
+                ready = [pid for pid, c in cpus.items()
+                         if c >= APP_EXECUTED_CPU_S and pid in last and c - last[pid] < 0.05]
+                if len(ready) >= preheat:
                     break
-                last = cpu
-                time.sleep(3)
+                last = cpus
+                time.sleep(5)
             out["pool_fill_s"] = time.time() - t_pool
         recs, info = asyncio.run(_run_sessions(url, sessions, int(timeout_s * 1000), server.pid))
         firsts = [r["first_render_s"] for r in recs if "first_render_s" in r]
         redraws = [r["redraw_s"] for r in recs if "redraw_s" in r]
         mem = info["memory_mb"]
-        # kernels still alive `linger` s after the pages closed (preheated pool kernels excepted:
-        # they belong to no page)
+        # kernels of the pages still alive `linger` s after the pages closed (kernels the pool
+        # started afterwards belong to no page)
         time.sleep(max(0.0, info["closed_at"] + linger - time.time()))
-        left = len(_kernels(server.pid))
+        alive = _kernels(server.pid)
+        # kernels of the pages still alive; a pool larger than the sessions keeps its untaken ones
+        left = sum(1 for k in info["watched"] if k.is_running()) - max(0, preheat - sessions)
         out.update({
             "rendered": len(firsts), "redrawn": len(redraws), "failures": [r.get("failure") for r in recs if not r["ok"]],
             "page_errors": sum(len(r["errors"]) for r in recs),
             "first_render_p50_s": _pct(firsts, 0.5), "first_render_p95_s": _pct(firsts, 0.95),
             "first_render_max_s": max(firsts) if firsts else float("nan"),
             "redraw_p50_s": _pct(redraws, 0.5), "redraw_p95_s": _pct(redraws, 0.95),
+            "server_cpu_s_per_session": info["cpu_s"]["server"] / sessions,
+            "browser_cpu_s_per_session": info["cpu_s"]["browsers"] / sessions,
             "kernels_at_peak": info["kernels_at_peak"],
             "rss_mb_per_kernel_mean": statistics.mean(m[0] for m in mem) if mem else float("nan"),
             "uss_mb_per_kernel_mean": statistics.mean(m[1] for m in mem) if mem else float("nan"),
-            "kernels_left_after_linger": max(0, left - preheat), "kernels_alive_after_linger": left,
+            "kernels_left_after_linger": max(0, left), "kernels_alive_after_linger": len(alive),
         })
     finally:
         procs = []
@@ -217,6 +268,74 @@ def run(sessions: int = 20, preheat: int = 0, cull_idle: int | None = None, ling
                 pass
         log.close()
     return out
+
+
+BASELINE_CELL = ("import ipywidgets as W\n"
+                 "W.HTML(\"<div class='nicc-scenario-name'>empty</div><div class='bk-Canvas'></div>\")")
+
+
+def baseline(sessions: int, timeout_s: float = 600.0) -> dict:
+    """The same sessions against an empty Voila page (one HTML widget, a preheated pool of the
+    same size): the floor that Voila and the browsers set on this machine, whatever the app does."""
+    import tempfile
+
+    import nbformat
+
+    with tempfile.TemporaryDirectory() as d:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BASELINE_CELL)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        path = Path(d) / "empty.ipynb"
+        nbformat.write(nb, path)
+        port = _free_port()
+        server = subprocess.Popen([sys.executable, "-m", "voila", str(path), "--no-browser", f"--port={port}",
+                                   "--Voila.ip=127.0.0.1", "--preheat_kernel=True", f"--pool_size={sessions}"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=d, start_new_session=True)
+        try:
+            end = time.time() + timeout_s
+            while time.time() < end and len([k for k in _kernels(server.pid) if _cpu_s(k) > 0.5]) < sessions:
+                time.sleep(1)
+            time.sleep(3)
+
+            async def go():
+                from playwright.async_api import async_playwright
+
+                async with async_playwright() as p:
+                    browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+                    cpu0 = _cpu_split(server.pid)
+
+                    async def one():
+                        ctx = await browser.new_context(viewport={"width": 1300, "height": 900})
+                        page = await ctx.new_page()
+                        t0 = time.perf_counter()
+                        await page.goto(f"http://127.0.0.1:{port}/", timeout=timeout_s * 1000)
+                        await page.wait_for_selector(".nicc-scenario-name", timeout=timeout_s * 1000)
+                        return time.perf_counter() - t0
+
+                    firsts = await asyncio.gather(*[one() for _ in range(sessions)])
+                    cpu = {k: v - cpu0[k] for k, v in _cpu_split(server.pid).items()}
+                    await browser.close()
+                    return firsts, cpu
+
+            firsts, cpu = asyncio.run(go())
+        finally:
+            procs = [server] + [c for c in _children(server.pid)]
+            for q in procs:
+                try:
+                    q.send_signal(signal.SIGTERM)
+                except (psutil.Error, ProcessLookupError):
+                    pass
+            server.wait(timeout=60)
+            psutil.wait_procs([q for q in procs if isinstance(q, psutil.Process)], timeout=10)
+    return {"first_render_p50_s": _pct(firsts, 0.5), "first_render_p95_s": _pct(firsts, 0.95),
+            "browser_cpu_s_per_session": cpu["browsers"] / sessions,
+            "server_cpu_s_per_session": cpu["server"] / sessions}
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
 
 
 def problems(res: dict) -> list[str]:
@@ -248,8 +367,12 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=600.0, help="per-session timeout [s]")
     ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
+    ap.add_argument("--baseline", action="store_true",
+                    help="also time the same sessions against an empty Voila page (the floor Voila and the browsers set)")
     a = ap.parse_args(argv)
     res = run(a.sessions, a.preheat, a.cull_idle, a.linger, a.timeout)
+    if a.baseline:
+        res["empty_voila_page"] = baseline(a.sessions, a.timeout)
     bad = problems(res)
     res["problems"] = bad
     text = json.dumps(res, indent=1, default=str)

@@ -9,7 +9,7 @@
     nicc-twin sweep BASE --set FIELD=V1,V2 ... -o OUT.zarr [--resume]   whole-twin sweeps on Dask
     nicc-twin validate [--cases PATH ...] [--domain NAME] [--json]
     nicc-twin bench [--quick] [--check] [--json] [NAME ...]
-    nicc-twin serve [SCENARIO] [--port N] [--ip ADDR] [--cull-idle S] [--preheat N]
+    nicc-twin serve [SCENARIO] [--port N] [--ip ADDR] [--cull-idle S] [--preheat N] [--refill-delay S]
 
 Errors print one line and exit non-zero; ``--debug`` shows the traceback.
 """
@@ -201,14 +201,27 @@ def cmd_fields(args) -> int:
 #: 20 concurrent sessions on 2 cores had their kernels culled before their pages connected.
 CULL_IDLE_DEFAULT = 600
 
+#: Kernels kept with the app already executed (``--preheat``): a page that finds one renders at
+#: once instead of starting Python, importing the twin and running the scenario (about 6 s of
+#: CPU). Each pooled kernel holds about 220 MB; size the pool to the users expected at once.
+PREHEAT_DEFAULT = 2
 
-def voila_command(notebook, *, port: int, ip: str, cull_idle: int = CULL_IDLE_DEFAULT, preheat: int = 0) -> list[str]:
+#: Seconds after a pooled kernel is taken before the pool starts its replacement
+#: (``--refill-delay``). A burst of users drains the pool at once; refilling immediately would
+#: start as many kernels executing the app while those users' pages still load, and on a small
+#: server the refill then takes the CPU their first render needs.
+REFILL_DELAY_DEFAULT = 120
+
+
+def voila_command(notebook, *, port: int, ip: str, cull_idle: int = CULL_IDLE_DEFAULT, preheat: int = 0,
+                  refill_delay: float = REFILL_DELAY_DEFAULT) -> list[str]:
     """The Voila command line ``serve`` runs: kernel culling and optional preheated kernels.
 
     Culling (jupyter_server's MappingKernelManager): a kernel idle for ``cull_idle`` s with no
     browser connected is shut down (checked every min(60, cull_idle / 4) s; connected kernels
-    are never culled); 0 disables it. ``preheat`` > 0 keeps that many kernels with the app
-    already executed (Voila's preheated kernel pool), so the next sessions render at once.
+    are never culled, nor are pooled ones); 0 disables it. ``preheat`` > 0 keeps that many
+    kernels with the app already executed (Voila's preheated kernel pool), so the next sessions
+    render at once; a taken kernel is replaced ``refill_delay`` s later.
     """
     cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", f"--Voila.ip={ip}"]
     if cull_idle > 0:
@@ -216,7 +229,8 @@ def voila_command(notebook, *, port: int, ip: str, cull_idle: int = CULL_IDLE_DE
                 f"--MappingKernelManager.cull_interval={max(2, min(60, int(cull_idle) // 4))}",
                 "--MappingKernelManager.cull_connected=False", "--MappingKernelManager.cull_busy=False"]
     if preheat > 0:
-        cmd += ["--preheat_kernel=True", f"--pool_size={int(preheat)}"]
+        cmd += ["--preheat_kernel=True", f"--pool_size={int(preheat)}",
+                f"--VoilaKernelManager.fill_delay={float(refill_delay):g}"]
     return cmd
 
 
@@ -234,7 +248,8 @@ def cmd_serve(args) -> int:
     from .paths import notebooks_dir
     from .scenario import load_scenario
 
-    for name, v, lo in (("--cull-idle", args.cull_idle, 0), ("--preheat", args.preheat, 0), ("--port", args.port, 1)):
+    for name, v, lo in (("--cull-idle", args.cull_idle, 0), ("--preheat", args.preheat, 0), ("--port", args.port, 1),
+                        ("--refill-delay", args.refill_delay, 0)):
         if v < lo:
             raise InputError(name, v, f"an integer >= {lo}")
     sc = load_scenario(args.scenario)  # fail early, with a clear one-line message, on a bad scenario
@@ -243,9 +258,10 @@ def cmd_serve(args) -> int:
         scenario = str(Path(scenario).resolve())
     env = dict(os.environ, NICC_TWIN_SCENARIO=scenario)
     nb = notebooks_dir() / "app.ipynb"
-    cmd = voila_command(nb, port=args.port, ip=args.ip, cull_idle=args.cull_idle, preheat=args.preheat)
-    print(f"NICC Twin app on http://{args.ip}:{args.port}/ (scenario {sc.name}; idle kernels culled after "
-          f"{args.cull_idle} s); Ctrl-C stops it", file=sys.stderr, flush=True)
+    cmd = voila_command(nb, port=args.port, ip=args.ip, cull_idle=args.cull_idle, preheat=args.preheat,
+                        refill_delay=args.refill_delay)
+    print(f"NICC Twin app on http://{args.ip}:{args.port}/ (scenario {sc.name}; {args.preheat} preheated "
+          f"kernel(s); idle kernels culled after {args.cull_idle} s); Ctrl-C stops it", file=sys.stderr, flush=True)
     proc = subprocess.Popen(cmd, env=env, cwd=nb.parent, start_new_session=True)
     stop = []
 
@@ -352,8 +368,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ip", default="127.0.0.1")
     s.add_argument("--cull-idle", type=int, default=CULL_IDLE_DEFAULT, metavar="SECONDS",
                    help=f"shut down kernels idle this long with no browser connected (default {CULL_IDLE_DEFAULT}; 0: never)")
-    s.add_argument("--preheat", type=int, default=0, metavar="N",
-                   help="keep N kernels with the app already executed (Voila preheated kernels; default 0)")
+    s.add_argument("--preheat", type=int, default=PREHEAT_DEFAULT, metavar="N",
+                   help="keep N kernels with the app already executed, about 220 MB each: size it to the users "
+                        f"expected at once (Voila preheated kernels; default {PREHEAT_DEFAULT}; 0: none)")
+    s.add_argument("--refill-delay", type=float, default=REFILL_DELAY_DEFAULT, metavar="SECONDS",
+                   help="wait this long after a preheated kernel is taken before starting its replacement, so a "
+                        f"burst of users gets the CPU first (default {REFILL_DELAY_DEFAULT})")
     s.set_defaults(func=cmd_serve)
     return p
 

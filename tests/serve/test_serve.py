@@ -48,10 +48,11 @@ def _wait(cond, timeout: float, step: float = 0.25) -> bool:
 
 
 def test_voila_command_carries_culling_and_preheat():
-    cmd = voila_command("app.ipynb", port=1, ip="127.0.0.1", cull_idle=600, preheat=2)
+    cmd = voila_command("app.ipynb", port=1, ip="127.0.0.1", cull_idle=600, preheat=2, refill_delay=7)
     assert "--MappingKernelManager.cull_idle_timeout=600" in cmd
     assert "--MappingKernelManager.cull_connected=False" in cmd
     assert "--preheat_kernel=True" in cmd and "--pool_size=2" in cmd
+    assert "--VoilaKernelManager.fill_delay=7" in cmd
     off = voila_command("app.ipynb", port=1, ip="127.0.0.1", cull_idle=0)
     assert not any("cull" in c for c in off) and not any("preheat" in c for c in off)
 
@@ -60,6 +61,7 @@ def test_voila_command_carries_culling_and_preheat():
     (["serve", "no-such-preset"], "no-such-preset"),
     (["serve", "cluster-2023", "--cull-idle", "-1"], "--cull-idle"),
     (["serve", "cluster-2023", "--preheat", "-2"], "--preheat"),
+    (["serve", "cluster-2023", "--refill-delay", "-1"], "--refill-delay"),
 ])
 def test_serve_bad_input_is_one_line(argv, field, capsys):
     assert main(argv) == 2
@@ -73,7 +75,7 @@ def test_serve_culls_idle_kernels_and_sigterm_leaves_nothing(tmp_path):
     sc.write_text('extends = "cluster-2023"\nname = "my-hall"\n')
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", str(sc), "--port", str(port),
-                             "--cull-idle", "6"], stdout=log, stderr=subprocess.STDOUT)
+                             "--cull-idle", "6", "--preheat", "0"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         def listening():
@@ -113,3 +115,37 @@ def _try_get(url):
         urllib.request.urlopen(url, timeout=240).read()  # noqa: S310
     except Exception:
         pass
+
+
+def test_preheated_pool_serves_a_page_refills_and_is_never_culled(tmp_path):
+    """A page takes the pooled kernel (the app already executed in it); the pool starts a
+    replacement after --refill-delay; the taken kernel, left without a browser, is culled, the
+    pooled one is not; SIGTERM leaves nothing."""
+    port = _free_port()
+    log = open(tmp_path / "serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", "cluster-2023", "--port", str(port),
+                             "--cull-idle", "6", "--preheat", "1", "--refill-delay", "1"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        assert _wait(lambda: len(_kernels(proc.pid)) == 1, 120), (tmp_path / "serve.log").read_text()[-2000:]
+        pooled = _kernels(proc.pid)[0]
+        html = urllib.request.urlopen(url, timeout=300).read().decode()  # noqa: S310 (loopback)
+        assert "Traceback" not in html and "nicc-error" not in html and "voila_finish" in html
+        assert "Using pre-heated kernel" in (tmp_path / "serve.log").read_text()
+        # the replacement starts after the refill delay
+        assert _wait(lambda: any(k.pid != pooled.pid for k in _kernels(proc.pid)), 60), "pool not refilled"
+        fresh = [k for k in _kernels(proc.pid) if k.pid != pooled.pid]
+        # the taken kernel has no browser: culled; the pool's kernel is idle too but kept
+        assert _wait(lambda: not pooled.is_running(), 90), "taken kernel not culled"
+        time.sleep(12)  # two more cull intervals
+        assert all(k.is_running() for k in fresh), "a pooled kernel was culled"
+        procs = [p for p in psutil.Process(proc.pid).children(recursive=True)]
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        gone, alive = psutil.wait_procs(procs, timeout=10)
+        assert not alive, f"left running after SIGTERM: {[p.pid for p in alive]}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
