@@ -241,6 +241,9 @@ def test_pipeline_needs_as_many_stages_as_sites(state):
     (lambda: xd.required_bandwidth(1.2, 1, 0, 1e9, 1e9, 2, 2, 0.0), "platform.target_efficiency"),
     (lambda: xd.ring_allreduce_time("1 GB", 0, "1 Gbit/s"), "ranks"),
     (lambda: xd.topk_bytes_ratio(0.0), "density"),
+    (lambda: xd.pipeline_blocking_step_time("1 s", 0, "1 MB", ["1 Gbit/s"], ["1 ms"]), "micro_batches"),
+    (lambda: xd.pipeline_blocking_step_time("1 s", 4, "1 MB", ["1 Gbit/s"], []), "link_latencies"),
+    (lambda: xd.pipeline_blocking_step_time("1 s", 4, "1 MB", ["0 Gbit/s"], ["1 ms"]), "link_bandwidths"),
 ])
 def test_public_functions_name_the_bad_argument(call, field):
     with pytest.raises(InputError) as exc:
@@ -271,3 +274,34 @@ def test_links_between_sites_the_job_does_not_span_are_unused(state):
     more = xd.crossdomain(C23, state, wan_links=list(C23.platform.wan_links) + ["beijing-shanghai@1200 km"])
     assert list(more["link"].values) == list(base["link"].values)
     assert float(more["selected_step_time"]) == float(base["selected_step_time"])
+
+
+def test_blocking_pipeline_slowest_stage_sets_the_period():
+    """Three stages, links of 1 and 0.5 Gbit/s: tau = 1 MB / B + L; the middle stage waits on both
+    links each micro-batch, so T = (m - 1)(c + tau_1 + tau_2) + 3 c + 2 (tau_1 + tau_2) + t_dp."""
+    tau1, tau2 = 1e6 / 1.25e8 + 0.002, 1e6 / 6.25e7 + 0.010
+    c, m = 0.05, 16
+    t = xd.pipeline_blocking_step_time("0.05 s", m, "1 MB", ["1 Gbit/s", "0.5 Gbit/s"], ["2 ms", "10 ms"],
+                                       data_parallel="0.3 s").to("s").magnitude
+    assert t == pytest.approx((m - 1) * (c + tau1 + tau2) + 3 * c + 2 * (tau1 + tau2) + 0.3, rel=1e-12)
+    # one stage alone: no link, every micro-batch back to back
+    assert xd.pipeline_blocking_step_time("0.05 s", m, "1 MB", [], []).to("s").magnitude == pytest.approx(m * c)
+    # halving the slow link's bandwidth slows the step by (m + 1) x the extra transfer time
+    t2 = xd.pipeline_blocking_step_time("0.05 s", m, "1 MB", ["1 Gbit/s", "0.25 Gbit/s"], ["2 ms", "10 ms"],
+                                        data_parallel="0.3 s").to("s").magnitude
+    assert t2 - t == pytest.approx((m + 1) * 1e6 / 6.25e7, rel=1e-9)
+
+
+def test_pipeline_wan_quantity_is_compute_bound_on_fast_links():
+    """On links far faster than the activations need, the quantity is m x (layers / stages) x layer
+    compute plus the fill of the other stages and the data-parallel ring, each a few percent."""
+    from twin.validation import quantities
+
+    q = quantities()["pipeline-wan-step-time"]
+    fast = q.func(layer_compute="0.02 s", layers=24, stages=8, micro_batches=128, dp_bandwidth="1000 Gbit/s",
+                  dp_latency="0 ms", link_bandwidths=[1e4] * 7, link_latencies=[0.0] * 7).to("s").magnitude
+    assert fast == pytest.approx((128 + 7) * 0.02 * 3, rel=0.01)
+    slow = q.func(layer_compute="0.02 s", layers=24, stages=8, micro_batches=128, dp_bandwidth="1000 Gbit/s",
+                  dp_latency="0 ms", link_bandwidths=[1e4] * 6 + [0.1], link_latencies=[0.0] * 7).to("s").magnitude
+    # the slow last link: the last stage waits (m + 1) transfers of one micro-batch's activations
+    assert slow - fast == pytest.approx(129 * 2048 * 2048 * 2 / 1.25e7, rel=0.01)

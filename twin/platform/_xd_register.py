@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..bench import Benchmark, max_rel_diff, register_benchmark
-from ..validation import register_quantity
+from ..validation import register_calibration, register_quantity
 
 
 @register_quantity("crossdomain-communication-reduction", domain="platform", unit="")
@@ -36,6 +36,31 @@ def _wan_allreduce(parameters: float = 1e9, bytes_per_value: float = 1.0, ranks:
 
     return ring_allreduce_time(Q_(float(parameters) * float(bytes_per_value), "byte"), int(ranks), bandwidth,
                                latency=latency, flows_per_link=int(flows_per_link))
+
+
+@register_quantity("pipeline-wan-step-time", domain="platform", unit="s")
+def _pipeline_wan(layer_compute: str = "0.02 s", layers: int = 24, stages: int = 8, micro_batches: int = 128,
+                  hidden: int = 2048, sequence: int = 2048, micro_batch: int = 1, bytes_per_value: float = 2.0,
+                  parameters: float = 1.315e9, dp: int = 8, dp_bandwidth: str = "2 Gbit/s", dp_latency: str = "10 ms",
+                  link_bandwidths=(1.0,) * 7, link_latencies=(10.0,) * 7):
+    """Iteration time of a pipeline-parallel run whose stages sit behind WAN links (bandwidths in
+    Gbit/s, latencies in ms, one per stage boundary), Megatron-LM's blocking 1F1B schedule, with
+    each stage's data-parallel all-reduce after the flush."""
+    from ..units import Q_, as_quantity
+    from .crossdomain import pipeline_blocking_step_time, ring_allreduce_time
+
+    c = as_quantity(layer_compute, "s", "layer_compute") * (int(layers) / int(stages))
+    message = Q_(float(micro_batch) * int(sequence) * int(hidden) * float(bytes_per_value), "byte")
+    t_dp = ring_allreduce_time(Q_(float(parameters) / int(stages) * float(bytes_per_value), "byte"), int(dp),
+                               dp_bandwidth, latency=dp_latency)
+    return pipeline_blocking_step_time(c, int(micro_batches), message, [Q_(float(b), "Gbit/s") for b in link_bandwidths],
+                                       [Q_(float(v), "ms") for v in link_latencies], data_parallel=t_dp)
+
+
+register_calibration("layer_compute of the pipeline-wan-step-time cases (DT-FM, V100, GPT-XL layer)", domain="platform",
+                     cases=["dtfm-megatron-p8-case3-l24-b1024"],
+                     description="forward + backward of one GPT-XL layer and micro-batch on a V100 (0.02267 s), solved from "
+                                 "DT-FM case 3 (L24, B1024, 21.27 s); a case input, not a twin constant")
 
 
 @register_quantity("fibre-latency-per-km", domain="platform", unit="us")

@@ -12,7 +12,7 @@ electricity price and carbon.
 
 Public functions: :func:`evaluate_crossdomain`, :func:`crossdomain`, :func:`step_times`,
 :func:`required_bandwidth`, :func:`fibre_latency`, :func:`great_circle`, :func:`site_table`,
-:func:`wan_links`, :func:`compression_model`, :func:`communication_reduction`,
+:func:`wan_links`, :func:`compression_model`, :func:`pipeline_blocking_step_time`, :func:`communication_reduction`,
 :func:`placement`, :func:`site_queues`, :data:`CONVERGENCE`.
 
 Convergence: what H inner steps and compression cost in model quality is *not* modelled; the
@@ -347,6 +347,56 @@ def ring_allreduce_time(message, ranks: int, bandwidth, *, latency="0 s", flows_
     if n == 1:
         return Q_(0.0, "s")
     return Q_(2.0 * (n - 1) / n * S * int(flows_per_link) / B + 2.0 * (n - 1) * L, "s")
+
+
+def pipeline_blocking_step_time(stage_compute, micro_batches: int, message, link_bandwidths, link_latencies, *,
+                                data_parallel="0 s") -> "Q_":
+    """Step time of a 1F1B pipeline whose stage-to-stage sends block the stage [s].
+
+    Parameters
+    ----------
+    stage_compute : Quantity [s]     forward + backward of one micro-batch on one stage
+    micro_batches : int              micro-batches per step and pipeline (m >= 1)
+    message : Quantity [B]           activation (and its gradient) crossing one stage boundary per micro-batch
+    link_bandwidths : sequence of Quantity [Gbit/s]   the p - 1 links between consecutive stages
+    link_latencies : sequence of Quantity [s]         their one-way latencies
+    data_parallel : Quantity [s]     gradient all-reduce after the pipeline flush (not overlapped)
+
+    Notes
+    -----
+    One transfer over link j takes tau_j = X / B_j + L_j. In Megatron-LM's 1F1B schedule each
+    stage k, per micro-batch, computes and then waits for a combined send/receive with each
+    neighbour (``send_forward_recv_backward`` over link k, ``send_backward_recv_forward`` over
+    link k - 1; full duplex), so its period is P_k = c + tau_{k-1} + tau_k and
+    T = (m - 1) max_k P_k + p c + 2 sum_j tau_j + t_dp (fill and drain pass every link once
+    each way). :func:`step_times`' ``pipeline`` strategy is the opposite bound, transfers
+    hidden behind other micro-batches. The LM head of the last stage is not modelled apart:
+    every stage computes ``stage_compute``.
+
+    References
+    ----------
+    Narayanan et al., SC'21 (1F1B); Megatron-LM ``schedules.forward_backward_pipelining_without_interleaving``
+    and ``p2p_communication`` (blocking batched isend/irecv).
+    """
+    m = int(micro_batches)
+    if m < 1:
+        raise InputError("micro_batches", micro_batches, "an integer >= 1")
+    c = as_quantity(stage_compute, "s", "stage_compute").magnitude
+    x = as_quantity(message, "byte", "message").to("byte").magnitude
+    bws = [as_quantity(b, "Gbit/s", "link_bandwidths").to("byte/s").magnitude for b in link_bandwidths]
+    lats = [as_quantity(v, "s", "link_latencies").to("s").magnitude for v in link_latencies]
+    if len(bws) != len(lats):
+        raise InputError("link_latencies", list(link_latencies), f"one latency per link ({len(bws)})",
+                         f"has {len(lats)}")
+    if any(not (b > 0) for b in bws):
+        raise InputError("link_bandwidths", list(link_bandwidths), "bandwidths > 0")
+    if any(v < 0 for v in lats) or c < 0 or x < 0:
+        raise InputError("link_latencies", list(link_latencies), "latencies, compute and message >= 0")
+    tau = np.array([x / b + v for b, v in zip(bws, lats)])
+    edges = np.concatenate([[0.0], tau, [0.0]])
+    period = c + edges[:-1] + edges[1:]  # stage k: links k - 1 and k
+    t_dp = as_quantity(data_parallel, "s", "data_parallel").magnitude
+    return Q_((m - 1) * float(period.max()) + (len(bws) + 1) * c + 2.0 * float(tau.sum()) + t_dp, "s")
 
 
 def compression_model(method: str, ratio: float, local_parameters: float, hbm_bandwidth, peak_rate,
@@ -970,4 +1020,4 @@ def _plain(v):
 
 __all__ = ["NEEDS", "STRATEGIES", "COMPRESSIONS", "CONVERGENCE", "evaluate_crossdomain", "crossdomain", "step_times",
            "required_bandwidth", "fibre_latency", "great_circle", "site_table", "site_names", "wan_links",
-           "wan_technologies", "wan_technology", "compression_model", "topk_bytes_ratio", "bandwidth_sweep", "ring_allreduce_time", "communication_reduction", "placement", "site_queues", "training_state", "scenario_and_state"]
+           "wan_technologies", "wan_technology", "compression_model", "topk_bytes_ratio", "bandwidth_sweep", "ring_allreduce_time", "pipeline_blocking_step_time", "communication_reduction", "placement", "site_queues", "training_state", "scenario_and_state"]
