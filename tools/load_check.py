@@ -199,7 +199,7 @@ def run(sessions: int = 20, preheat: int = 0, cull_idle: int | None = None, ling
     out: dict = {"sessions": sessions, "preheat": preheat, "cull_idle_s": cull_idle, "linger_s": linger,
                  "cpus": os.cpu_count(), "load_average_before": os.getloadavg(), "log": str(log_path)}
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 300  # serve warms up (one twin run) before Voila listens
         while time.time() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()

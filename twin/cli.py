@@ -9,7 +9,7 @@
     nicc-twin sweep BASE --set FIELD=V1,V2 ... -o OUT.zarr [--resume]   whole-twin sweeps on Dask
     nicc-twin validate [--cases PATH ...] [--domain NAME] [--json]
     nicc-twin bench [--quick] [--check] [--json] [NAME ...]
-    nicc-twin serve [SCENARIO] [--port N] [--ip ADDR] [--cull-idle S] [--preheat N] [--refill-delay S]
+    nicc-twin serve [SCENARIO] [--port N] [--ip ADDR] [--cull-idle S] [--preheat N] [--refill-delay S] [--no-warm-up]
 
 Errors print one line and exit non-zero; ``--debug`` shows the traceback.
 """
@@ -234,6 +234,24 @@ def voila_command(notebook, *, port: int, ip: str, cull_idle: int = CULL_IDLE_DE
     return cmd
 
 
+def _warm_up(scenario) -> None:
+    """Run the scenario's whole twin once before Voila starts, with a progress line per domain.
+
+    The first run after an install compiles every numba kernel (about 45 s on 2 cores) and
+    caches them (``cache=True``); every kernel the server starts, pooled or not, then loads the
+    compiled code instead of compiling it again while a user waits. With the cache warm this
+    run takes a second or two."""
+    import time
+
+    from .core import Twin
+
+    t0 = time.perf_counter()
+    print("warming up: one run of the whole twin (the first start after an install compiles the kernels, "
+          "about a minute; later starts take seconds)", file=sys.stderr, flush=True)
+    Twin(scenario).run(progress=_bar)
+    print(f"warm in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+
+
 def cmd_serve(args) -> int:
     """Run Voila as a child in its own session, forward SIGINT/SIGTERM/SIGHUP to it and wait;
     whatever of the server and its kernels is still alive after a grace period is killed."""
@@ -253,6 +271,8 @@ def cmd_serve(args) -> int:
         if v < lo:
             raise InputError(name, v, f"an integer >= {lo}")
     sc = load_scenario(args.scenario)  # fail early, with a clear one-line message, on a bad scenario
+    if not args.no_warm_up:
+        _warm_up(sc)
     scenario = args.scenario
     if Path(scenario).exists():  # a scenario file: the server runs in the notebooks folder
         scenario = str(Path(scenario).resolve())
@@ -371,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--preheat", type=int, default=PREHEAT_DEFAULT, metavar="N",
                    help="keep N kernels with the app already executed, about 220 MB each: size it to the users "
                         f"expected at once (Voila preheated kernels; default {PREHEAT_DEFAULT}; 0: none)")
+    s.add_argument("--no-warm-up", action="store_true",
+                   help="start Voila at once, without first running the twin to compile and cache its kernels")
     s.add_argument("--refill-delay", type=float, default=REFILL_DELAY_DEFAULT, metavar="SECONDS",
                    help="wait this long after a preheated kernel is taken before starting its replacement, so a "
                         f"burst of users gets the CPU first (default {REFILL_DELAY_DEFAULT})")

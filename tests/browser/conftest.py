@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,8 @@ CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/ch
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-quic", "--no-first-run"]
 RENDER_TIMEOUT_MS = 120_000
+#: serve runs the twin once before Voila listens: about a minute when the kernels compile (fresh install)
+SERVE_START_TIMEOUT_S = 300
 
 pytestmark = pytest.mark.browser
 
@@ -48,20 +49,22 @@ def voila_server(tmp_path_factory):
     proc = subprocess.Popen([sys.executable, "-m", "twin.cli", "serve", "cluster-2023", "--port", str(port)],
                             stdout=fh, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
+    # serve warms up first (one twin run; compiles the kernels after a fresh install), then Voila
+    # listens; wait for the port, not a page (every page request takes or starts a kernel)
+    deadline = time.time() + SERVE_START_TIMEOUT_S
     while time.time() < deadline:
         if proc.poll() is not None:
             fh.close()
             pytest.fail(f"nicc-twin serve exited early:\n{log.read_text()[-3000:]}")
         try:
-            urllib.request.urlopen(url, timeout=2)  # noqa: S310 (loopback)
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
             break
-        except Exception:
+        except OSError:
             time.sleep(0.5)
     else:
         proc.terminate()
         fh.close()
-        pytest.fail(f"Voila did not answer on {url} within 90 s:\n{log.read_text()[-3000:]}")
+        pytest.fail(f"Voila did not listen on {url} within {SERVE_START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}")
     yield url
     proc.terminate()
     try:

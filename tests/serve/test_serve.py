@@ -85,7 +85,7 @@ def test_serve_culls_idle_kernels_and_sigterm_leaves_nothing(tmp_path):
             except OSError:
                 return False
 
-        assert _wait(listening, 90), (tmp_path / "serve.log").read_text()[-2000:]
+        assert _wait(listening, 300), (tmp_path / "serve.log").read_text()[-2000:]
         server = [p for p in psutil.Process(proc.pid).children(recursive=True) if "voila" in " ".join(p.cmdline())]
         assert server, "no Voila process under nicc-twin serve"
         # 1. a session: GET renders the app in a new kernel; nobody connects its websocket, so the
@@ -130,6 +130,8 @@ def test_preheated_pool_serves_a_page_refills_and_is_never_culled(tmp_path):
     try:
         assert _wait(lambda: len(_kernels(proc.pid)) == 1, 120), (tmp_path / "serve.log").read_text()[-2000:]
         pooled = _kernels(proc.pid)[0]
+        # serve ran the twin once (compiling and caching the kernels) before Voila started
+        assert "warm in" in (tmp_path / "serve.log").read_text()
         html = urllib.request.urlopen(url, timeout=300).read().decode()  # noqa: S310 (loopback)
         assert "Traceback" not in html and "nicc-error" not in html and "voila_finish" in html
         assert "Using pre-heated kernel" in (tmp_path / "serve.log").read_text()
