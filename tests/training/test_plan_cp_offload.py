@@ -14,7 +14,8 @@ from twin.training.search import prepare, run_kernel
 
 C23 = load_scenario("cluster-2023")          # 1,024 x A800 80 GB, no memory pool
 POOL = C23.with_overrides({"storage": {"memory_pool": "64 TiB"}})
-#: a plan whose memory per card is 82.6 GB on an 80 GB card without offload (the peer-tool case)
+#: a plan whose memory per card is just above an 80 GB card without offload (the peer-tool case: 82.6 GB with the
+#: GPT-style activation count, 82.0 GB with Llama's own: no dropout masks, fused SwiGLU, GQA)
 PEER = dict(model="llama3-70b", tp=1, pp=8, dp=6, micro_batch=1, global_batch=48, virtual_stages=1,
             recompute="full", zero_stage=1, sequence_parallel=False)
 
@@ -96,7 +97,8 @@ def test_ring_exposure_grows_when_the_ring_is_slow():
 
 def test_offload_makes_the_peer_plan_fit_and_prices_the_transfers():
     plain = estimate(C23, **PEER)
-    assert float(plain.memory_total) == pytest.approx(82.6, abs=0.1)
+    assert float(plain.memory_total) == pytest.approx(float(plain.memory.sum()), rel=1e-12)
+    assert float(plain.hbm_capacity) < float(plain.memory_total) < float(plain.hbm_capacity) + 5
     assert not bool(plain.fits)
     off = estimate(C23, offload="optimizer", **PEER)
     assert bool(off.fits)

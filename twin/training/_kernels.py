@@ -14,7 +14,8 @@ MC_L, MC_H, MC_A, MC_KV, MC_F, MC_V, MC_S, MC_E, MC_K, MC_MATS = 0, 1, 2, 3, 4, 
 MC_P_ATTN, MC_P_MLP, MC_P_NORM, MC_P_ROUTER, MC_P_EMB, MC_P_OUT, MC_P_FINAL = 10, 11, 12, 13, 14, 15, 16
 MC_CU, MC_CT, MC_CS2, MC_B, MC_FLASH, MC_OVERLAP, MC_KIND, MC_CNN_FLOPS, MC_CNN_ACT = 17, 18, 19, 20, 21, 22, 23, 24, 25
 MC_UNEVEN = 26  # 1: uneven pipeline split allowed (stages of ceil(L/(pp v)) layers per chunk, ends lighter)
-MC_SIZE = 27
+MC_LSE = 27     # bytes per head and token flash attention saves (fp32 log-sum-exp); 0 for unfused attention
+MC_SIZE = 28
 
 # --- hardware / efficiency vector ----------------------------------------------------------
 HW_PEAK, HW_HBM_BW, HW_HBM_CAP, HW_DOMAIN, HW_CPN, HW_N = 0, 1, 2, 3, 4, 5
@@ -228,6 +229,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         ct = mc[MC_CT]
         act_hs = T * h * (cu / sp_div + ct / tp)          # bytes of the s b h activations
         act_s2 = 0.0 if flash else mc[MC_CS2] * a * s * T / tp
+        act_lse = mc[MC_LSE] * a * T / tp                 # flash attention's saved softmax statistics
         t_core = 4.0 * T * s * h / tp / (peak16 * _eta(d, emax16, nh)) + cmem * act_s2 / hbm
         # FP8 casts (HBM-bound): each FP8 GEMM input in the forward pass and each output gradient in
         # the backward pass is read in bf16 and written in fp8 with its transpose
@@ -286,7 +288,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         if rc == 2:
             act_layer = 2.0 * T * h / sp_div
         else:
-            act_layer = act_hs + (act_s2 if rc == 0 else 0.0)
+            act_layer = act_hs + (act_s2 if rc == 0 else 0.0) + act_lse
             if fp8:  # the GEMM inputs are kept for the backward pass in fp8 (1 B instead of 2 B)
                 act_layer -= x_in
         inflight = min(pp, m_micro)
@@ -302,7 +304,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
             act_host = act - kept
             act = kept
         if rc == 2:
-            act += act_hs + act_s2  # working set of the layer being recomputed
+            act += act_hs + act_s2 + act_lse  # working set of the layer being recomputed
         logit_mem = 2.0 * 4.0 * T * V / tp
         out[O_M_ACT] = act
     # optimizer offload (ZeRO-Offload): fp32 master weights, momentum and variance live on the tier

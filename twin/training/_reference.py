@@ -20,7 +20,8 @@ def _model(mc):
     names = {"L": K.MC_L, "h": K.MC_H, "a": K.MC_A, "kv": K.MC_KV, "f": K.MC_F, "V": K.MC_V, "s": K.MC_S,
              "E": K.MC_E, "k": K.MC_K, "mats": K.MC_MATS, "p_attn": K.MC_P_ATTN, "p_mlp": K.MC_P_MLP,
              "p_norm": K.MC_P_NORM, "p_router": K.MC_P_ROUTER, "p_emb": K.MC_P_EMB, "p_out": K.MC_P_OUT,
-             "p_final": K.MC_P_FINAL, "cu": K.MC_CU, "ct": K.MC_CT, "cs2": K.MC_CS2, "B": K.MC_B}
+             "p_final": K.MC_P_FINAL, "cu": K.MC_CU, "ct": K.MC_CT, "cs2": K.MC_CS2, "B": K.MC_B,
+             "lse": K.MC_LSE}
     d = {k: float(mc[i]) for k, i in names.items()}
     d["flash"] = mc[K.MC_FLASH] > 0.5
     d["overlap"] = mc[K.MC_OVERLAP] > 0.5
@@ -141,6 +142,7 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm, cp=1, off=
         t_gemm = sum(F / (peak * eta(n)) for F, n in gemms)
         act_hs = tokens * h * (M["cu"] / spd + M["ct"] / tp)
         act_s2 = 0.0 if M["flash"] else M["cs2"] * a * s * tokens / tp
+        softmax_stats = M["lse"] * a * tokens / tp  # flash attention keeps only the log-sum-exp per head and token
         t_core = 4 * tokens * s * h / tp / (peak_att * eta_att(hd)) + cmem * act_s2 / hbm
         # casts to fp8 (+ transpose) of the GEMM inputs (forward) and output gradients (backward)
         gemm_inputs = tokens * (h / spd + h / tp + k * h / spd + k * f / tp)
@@ -176,7 +178,7 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm, cp=1, off=
             exposed = max(0.0, a_cp + b_cp * 4 * tokens * kv * hd / tp - t_core / cp)
             passes = 3 + (1 if rc == 2 else 0)  # forward, backward (twice the traffic), recomputation
             res["cp_mb"] = layers * (cp - 1) * exposed * passes
-        stored = 2 * tokens * h / spd if rc == 2 else act_hs + (act_s2 if rc == 0 else 0.0)
+        stored = 2 * tokens * h / spd if rc == 2 else act_hs + (act_s2 if rc == 0 else 0.0) + softmax_stats
         if fp8 and rc != 2:
             stored -= gemm_inputs  # saved for the backward pass in fp8, 1 B per element instead of 2
         interleave = (1 + (pp - 1) / (pp * v)) if v > 1 else 1
@@ -190,7 +192,7 @@ def plan_reference(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, comm, cp=1, off=
             parked = act - min(act, 2 * one_mb)
             act = min(act, 2 * one_mb)
             res["act_off_mb"] = max(0.0, 2 * one_mb / H["tier_link"] - res["compute_mb"])
-        res["m_act"] = act + ((act_hs + act_s2) if rc == 2 else 0.0)
+        res["m_act"] = act + ((act_hs + act_s2 + softmax_stats) if rc == 2 else 0.0)
         logits_mem = 2 * 4 * tokens * V / tp
     res["m_host"] = 0.0
     if off >= 1:

@@ -105,6 +105,13 @@ def _plan_mfu(**inputs):
     return Q_(float(_plan_ds(inputs)["mfu"]), "")
 
 
+@register_quantity("training-plan-memory", domain="training", unit="GB")
+def _plan_memory(**inputs):
+    """Peak memory per GPU [GB] of a training run with an explicit plan (most loaded pipeline stage: weights,
+    gradients, optimizer state, activations of the micro-batches in flight, logits and the fixed reserve)."""
+    return Q_(float(_plan_ds(inputs)["memory_total"]), "GB")
+
+
 @register_quantity("training-fp8-speedup", domain="training", unit="")
 def _fp8_speedup(**inputs):
     """Iteration time of a plan in BF16 over the same plan in FP8 (Transformer-Engine style: FP8 layer

@@ -12,6 +12,9 @@ References
    Models", MLSys 2023 (activation memory per layer, selective recomputation, sequence parallelism).
 .. [3] S. Rajbhandari et al., "ZeRO: Memory Optimizations Toward Training Trillion Parameter
    Models", SC'20 (16 bytes per parameter for mixed-precision Adam, ZeRO stages 1-3).
+.. [4] T. Dao, "FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning",
+   2023 (the backward pass recomputes the attention scores from Q, K, V, the output and the
+   row-wise log-sum-exp, which is all the forward pass saves).
 """
 from __future__ import annotations
 
@@ -150,18 +153,45 @@ def model_flops_per_iteration(m: ModelSpec, global_batch: int) -> float:
     return flops_per_iteration(m, global_batch, "none")
 
 
+#: bytes per token of the fp32 statistics a norm keeps for its backward pass: LayerNorm mean and
+#: reciprocal standard deviation, RMSNorm the reciprocal RMS only (Megatron / Apex / TE fused norms)
+NORM_STAT_BYTES = {"layernorm": 8.0, "rmsnorm": 4.0}
+#: bytes per token and head of flash attention's saved softmax statistics (fp32 log-sum-exp) [4]
+FLASH_LSE_BYTES = 4.0
+
+
 def activation_coefficients(m: ModelSpec) -> tuple[float, float, float]:
-    """Korthikanti et al.'s per-layer activation bytes as (unsplit, split, s2) coefficients.
+    """Korthikanti et al.'s per-layer activation bytes as (unsplit, split, s2) coefficients, per architecture.
 
     Returns ``(c_u, c_t, c_s2)`` with activation bytes per layer and micro-batch
-    ``s b h (c_u / (t if SP else 1) + c_t / t) + c_s2 a s^2 b / t`` [2]. For GPT c_u = 10,
-    c_t = 24, c_s2 = 5 (34 s b h + 5 a s^2 b without parallelism). Here the split part is
-    generalised: Q and out-projection input 4, K and V 4 kv/a, the MLP 4 f/h (GeLU: two
-    f-wide tensors) or 8 f/h (SwiGLU: gate, up, product, activation), times top_k for a MoE.
+    ``s b h (c_u / (t if SP else 1) + c_t / t) + c_s2 a s^2 b / t`` (unfused attention) [2].
+    For GPT (GeLU, f = 4h, dropout, no GQA) c_u = 10, c_t = 24, c_s2 = 5: 34 s b h + 5 a s^2 b,
+    Korthikanti et al.'s eq. (1), plus the norms' fp32 statistics (16 / h, negligible).
+
+    Notes
+    -----
+    Term by term (16-bit activations, 2 B per element; dropout masks 1 B) [2]:
+
+    * unsplit (replicated across tensor-parallel ranks unless sequence-parallel): the two norm
+      inputs (2 + 2), the two norm outputs that feed the QKV and MLP-up GEMMs (2 + 2), and, with
+      dropout, the masks of the two residual dropouts (1 + 1): c_u = 8 + 2 dropout, plus the norms'
+      fp32 statistics per token (2 x 8 B LayerNorm, 2 x 4 B RMSNorm) over h;
+    * split: Q (2) and the attention output that feeds the output projection (2); K and V of the
+      kv_heads only, 4 kv / a (grouped-query attention); the MLP keeps its up-projection output
+      (the activation's input: f wide for GeLU, gate and up 2f wide for SwiGLU) and the activation's
+      output (f wide, the down-projection's input), i.e. 2 f / h x (matrices) -- GeLU 4 f / h (16
+      for f = 4h), SwiGLU 6 f / h (the fused SwiGLU of Megatron-Core / Transformer Engine
+      recomputes silu(gate) in the backward pass) -- times top_k for a MoE layer;
+    * s^2 (unfused attention only): the softmax output 2 a s^2 b, and with attention dropout its
+      mask (1) and output (2): c_s2 = 2 + 3 dropout. Flash attention keeps none of it, only the
+      fp32 log-sum-exp per head and token (:data:`FLASH_LSE_BYTES`, added in the kernel) [4].
     """
     h, a, kv, f = m.hidden, m.heads, m.kv_heads, m.ffn_hidden
-    mlp = (8.0 if m.mlp == "swiglu" else 4.0) * f / h * m.top_k
-    return 10.0, 4.0 + 4.0 * kv / a + mlp, 5.0
+    drop = 1.0 if m.dropout else 0.0
+    mats = 3.0 if m.mlp == "swiglu" else 2.0
+    cu = 8.0 + 2.0 * drop + 2.0 * NORM_STAT_BYTES.get(m.norm, 8.0) / h
+    ct = 4.0 + 4.0 * kv / a + 2.0 * mats * f / h * m.top_k
+    return cu, ct, 2.0 + 3.0 * drop
 
 
 def activation_bytes_per_layer(m: ModelSpec, micro_batch: int, tp: int = 1, *, sp: bool = False,
@@ -170,9 +200,10 @@ def activation_bytes_per_layer(m: ModelSpec, micro_batch: int, tp: int = 1, *, s
 
     Notes
     -----
-    none: s b h (10/t' + c_t/t) + 5 a s^2 b / t with t' = t under sequence parallelism, else 1
-    (the s^2 term vanishes with flash attention); selective: the s^2 term recomputed;
-    full: only the layer input 2 s b h / t' is kept.
+    none: s b h (c_u/t' + c_t/t) + c_s2 a s^2 b / t with t' = t under sequence parallelism, else 1
+    (flash attention replaces the s^2 term by its log-sum-exp, 4 a s b / t); selective: the s^2
+    term recomputed; full: only the layer input 2 s b h / t' is kept. Coefficients:
+    :func:`activation_coefficients`.
     """
     s, h, a = m.sequence_length, m.hidden, m.heads
     cu, ct, cs2 = activation_coefficients(m)
@@ -180,7 +211,9 @@ def activation_bytes_per_layer(m: ModelSpec, micro_batch: int, tp: int = 1, *, s
     if recompute == "full":
         return 2.0 * s * micro_batch * h / tprime
     base = s * micro_batch * h * (cu / tprime + ct / tp)
-    if recompute == "none" and attention == "unfused":
+    if attention == "flash":
+        base += FLASH_LSE_BYTES * a * s * micro_batch / tp
+    elif recompute == "none":
         base += cs2 * a * s * s * micro_batch / tp
     return base
 
@@ -214,6 +247,7 @@ def model_constants(m: ModelSpec, global_batch: int, *, attention: str = "flash"
         mc[[K.MC_CU, K.MC_CT, K.MC_CS2]] = cu, ct, cs2
     mc[K.MC_B] = global_batch
     mc[K.MC_FLASH] = ATTENTION[attention]
+    mc[K.MC_LSE] = FLASH_LSE_BYTES if (attention == "flash" and m.kind != "cnn") else 0.0
     mc[K.MC_OVERLAP] = 1.0 if dp_overlap else 0.0
     mc[K.MC_UNEVEN] = 1.0 if uneven_pipeline else 0.0
     return mc
@@ -221,5 +255,5 @@ def model_constants(m: ModelSpec, global_batch: int, *, attention: str = "flash"
 
 __all__ = ["layer_params", "parameter_count", "sc21_parameter_count", "sc21_flops", "flops_per_iteration",
            "model_flops_per_iteration", "forward_flops_per_sequence", "activation_bytes_per_layer",
-           "activation_coefficients", "model_constants", "BYTES_WEIGHTS", "BYTES_GRADS", "BYTES_OPTIMIZER",
+           "activation_coefficients", "NORM_STAT_BYTES", "FLASH_LSE_BYTES", "model_constants", "BYTES_WEIGHTS", "BYTES_GRADS", "BYTES_OPTIMIZER",
            "BYTES_CHECKPOINT", "RECOMPUTE", "ATTENTION"]

@@ -30,6 +30,8 @@ class ModelSpec:
     position : str          "learned" (an s x h table) or "rope" (no parameters)
     tied_embeddings : bool  output projection shares the input embedding
     experts, top_k : int    mixture of experts (1, 1 for a dense model)
+    dropout : bool          trains with attention and residual dropout (GPT); its masks are stored
+                            activations. Llama-family models train without dropout.
     params_published : float  parameter count the source states [1]
     forward_flops, activation_bytes : float  per sample, CNN only [FLOP], [B]
     source : str
@@ -53,6 +55,7 @@ class ModelSpec:
     tied_embeddings: bool = True
     experts: int = 1
     top_k: int = 1
+    dropout: bool = True
     params_published: float = 0.0
     active_params_published: float = 0.0
     forward_flops: float = 0.0
@@ -79,6 +82,12 @@ def _spec(name: str, d: dict, path) -> ModelSpec:
     for k in _INT_FIELDS:
         if k in kw:
             kw[k] = int(kw[k])
+    if "dropout" in kw and not isinstance(kw["dropout"], bool):
+        v = kw["dropout"]
+        if not isinstance(v, (int, float)) or not 0 <= v < 1:
+            raise InputError(f"models.{name}.dropout", v, "true / false, or a dropout probability in [0, 1)",
+                             f"is not a dropout setting in {path}")
+        kw["dropout"] = v > 0  # a probability: masks are stored whenever it is above 0
     kind = kw.get("kind", "transformer")
     if kind == "transformer":
         for k in ("layers", "hidden", "heads", "vocab"):
@@ -134,7 +143,7 @@ __all__ = ["ModelSpec", "get_model", "model_names", "model_from_dims"]
 def model_from_dims(dims: dict, name: str = "inline") -> ModelSpec:
     """A :class:`ModelSpec` from inline dimensions (the keys of a zoo TOML table: layers, hidden,
     heads, vocab, and optionally kv_heads, ffn_hidden, sequence_length, mlp, norm, bias, position,
-    tied_embeddings, experts, top_k); ``source`` defaults to "inline dimensions".
+    tied_embeddings, experts, top_k, dropout); ``source`` defaults to "inline dimensions".
 
     Raises
     ------
