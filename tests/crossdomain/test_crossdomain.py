@@ -37,26 +37,42 @@ pos = st.floats(1e-3, 1e3)
 @settings(max_examples=60, deadline=None)
 @given(t_c=pos, frac=st.floats(0, 0.5), g=st.floats(1e6, 1e13), act=st.floats(1e6, 1e12), S=st.integers(1, 6),
        dp=st.integers(1, 256), lat=st.floats(0, 0.05), H=st.integers(1, 1000), bw=st.floats(1e6, 1e12),
-       ok=st.booleans(), ov=st.booleans())
-def test_kernel_matches_python_and_numpy_references(t_c, frac, g, act, S, dp, lat, H, bw, ok, ov):
+       p=st.integers(1, 24), m=st.integers(1, 256), ov=st.booleans())
+def test_kernel_matches_python_and_numpy_references(t_c, frac, g, act, S, dp, lat, H, bw, p, m, ov):
     _reached["ref_total"] += 1
     ratios = np.array([1.0, 0.5, 0.01, 0.003])
     costs = np.array([0.0, 0.01 * t_c, 0.02 * t_c, 0.03 * t_c])
     one = lambda v: np.array([float(v)])  # noqa: E731
     args = (one(t_c), one(frac * t_c), one(2 / 3 * t_c if ov else 0.0), one(g), one(act), one(S), one(dp),
-            np.array([bw, bw * 3.0]), one(lat), one(H), ratios, costs, one(1.0 if ok else 0.0))
+            np.array([bw, bw * 3.0]), one(lat), one(H), ratios, costs, one(p), one(m))
     fast = np.zeros((1, 2, 4, 4))
     wan = np.zeros_like(fast)
     K.sweep(*args, fast, wan)
     slow = np.zeros_like(fast)
-    R.sweep(*args, slow, np.zeros_like(fast))
+    slow_wan = np.zeros_like(fast)
+    R.sweep(*args, slow, slow_wan)
     vec = R.sweep_numpy(*args)
     np.testing.assert_allclose(fast, slow, rtol=1e-12)
     np.testing.assert_allclose(fast, vec, rtol=1e-12)
-    assert np.all(np.isinf(fast[..., 2, :])) == (not ok)
+    np.testing.assert_allclose(wan, slow_wan, rtol=1e-9, atol=1e-12 * t_c)
+    assert np.all(np.isinf(fast[..., 2, :])) == (p < S)  # a pipeline needs a stage on every site
     finite = np.isfinite(fast)
     assert np.all(fast[finite] >= t_c - 1e-12)  # never faster than the slowest site's compute
     _reached["ref"] += 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(c=pos, m=st.integers(1, 512), x=st.floats(0, 1e10), t_dp=st.floats(0, 10),
+       links=st.lists(st.tuples(st.floats(1e6, 1e12), st.floats(0, 0.3)), min_size=0, max_size=15))
+def test_blocking_pipeline_kernel_matches_reference(c, m, x, t_dp, links):
+    bws = np.array([b for b, _ in links], dtype=float)
+    lats = np.array([v for _, v in links], dtype=float)
+    fast = K.pipeline_blocking(c, float(m), x, bws, lats, t_dp)
+    assert fast == pytest.approx(R.pipeline_blocking(c, m, x, list(bws), list(lats), t_dp), rel=1e-12)
+    # the public function runs the same kernel, in units
+    pub = xd.pipeline_blocking_step_time(f"{c} s", m, f"{x} B", [f"{b} B/s" for b in bws], [f"{v} s" for v in lats],
+                                         data_parallel=f"{t_dp} s").to("s").magnitude
+    assert pub == pytest.approx(fast, rel=1e-12)
 
 
 @settings(max_examples=60, deadline=None)
@@ -92,14 +108,14 @@ def test_hypothesis_examples_reached_their_assertions():
 def test_required_bandwidth_gives_the_target_utilisation(strategy, target):
     t_c, t_i, g, act, S, dp, lat, H = 20.0, 1.0, 3.5e11, 2e10, 3, 16, 5e-3, 50
     req = xd.required_bandwidth(target, t_c, t_i, g, act, S, dp, lat, local_steps=H, ratio=0.5, cost=0.2,
-                                overlap=2 / 3 * t_c)[strategy]
+                                overlap=2 / 3 * t_c, stages=8, micro_batches=32)[strategy]
     assert req > 0
     if not math.isfinite(req):
         pytest.skip("latency alone misses this target")
     comp = ("int8",)
     ds = xd.step_times(t_c, t_i, g, act, S, dp, req, lat, local_steps=H, compression=comp,
                        ratios=[1.0 if strategy == "pipeline" else 0.5], costs=[0.0 if strategy == "pipeline" else 0.2],
-                       overlap=2 / 3 * t_c)
+                       overlap=2 / 3 * t_c, stages=8, micro_batches=32)
     step = float(ds["step_time"].sel(strategy=strategy).isel(bandwidth=0, compression=0))
     assert (t_c + t_i) / step == pytest.approx(target, rel=1e-9)
 
@@ -238,6 +254,8 @@ def test_pipeline_needs_as_many_stages_as_sites(state):
     (lambda: xd.compression_model("zip", 0.1, 1e9, "2000 GB/s", "300 TFLOP/s"), "platform.compression"),
     (lambda: xd.step_times(1, 0, 1e9, 1e9, 2, 2, 0.0, 0.0), "platform.wan_bandwidth"),
     (lambda: xd.step_times(1, 0, 1e9, 1e9, 2, 2, 1e9, 0.0, local_steps=0), "platform.local_steps"),
+    (lambda: xd.step_times(1, 0, 1e9, 1e9, 2, 2, 1e9, 0.0, stages=0), "stages"),
+    (lambda: xd.step_times(1, 0, 1e9, 1e9, 2, 2, 1e9, 0.0, stages=8, micro_batches=0.5), "micro_batches"),
     (lambda: xd.required_bandwidth(1.2, 1, 0, 1e9, 1e9, 2, 2, 0.0), "platform.target_efficiency"),
     (lambda: xd.ring_allreduce_time("1 GB", 0, "1 Gbit/s"), "ranks"),
     (lambda: xd.topk_bytes_ratio(0.0), "density"),
@@ -305,3 +323,71 @@ def test_pipeline_wan_quantity_is_compute_bound_on_fast_links():
                   dp_latency="0 ms", link_bandwidths=[1e4] * 6 + [0.1], link_latencies=[0.0] * 7).to("s").magnitude
     # the slow last link: the last stage waits (m + 1) transfers of one micro-batch's activations
     assert slow - fast == pytest.approx(129 * 2048 * 2048 * 2 / 1.25e7, rel=0.01)
+
+
+# --- the tab's pipeline strategy is the validated blocking pipeline ----------------------------
+
+def test_pipeline_strategy_is_the_blocking_pipeline_with_a_stage_per_site():
+    """One stage per site: every stage boundary is a WAN link, so step_times' pipeline is
+    pipeline_blocking_step_time with p - 1 equal links, c = T_c / (m + p - 1), x = X / m."""
+    p, m, c, X, B, L, t_dp = 4, 24, 0.05, 2.4e9, 1.25e9, 0.004, 0.3
+    ds = xd.step_times((m + p - 1) * c, t_dp, 1e10, X, p, 8, B, L, stages=p, micro_batches=m)
+    t = float(ds["step_time"].sel(strategy="pipeline").isel(bandwidth=0, compression=0))
+    ref = xd.pipeline_blocking_step_time(f"{c} s", m, f"{X / m} B", [f"{B} B/s"] * (p - 1), [f"{L} s"] * (p - 1),
+                                         data_parallel=f"{t_dp} s").to("s").magnitude
+    assert t == pytest.approx(ref, rel=1e-12)
+
+
+@pytest.mark.parametrize("p, S, adjacent", [(8, 2, 1), (16, 3, 1), (5, 4, 2)])
+def test_pipeline_across_sites_closed_form(p, S, adjacent):
+    """Stages split over sites in a chain (p // S each, the first p % S sites one more): a stage
+    waits each micro-batch for the WAN links beside it (two only when a middle site holds a
+    single stage: 5 stages on 4 sites = 2, 1, 1, 1), fill and drain cross each of the S - 1 links
+    both ways, the data-parallel all-reduce follows the flush:
+    T = T_c + (m - 1) adjacent tau + 2 (S - 1) tau + t_dp, tau = X / m / B + L."""
+    m, c, X, B, L, t_dp = 32, 0.1, 3.2e9, 1e9, 0.006, 0.4
+    t_c = (m + p - 1) * c
+    tau = X / m / B + L
+    ds = xd.step_times(t_c, t_dp, 1e10, X, S, 16, [B, B / 2], L, stages=p, micro_batches=m)
+    t = ds["step_time"].sel(strategy="pipeline").isel(compression=0).values
+    assert t[0] == pytest.approx(t_c + (m - 1) * adjacent * tau + 2 * (S - 1) * tau + t_dp, rel=1e-12)
+    # halving the WAN bandwidth: every blocking transfer takes X / m / B longer
+    assert t[1] - t[0] == pytest.approx(((m - 1) * adjacent + 2 * (S - 1)) * X / m / B, rel=1e-9)
+    assert float(ds["wan_time"].sel(strategy="pipeline").isel(bandwidth=0, compression=0)) == \
+        pytest.approx(t[0] - t_c - t_dp, rel=1e-12)
+
+
+def test_scenario_pipeline_is_the_validated_function(state):
+    """cluster-2023 split over Hohhot and Beijing: the Cross-domain tab's pipeline step equals
+    pipeline_blocking_step_time on the preset's chain (pp stages, the site boundary the one WAN
+    link at the link's latency, the in-site boundaries already in the training step)."""
+    from twin import tree
+    from twin.training import get_model
+    from twin.units import Q_
+
+    ds = xd.crossdomain(C23, state, crossdomain_strategy="pipeline")
+    br = tree.array(state, "training", "breakdown", "s")
+    t_dp = float(br.sel(component="dp_comm"))
+    t_c = tree.value(state, "training", "step_time", "s") - t_dp
+    a = tree.results(state, "training").attrs
+    p = int(a.get("plan_pp", C23.workload.pp))
+    m = int(tree.value(state, "training", "micro_batches", ""))
+    dp = int(a.get("plan_dp", 0) or 0) or C23.cards // (p * int(a.get("plan_tp", C23.workload.tp)))
+    b = int(a.get("plan_micro_batch", C23.workload.micro_batch))
+    seq = int(a.get("plan_sequence_length", C23.workload.sequence_length))
+    hidden = get_model(a.get("model", C23.workload.model)).hidden
+    x = dp * b * seq * hidden * 2.0  # bf16 activations of every data-parallel replica, one micro-batch
+    links = xd.wan_links(C23)
+    bw = Q_(float(links["effective_bandwidth"]), "Gbit/s")
+    lat = Q_(float(links["latency"].max()), "ms")
+    inf = Q_(1e15, "Gbit/s")  # an in-site boundary: its transfer is in the training step (here < 1e-17 s)
+    half = p // 2
+    bws = [inf] * (half - 1) + [bw] + [inf] * (p - half - 1)
+    lats = [Q_(0.0, "s")] * (half - 1) + [lat] + [Q_(0.0, "s")] * (p - half - 1)
+    ref = xd.pipeline_blocking_step_time(Q_(t_c / (m + p - 1), "s"), m, Q_(x, "B"), bws, lats,
+                                         data_parallel=Q_(t_dp, "s")).to("s").magnitude
+    assert float(ds["selected_step_time"]) == pytest.approx(ref, rel=1e-9)
+    # and it is slower than the one-site step by the blocking transfers, which grow with the WAN's slowness
+    assert float(ds["selected_step_time"]) > float(ds["single_site_step_time"])
+    slow = xd.crossdomain(C23, state, crossdomain_strategy="pipeline", wan_bandwidth="25 Gbit/s")
+    assert float(slow["selected_step_time"]) > float(ds["selected_step_time"])

@@ -86,13 +86,13 @@ def _erlang(servers: int = 2, offered: float = 1.0):
 
 
 def _sweep_inputs(n_bw=50):
-    k = 3  # three site sets: 2, 3 and 4 sites
+    # three site sets: 2, 3 and 4 sites
     rng = np.random.default_rng(0)
     t_c = np.array([20.0, 8.0, 2.0])
     arrays = dict(t_compute=t_c, t_intra=0.05 * t_c, overlap=2 / 3 * t_c, grad_bytes=np.array([3.5e11, 2e12, 2e10]),
                   act_bytes=np.array([4e10, 1e11, 1e9]), n_sites=np.array([2.0, 3.0, 4.0]), dp=np.array([16.0, 32.0, 64.0]),
                   latency=np.array([4e-3, 8e-3, 12e-3]), local_steps=np.array([100.0, 100.0, 500.0]),
-                  pipeline_ok=np.ones(k))
+                  stages=np.array([8.0, 16.0, 4.0]), micro_batches=np.array([96.0, 64.0, 32.0]))  # 4 stages on 4 sites
     bws = np.geomspace(1e8, 1e12, n_bw) * (1 + 0.01 * rng.random(n_bw))
     ratios = np.array([1.0, 0.5, 0.01, 0.01])
     costs = np.array([0.0, 0.02, 0.05, 0.04])
@@ -113,16 +113,18 @@ def _bench_sweep(quick: bool) -> Benchmark:
         step = np.zeros(shape)
         wan = np.zeros(shape)
         mod.sweep(a["t_compute"], a["t_intra"], a["overlap"], a["grad_bytes"], a["act_bytes"], a["n_sites"], a["dp"], bws,
-                  a["latency"], a["local_steps"], ratios, costs, a["pipeline_ok"], step, wan)
+                  a["latency"], a["local_steps"], ratios, costs, a["stages"], a["micro_batches"], step, wan)
         return step
 
     def reference():
         return R.sweep_numpy(a["t_compute"], a["t_intra"], a["overlap"], a["grad_bytes"], a["act_bytes"], a["n_sites"],
-                             a["dp"], bws, a["latency"], a["local_steps"], ratios, costs, a["pipeline_ok"])
+                             a["dp"], bws, a["latency"], a["local_steps"], ratios, costs, a["stages"],
+                             a["micro_batches"])
 
     run(K)  # compile outside the timing
     return Benchmark(size="3 site sets x 50 bandwidths x 4 strategies x 4 compressions = 2,400 step times",
                      fast=lambda: run(K), reference=reference, repeats=50 if not quick else 5,
                      reference_repeats=20 if not quick else 3, compare=lambda f, r: max_rel_diff(f, r), tolerance=1e-12,
                      metric="largest relative difference of the step times",
-                     note="reference: the same equations vectorised in NumPy (twin/platform/_xd_reference.sweep_numpy)")
+                     note="reference: the same equations vectorised in NumPy (twin/platform/_xd_reference.sweep_numpy; the "
+                          "blocking pipeline vectorised over bandwidths and stages)")

@@ -369,9 +369,9 @@ def pipeline_blocking_step_time(stage_compute, micro_batches: int, message, link
     neighbour (``send_forward_recv_backward`` over link k, ``send_backward_recv_forward`` over
     link k - 1; full duplex), so its period is P_k = c + tau_{k-1} + tau_k and
     T = (m - 1) max_k P_k + p c + 2 sum_j tau_j + t_dp (fill and drain pass every link once
-    each way). :func:`step_times`' ``pipeline`` strategy is the opposite bound, transfers
-    hidden behind other micro-batches. The LM head of the last stage is not modelled apart:
-    every stage computes ``stage_compute``.
+    each way). The LM head of the last stage is not modelled apart: every stage computes
+    ``stage_compute``. One implementation: the numba kernel ``_xd_kernels.pipeline_blocking``,
+    which :func:`step_times`' ``pipeline`` strategy (what the Cross-domain tab shows) runs too.
 
     References
     ----------
@@ -392,11 +392,9 @@ def pipeline_blocking_step_time(stage_compute, micro_batches: int, message, link
         raise InputError("link_bandwidths", list(link_bandwidths), "bandwidths > 0")
     if any(v < 0 for v in lats) or c < 0 or x < 0:
         raise InputError("link_latencies", list(link_latencies), "latencies, compute and message >= 0")
-    tau = np.array([x / b + v for b, v in zip(bws, lats)])
-    edges = np.concatenate([[0.0], tau, [0.0]])
-    period = c + edges[:-1] + edges[1:]  # stage k: links k - 1 and k
     t_dp = as_quantity(data_parallel, "s", "data_parallel").magnitude
-    return Q_((m - 1) * float(period.max()) + (len(bws) + 1) * c + 2.0 * float(tau.sum()) + t_dp, "s")
+    return Q_(float(K.pipeline_blocking(c, float(m), x, np.array(bws, dtype=float), np.array(lats, dtype=float), t_dp)),
+              "s")
 
 
 def compression_model(method: str, ratio: float, local_parameters: float, hbm_bandwidth, peak_rate,
@@ -496,19 +494,22 @@ def communication_reduction(strategy: str, local_steps: int = 1, compression: st
 
 def step_times(t_compute, t_intra, grad_bytes, act_bytes, n_sites, dp, bandwidth, latency, *,
                local_steps=1, compression=("none",), ratios=(1.0,), costs=(0.0,), overlap=0.0,
-               pipeline_ok=True) -> xr.Dataset:
+               stages=None, micro_batches=1) -> xr.Dataset:
     """Step time of cross-site training for each strategy and compression (vectorised).
 
     Parameters
     ----------
     t_compute : float
-        Compute of one step on the slowest site [s] (the straggler sets the pace).
+        Compute of one step on the slowest site [s] (the straggler sets the pace); for the
+        pipeline, (m + p - 1) c with c one micro-batch on one stage (the training domain's step
+        less its data-parallel part: bubble, tensor- and pipeline-parallel transfers included).
     t_intra : float
         Data-parallel communication inside a site, exposed [s].
     grad_bytes : float
         Gradient of the whole model [B] (P x 2 bytes).
     act_bytes : float
-        Activations crossing one site boundary per step, one direction [B] (pipeline).
+        Activations crossing one site boundary per step, one direction, all data-parallel
+        replicas together [B] (pipeline).
     n_sites, dp : int
         Sites and data-parallel replicas.
     bandwidth : float or array
@@ -521,6 +522,9 @@ def step_times(t_compute, t_intra, grad_bytes, act_bytes, n_sites, dp, bandwidth
         Compression names, their bytes ratios and compute costs [s].
     overlap : float
         Compute that can hide a gradient all-reduce [s] (the backward pass when overlapped).
+    stages, micro_batches : int
+        Pipeline stages p (default: one per site) and micro-batches m per step (default 1);
+        fewer stages than sites cannot split across them (pipeline step inf).
 
     Returns
     -------
@@ -535,13 +539,20 @@ def step_times(t_compute, t_intra, grad_bytes, act_bytes, n_sites, dp, bandwidth
     * hierarchical: X = 2 (S - 1)/S G r, k = 2 (S - 1); the in-site reduce-scatter and all-gather
       run over n = dp/S replicas, t_site = t_intra ((n - 1)/n) / ((dp - 1)/dp);
       T = T_c + cost + max(t_intra, t_site + t_wan - O) (never below the one-site exposed DP time).
-    * pipeline: X = activations; T = max(T_c + t_intra, X / B) + 2 (S - 1) L (1F1B hides
-      transfers behind other micro-batches; fill and drain pay the latency).
+    * pipeline: Megatron-LM's 1F1B with blocking stage-to-stage sends
+      (:func:`pipeline_blocking_step_time`, the same kernel, validated on the DT-FM cases): the
+      p stages split over the S sites in a chain (p // S per site, one more on the first p % S),
+      each of the S - 1 site boundaries a WAN link carrying x = X / m per micro-batch,
+      tau = x / B + L (every link at the slowest link's latency); the boundaries inside a site are
+      in T_c already. T = (m - 1) max_k (c + tau_{k-1} + tau_k) + p c + 2 (S - 1) tau + t_intra,
+      c = T_c / (m + p - 1): every micro-batch waits for its transfer at a site boundary, fill
+      and drain cross each WAN link once each way, the data-parallel all-reduce follows the flush.
     * diloco: T = T_c + t_intra + (cost + t_wan) / H (the outer step blocks).
 
     References
     ----------
-    Thakur et al. 2005 (ring all-reduce); Douillard et al. 2023 (DiLoCo); Narayanan et al. 2021.
+    Thakur et al. 2005 (ring all-reduce); Douillard et al. 2023 (DiLoCo); Narayanan et al. 2021;
+    Yuan et al., NeurIPS 2022 (DT-FM: Megatron pipelines across regions, the pipeline's validation).
     """
     bws = np.atleast_1d(np.asarray(bandwidth, dtype=float))
     if np.any(~np.isfinite(bws)) or np.any(bws <= 0):
@@ -549,13 +560,14 @@ def step_times(t_compute, t_intra, grad_bytes, act_bytes, n_sites, dp, bandwidth
     h = int(local_steps)
     if h < 1:
         raise InputError("platform.local_steps", local_steps, "an integer H >= 1", "is below 1")
+    p, m = _pipeline_plan(n_sites, stages, micro_batches)
     ratios = np.asarray(ratios, dtype=float)
     costs = np.asarray(costs, dtype=float)
     one = lambda v: np.array([float(v)])  # noqa: E731
     step = np.zeros((1, bws.size, 4, ratios.size))
     wan = np.zeros_like(step)
     K.sweep(one(t_compute), one(t_intra), one(overlap), one(grad_bytes), one(act_bytes), one(n_sites), one(max(dp, 1)),
-            bws, one(latency), one(h), ratios, costs, one(1.0 if pipeline_ok else 0.0), step, wan)
+            bws, one(latency), one(h), ratios, costs, one(p), one(m), step, wan)
     coords = {"bandwidth": bws * 8e-9, "strategy": list(STRATEGIES), "compression": list(compression)}
     return xr.Dataset(
         {"step_time": (("bandwidth", "strategy", "compression"), step[0], {"units": "s"}),
@@ -564,16 +576,28 @@ def step_times(t_compute, t_intra, grad_bytes, act_bytes, n_sites, dp, bandwidth
         coords=coords).assign_coords(bandwidth=("bandwidth", bws * 8e-9, {"units": format_unit("Gbit/s")}))
 
 
+def _pipeline_plan(n_sites, stages, micro_batches):
+    """(p, m) of the pipeline strategy as floats for the kernel: p defaults to one stage per site."""
+    p = int(n_sites) if stages is None else stages
+    if int(p) != p or p < 1:
+        raise InputError("stages", stages, "an integer number of pipeline stages >= 1")
+    if int(micro_batches) != micro_batches or micro_batches < 1:
+        raise InputError("micro_batches", micro_batches, "an integer number of micro-batches >= 1")
+    return float(p), float(micro_batches)
+
+
 def required_bandwidth(target, t_compute, t_intra, grad_bytes, act_bytes, n_sites, dp, latency, *,
-                       local_steps=1, ratio=1.0, cost=0.0, overlap=0.0):
+                       local_steps=1, ratio=1.0, cost=0.0, overlap=0.0, stages=None, micro_batches=1):
     """Effective WAN bandwidth [B/s] per strategy for compute utilisation ``target`` (inf if none suffices).
 
     Notes
     -----
     Solves U = (T_c + t_intra) / T(B) = target for B with the equations of :func:`step_times`
     (U: the slowest site's own step over the cross-site step): R = T_target - (terms without B); B = X / (R + O - k L) (sync-dp; hierarchical with R less t_site),
-    X / (T_target - k L) (pipeline), X / (H R - cost - k L) (diloco); inf where the denominator
-    is <= 0 (latency or intra-site communication alone miss the target).
+    X / (H R - cost - k L) (diloco); pipeline: the blocking step is affine in 1/B, T(B) =
+    T(inf) + D / B, so B = D / (T_target - T(inf)) with T(inf) and D = T(1 B/s) - T(inf) from the
+    same kernel as :func:`step_times`; inf where the denominator is <= 0 (latency or intra-site
+    communication alone miss the target).
     """
     u = float(target)
     if not (0 < u < 1):
@@ -591,8 +615,11 @@ def required_bandwidth(target, t_compute, t_intra, grad_bytes, act_bytes, n_site
     r = tt - t_compute - cost
     d = r - t_site + overlap - k
     out["hierarchical"] = (x / d if d > 0 else math.inf) if r >= t_intra else math.inf
-    d = tt - k
-    out["pipeline"] = act_bytes / d if (t_compute + t_intra + k <= tt and d > 0) else math.inf
+    p, m = _pipeline_plan(n_sites, stages, micro_batches)
+    pipe = lambda b: K.pipeline_across_sites(t_compute, t_intra, act_bytes, n_sites, p, m, b, latency)  # noqa: E731
+    t_inf = pipe(math.inf)
+    d = tt - t_inf
+    out["pipeline"] = (pipe(1.0) - t_inf) / d if (math.isfinite(t_inf) and d > 0) else math.inf
     d = local_steps * (tt - t_compute - t_intra) - cost - k
     out["diloco"] = x / d if d > 0 else math.inf
     if n_sites == 1:
@@ -702,7 +729,7 @@ def bandwidth_sweep(scenario, state, bandwidths) -> xr.Dataset:
     tr = x["tr"]
     ds = step_times(x["t_c"], tr["dp_comm"], x["grad"], x["act"], x["S"], tr["dp"], bws * factor / 8e-9, x["latency"],
                     local_steps=sc.platform.local_steps, compression=COMPRESSIONS, ratios=x["ratios"], costs=x["costs"],
-                    overlap=x["overlap"], pipeline_ok=x["pipe_ok"])
+                    overlap=x["overlap"], stages=tr["pp"], micro_batches=tr["micro"])
     step = ds["step_time"]
     if x["S"] == 1:
         step = xr.full_like(step, x["t_c"] + tr["dp_comm"])
@@ -736,7 +763,8 @@ def evaluate_crossdomain(scenario, state) -> xr.Dataset:
                                                                          "latency", "bw"))
     comp, ratios, costs, pipe_ok = x["comp"], x["ratios"], x["costs"], x["pipe_ok"]
     table = step_times(t_c, tr["dp_comm"], grad, act, S, tr["dp"], bw, latency, local_steps=p.local_steps,
-                           compression=COMPRESSIONS, ratios=ratios, costs=costs, overlap=overlap, pipeline_ok=pipe_ok)
+                       compression=COMPRESSIONS, ratios=ratios, costs=costs, overlap=overlap, stages=tr["pp"],
+                       micro_batches=tr["micro"])
     step = table["step_time"].isel(bandwidth=0, drop=True)
     if S == 1:  # one site: nothing crosses a WAN, every strategy is the training domain's step
         step = xr.full_like(step, t_c + tr["dp_comm"])
@@ -751,13 +779,10 @@ def evaluate_crossdomain(scenario, state) -> xr.Dataset:
     req = np.full((4, 4), math.inf)
     for j, c in enumerate(comp):
         r = required_bandwidth(p.target_efficiency, t_c, tr["dp_comm"], grad, act, S, tr["dp"], latency,
-                               local_steps=p.local_steps, ratio=c["ratio"], cost=c["cost"], overlap=overlap)
+                               local_steps=p.local_steps, ratio=c["ratio"], cost=c["cost"], overlap=overlap,
+                               stages=tr["pp"], micro_batches=tr["micro"])  # the pipeline ignores ratio and cost
         for i, s in enumerate(STRATEGIES):
-            rr = r[s]
-            if s == "pipeline":
-                rr = required_bandwidth(p.target_efficiency, t_c, tr["dp_comm"], grad, act, S, tr["dp"], latency,
-                                        local_steps=p.local_steps, overlap=overlap)["pipeline"] if pipe_ok else math.inf
-            req[i, j] = rr * 8e-9  # Gbit/s
+            req[i, j] = r[s] * 8e-9  # Gbit/s
     wan_bytes = np.zeros((4, 4))
     for j, c in enumerate(comp):
         wan_bytes[0, j] = 2.0 * (tr["dp"] - 1) / max(tr["dp"], 1) * grad * c["ratio"]
