@@ -14,9 +14,10 @@ from twin.training.search import prepare, run_kernel
 
 C23 = load_scenario("cluster-2023")          # 1,024 x A800 80 GB, no memory pool
 POOL = C23.with_overrides({"storage": {"memory_pool": "64 TiB"}})
-#: a plan whose memory per card is just above an 80 GB card without offload (the peer-tool case: 82.6 GB with the
-#: GPT-style activation count, 82.0 GB with Llama's own: no dropout masks, fused SwiGLU, GQA)
-PEER = dict(model="llama3-70b", tp=1, pp=8, dp=6, micro_batch=1, global_batch=48, virtual_stages=1,
+#: a plan whose memory per card is just above the A800's 80 GiB (85.9e9 B) without offload. The peer-tool case at DP 6
+#: (82.6 GB with the GPT-style activation count, 82.0 GB with Llama's own: no dropout masks, fused SwiGLU, GQA) was above
+#: the catalog's former decimal 80e9 B but fits 80 GiB (issue 14); at DP 4 the ZeRO-1 optimizer shard grows to 28.8 GB: 91.6 GB
+PEER = dict(model="llama3-70b", tp=1, pp=8, dp=4, micro_batch=1, global_batch=48, virtual_stages=1,
             recompute="full", zero_stage=1, sequence_parallel=False)
 
 def test_kernel_equals_reference_with_cp_and_offload():
@@ -98,7 +99,7 @@ def test_ring_exposure_grows_when_the_ring_is_slow():
 def test_offload_makes_the_peer_plan_fit_and_prices_the_transfers():
     plain = estimate(C23, **PEER)
     assert float(plain.memory_total) == pytest.approx(float(plain.memory.sum()), rel=1e-12)
-    assert float(plain.hbm_capacity) < float(plain.memory_total) < float(plain.hbm_capacity) + 5
+    assert float(plain.hbm_capacity) < float(plain.memory_total) < 1.1 * float(plain.hbm_capacity)
     assert not bool(plain.fits)
     off = estimate(C23, offload="optimizer", **PEER)
     assert bool(off.fits)
@@ -128,7 +129,7 @@ def test_offload_to_the_cxl_pool_needs_a_pool_and_is_slower_per_gpu():
 
 def test_search_accepts_the_offloaded_variant_it_used_to_reject():
     ds = search(C23, model="llama3-70b", global_batch=48, max_cards=48, all_candidates=True)
-    pick = ((ds.cand_tp == 1) & (ds.cand_pp == 8) & (ds.cand_dp == 6) & (ds.cand_micro_batch == 1)
+    pick = ((ds.cand_tp == 1) & (ds.cand_pp == 8) & (ds.cand_dp == 4) & (ds.cand_micro_batch == 1)
             & (ds.cand_virtual_stages == 1) & (ds.cand_recompute == "full") & (ds.cand_zero_stage == 1)
             & (~ds.cand_sequence_parallel) & (ds.cand_cp == 1)).values
     reasons = dict(zip(ds.cand_offload.values[pick], ds.cand_reason.values[pick]))
