@@ -142,20 +142,12 @@ def test_any_valid_plan_gives_finite_numbers_and_mfu_below_one(data, model, mb, 
 @given(tp=st.integers(1, 20), pp=st.integers(1, 20), mb=st.integers(1, 8), gb=st.integers(1, 4096),
        rc=st.sampled_from(["none", "selective", "full"]), zero=st.integers(0, 3),
        model=st.sampled_from(["gpt3-175b", "llama3-8b", "mixtral-8x7b", "megatron-18.4b", "resnet-50"]))
-def test_any_plan_gives_finite_numbers_or_a_named_input_error(tp, pp, mb, gb, rc, zero, model):
-    """Arbitrary (mostly invalid) plans: the property is the named error; valid plans are
-    checked in test_any_valid_plan_gives_finite_numbers_and_mfu_below_one."""
-    import math
-
-    try:
-        ds = estimate(C23, model=model, tp=tp, pp=pp, dp=0, micro_batch=mb, global_batch=gb, recompute=rc, zero_stage=zero)
-    except InputError as exc:
-        assert exc.field.startswith("workload.")
-        return
-    for k in ("step_time", "mfu", "achieved_tflops", "memory_total", "gpu_utilisation"):
-        v = float(ds[k])
-        assert math.isfinite(v) and v > 0, k
-    assert float(ds.mfu) < 1
+def test_invalid_plan_gives_a_named_input_error(tp, pp, mb, gb, rc, zero, model):
+    """Arbitrary invalid plans: the property is the named error; valid plans are checked in
+    test_any_valid_plan_gives_finite_numbers_and_mfu_below_one."""
+    with pytest.raises(InputError) as err:  # dp = 0 alone makes every one of these plans invalid
+        estimate(C23, model=model, tp=tp, pp=pp, dp=0, micro_batch=mb, global_batch=gb, recompute=rc, zero_stage=zero)
+    assert err.value.field.startswith("workload.")
 
 
 @pytest.mark.parametrize("preset", ["heterogeneous-2021", "cluster-2023", "superpool-2025", "megatron-sc21-a100-3072"])

@@ -1,4 +1,7 @@
 """The numba kernels against the plain reference; search invariants."""
+import functools
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -12,6 +15,30 @@ from twin.training.search import pareto_front, prepare, run_kernel
 
 SC21 = load_scenario("megatron-sc21-a100-3072")
 C23 = load_scenario("cluster-2023")
+AB0 = (2e-5, 5e-11)  # a latency and an inverse bandwidth: they change times, never a plan's validity
+
+
+def _split(grid, prepared, ep=1):
+    """Every plan of ``grid`` (tp, pp, dp, mb, v, rc, zero, sp): those the kernel accepts, to draw
+    from (valid by construction, so the comparisons are reached), and the rejected ones."""
+    mc, hw = prepared
+    ok, rejected = [], []
+    for tp, pp, dp, mb, v, rc, zero, sp in itertools.product(*grid):
+        out = np.zeros(K.N_OUT)
+        code = K.evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp, *AB0, *AB0, *AB0, *AB0, out)
+        (ok if code == 0 else rejected).append((tp, pp, dp, mb, v, rc, zero, sp))
+    return ok, rejected
+
+
+def _same_codes(prepared, plans, every=53):
+    """The kernel and the reference reject the same plans for the same reason (a fixed sample)."""
+    mc, hw = prepared
+    for tp, pp, dp, mb, v, rc, zero, sp in plans[::every]:
+        out = np.zeros(K.N_OUT)
+        code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp, *AB0, *AB0, *AB0, *AB0, out)
+        rcode, _ = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp,
+                                    {"tp": AB0, "dp": AB0, "pp": AB0, "ep": AB0})
+        assert code == rcode, (tp, pp, dp, mb, v, rc, zero, sp)
 
 
 @pytest.mark.parametrize("sc,model,cards", [(SC21, None, 64), (C23, "mixtral-8x7b", 16), (C23, "llama3-8b", 16),
@@ -27,12 +54,25 @@ def test_kernel_search_equals_reference(sc, model, cards):
     np.testing.assert_allclose(np.array([r[3] for r in ref]), mem, rtol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
-@given(tp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 2, 4, 8]), dp=st.integers(1, 16),
-       mb=st.sampled_from([1, 2, 4]), v=st.sampled_from([1, 2]), rc=st.integers(0, 2), zero=st.integers(0, 3),
-       sp=st.integers(0, 1), ab=st.tuples(st.floats(0, 1e-4), st.floats(1e-12, 1e-9)))
-def test_single_plan_kernel_equals_reference(tp, pp, dp, mb, v, rc, zero, sp, ab):
+@functools.lru_cache(maxsize=None)
+def _gpt3_on_c23():
     m, gb, n, mc, hw, lists, tabs, size = prepare(C23, "gpt3-175b")
+    prepared = (mc, hw)
+    grid = ([1, 2, 4, 8], [1, 2, 4, 8], range(1, 17), [1, 2, 4], [1, 2], [0, 1, 2], [0, 1, 2, 3], [0, 1])
+    return prepared, *_split(grid, prepared)
+
+
+def test_single_plan_rejections_match_reference():
+    prepared, ok, rejected = _gpt3_on_c23()
+    assert len(ok) >= 100 and len(rejected) >= 100
+    _same_codes(prepared, rejected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), ab=st.tuples(st.floats(0, 1e-4), st.floats(1e-12, 1e-9)))
+def test_single_plan_kernel_equals_reference(data, ab):
+    (mc, hw), ok, _ = _gpt3_on_c23()
+    tp, pp, dp, mb, v, rc, zero, sp = data.draw(st.sampled_from(ok), label="plan")
     out = np.zeros(K.N_OUT)
     code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp, *ab, *ab, *ab, *ab, out)
     rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp,
@@ -90,17 +130,31 @@ def test_every_candidate_has_its_reason():
     assert np.all(mem.cand_memory.values > 80)
 
 
+@functools.lru_cache(maxsize=None)
+def _uneven(model):
+    m, gb, n, mc, hw, lists, tabs, size = prepare(load_scenario("superpool-2025"), model, global_batch=2048,
+                                                  uneven_pipeline=True)
+    prepared = (mc, hw)
+    grid = ([1, 2, 4, 8], [1, 3, 5, 7, 16, 32], range(1, 9), [1, 2], [1, 2, 3], [0, 1, 2], [0, 1, 2, 3], [1])
+    return prepared, *_split(grid, prepared)
+
+
+@pytest.mark.parametrize("model", ["llama3-405b", "mixtral-8x7b", "gpt3-175b"])
+def test_uneven_pipeline_rejections_match_reference(model):
+    prepared, ok, rejected = _uneven(model)
+    assert len(ok) >= 50
+    _same_codes(prepared, rejected)
+
+
 @settings(max_examples=40, deadline=None)
-@given(tp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 3, 5, 7, 16, 32]), dp=st.integers(1, 8),
-       mb=st.sampled_from([1, 2]), v=st.sampled_from([1, 2, 3]), rc=st.integers(0, 2), zero=st.integers(0, 3),
-       model=st.sampled_from(["llama3-405b", "mixtral-8x7b", "gpt3-175b"]),
+@given(data=st.data(), model=st.sampled_from(["llama3-405b", "mixtral-8x7b", "gpt3-175b"]),
        ab=st.tuples(st.floats(0, 1e-4), st.floats(1e-12, 1e-9)))
-def test_uneven_pipeline_kernel_equals_reference(tp, pp, dp, mb, v, rc, zero, model, ab):
-    sp4k = load_scenario("superpool-2025")
-    m, gb, n, mc, hw, lists, tabs, size = prepare(sp4k, model, global_batch=2048, uneven_pipeline=True)
+def test_uneven_pipeline_kernel_equals_reference(data, model, ab):
+    (mc, hw), ok, _ = _uneven(model)
+    tp, pp, dp, mb, v, rc, zero, sp = data.draw(st.sampled_from(ok), label="plan")
     out = np.zeros(K.N_OUT)
-    code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, 1, *ab, *ab, *ab, *ab, out)
-    rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, 1, {"tp": ab, "dp": ab, "pp": ab, "ep": ab})
+    code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp, *ab, *ab, *ab, *ab, out)
+    rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp, {"tp": ab, "dp": ab, "pp": ab, "ep": ab})
     assert code == rcode
     if res is not None:
         assert out[K.O_STEP] == pytest.approx(res["step"], rel=1e-12)
@@ -127,15 +181,28 @@ def test_stage_layers_cover_the_model(L, pp, v):
 H100_FP8 = load_scenario({"compute": {"accelerator": "H100-SXM5-80GB", "precision": "fp8"}})
 
 
-@settings(max_examples=40, deadline=None)
-@given(tp=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 2, 4]), dp=st.integers(1, 8),
-       mb=st.sampled_from([1, 2]), rc=st.integers(0, 2), zero=st.integers(0, 3), sp=st.integers(0, 1),
-       model=st.sampled_from(["gpt3-175b", "mixtral-8x7b", "llama3-8b"]),
-       ab=st.tuples(st.floats(0, 1e-4), st.floats(1e-12, 1e-9)))
-def test_fp8_kernel_equals_reference(tp, pp, dp, mb, rc, zero, sp, model, ab):
-    """FP8 training (casts, 16-bit attention and logits, fp8 weight copies): kernel == reference."""
+@functools.lru_cache(maxsize=None)
+def _fp8(model):
     m, gb, n, mc, hw, lists, tabs, size = prepare(H100_FP8, model, global_batch=1024)
-    assert hw[K.HW_FP8] == 1
+    prepared = (mc, hw)
+    grid = ([1, 2, 4, 8], [1, 2, 4], range(1, 9), [1, 2], [1], [0, 1, 2], [0, 1, 2, 3], [0, 1])
+    return prepared, *_split(grid, prepared)
+
+
+@pytest.mark.parametrize("model", ["gpt3-175b", "mixtral-8x7b", "llama3-8b"])
+def test_fp8_rejections_match_reference(model):
+    prepared, ok, rejected = _fp8(model)
+    assert prepared[1][K.HW_FP8] == 1 and len(ok) >= 50
+    _same_codes(prepared, rejected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), model=st.sampled_from(["gpt3-175b", "mixtral-8x7b", "llama3-8b"]),
+       ab=st.tuples(st.floats(0, 1e-4), st.floats(1e-12, 1e-9)))
+def test_fp8_kernel_equals_reference(data, model, ab):
+    """FP8 training (casts, 16-bit attention and logits, fp8 weight copies): kernel == reference."""
+    (mc, hw), ok, _ = _fp8(model)
+    tp, pp, dp, mb, v, rc, zero, sp = data.draw(st.sampled_from(ok), label="plan")
     out = np.zeros(K.N_OUT)
     code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, 1, rc, zero, sp, *ab, *ab, *ab, *ab, out)
     rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, 1, rc, zero, sp, {"tp": ab, "dp": ab, "pp": ab, "ep": ab})
