@@ -291,10 +291,13 @@ def baseline(sessions: int, timeout_s: float = 600.0) -> dict:
                                    "--Voila.ip=127.0.0.1", "--preheat_kernel=True", f"--pool_size={sessions}"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=d, start_new_session=True)
         try:
-            end = time.time() + timeout_s
-            while time.time() < end and len([k for k in _kernels(server.pid) if _cpu_s(k) > 0.5]) < sessions:
-                time.sleep(1)
-            time.sleep(3)
+            end, last = time.time() + timeout_s, {}
+            while time.time() < end:  # every pooled kernel started and idle (its CPU no longer grows)
+                cpus = {k.pid: _cpu_s(k) for k in _kernels(server.pid)}
+                if len(cpus) >= sessions and all(pid in last and c - last[pid] < 0.05 for pid, c in cpus.items()):
+                    break
+                last = cpus
+                time.sleep(3)
 
             async def go():
                 from playwright.async_api import async_playwright
