@@ -99,15 +99,19 @@ def test_serve_culls_idle_kernels_and_sigterm_leaves_nothing(tmp_path):
         # 2. another session mid-render, then SIGTERM to the CLI process: nothing may be left
         threading.Thread(target=lambda: _try_get(url), daemon=True).start()
         assert _wait(lambda: len(_kernels(proc.pid)) == 1, 60)
-        procs = server + _kernels(proc.pid)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        gone, alive = psutil.wait_procs(procs, timeout=10)
-        assert not alive, f"left running after SIGTERM: {[p.pid for p in alive]}"
+        _assert_sigterm_leaves_nothing(proc, server + _kernels(proc.pid))
     finally:
         if proc.poll() is None:
             proc.kill()
         log.close()
+
+
+def _assert_sigterm_leaves_nothing(proc, procs):
+    """SIGTERM to the CLI process: it exits and none of ``procs`` (server, kernels) outlives it."""
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    gone, alive = psutil.wait_procs(procs, timeout=10)
+    assert not alive, f"left running after SIGTERM: {[p.pid for p in alive]}"
 
 
 def _try_get(url):
@@ -142,11 +146,7 @@ def test_preheated_pool_serves_a_page_refills_and_is_never_culled(tmp_path):
         assert _wait(lambda: not pooled.is_running(), 90), "taken kernel not culled"
         time.sleep(12)  # two more cull intervals
         assert all(k.is_running() for k in fresh), "a pooled kernel was culled"
-        procs = [p for p in psutil.Process(proc.pid).children(recursive=True)]
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        gone, alive = psutil.wait_procs(procs, timeout=10)
-        assert not alive, f"left running after SIGTERM: {[p.pid for p in alive]}"
+        _assert_sigterm_leaves_nothing(proc, psutil.Process(proc.pid).children(recursive=True))
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -30,6 +30,18 @@ def _split(grid, prepared, ep=1):
     return ok, rejected
 
 
+def _kernel_equals_reference(mc, hw, plan, ab, extra=()):
+    """One plan through the kernel and the reference: same code, same step time and memory (and ``extra``)."""
+    tp, pp, dp, mb, v, rc, zero, sp = plan
+    out = np.zeros(K.N_OUT)
+    code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp, *ab, *ab, *ab, *ab, out)
+    rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp, {"tp": ab, "dp": ab, "pp": ab, "ep": ab})
+    assert code == rcode
+    if res is not None:
+        for i, key in ((K.O_STEP, "step"), (K.O_M_TOTAL, "m_total"), *extra):
+            assert out[i] == pytest.approx(res[key], rel=1e-12), key
+
+
 def _same_codes(prepared, plans, every=53):
     """The kernel and the reference reject the same plans for the same reason (a fixed sample)."""
     mc, hw = prepared
@@ -73,14 +85,7 @@ def test_single_plan_rejections_match_reference():
 def test_single_plan_kernel_equals_reference(data, ab):
     (mc, hw), ok, _ = _gpt3_on_c23()
     tp, pp, dp, mb, v, rc, zero, sp = data.draw(st.sampled_from(ok), label="plan")
-    out = np.zeros(K.N_OUT)
-    code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp, *ab, *ab, *ab, *ab, out)
-    rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp,
-                                  {"tp": ab, "dp": ab, "pp": ab, "ep": ab})
-    assert code == rcode
-    if res is not None:
-        assert out[K.O_STEP] == pytest.approx(res["step"], rel=1e-12)
-        assert out[K.O_M_TOTAL] == pytest.approx(res["m_total"], rel=1e-12)
+    _kernel_equals_reference(mc, hw, (tp, pp, dp, mb, v, rc, zero, sp), ab)
 
 
 def test_search_ranks_and_pareto():
@@ -152,13 +157,7 @@ def test_uneven_pipeline_rejections_match_reference(model):
 def test_uneven_pipeline_kernel_equals_reference(data, model, ab):
     (mc, hw), ok, _ = _uneven(model)
     tp, pp, dp, mb, v, rc, zero, sp = data.draw(st.sampled_from(ok), label="plan")
-    out = np.zeros(K.N_OUT)
-    code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp, *ab, *ab, *ab, *ab, out)
-    rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, v, rc, zero, sp, {"tp": ab, "dp": ab, "pp": ab, "ep": ab})
-    assert code == rcode
-    if res is not None:
-        assert out[K.O_STEP] == pytest.approx(res["step"], rel=1e-12)
-        assert out[K.O_M_TOTAL] == pytest.approx(res["m_total"], rel=1e-12)
+    _kernel_equals_reference(mc, hw, (tp, pp, dp, mb, v, rc, zero, sp), ab)
 
 
 @pytest.mark.parametrize("L,pp,v", [(126, 16, 1), (126, 14, 1), (96, 8, 2), (105, 35, 3), (60, 7, 2), (126, 100, 1)])
@@ -203,12 +202,5 @@ def test_fp8_kernel_equals_reference(data, model, ab):
     """FP8 training (casts, 16-bit attention and logits, fp8 weight copies): kernel == reference."""
     (mc, hw), ok, _ = _fp8(model)
     tp, pp, dp, mb, v, rc, zero, sp = data.draw(st.sampled_from(ok), label="plan")
-    out = np.zeros(K.N_OUT)
-    code = K.evaluate_plan(mc, hw, tp, pp, dp, 1, mb, 1, rc, zero, sp, *ab, *ab, *ab, *ab, out)
-    rcode, res = R.plan_reference(mc, hw, tp, pp, dp, 1, mb, 1, rc, zero, sp, {"tp": ab, "dp": ab, "pp": ab, "ep": ab})
-    assert code == rcode
-    if res is not None:
-        assert out[K.O_STEP] == pytest.approx(res["step"], rel=1e-12)
-        assert out[K.O_COMPUTE] == pytest.approx(res["compute"], rel=1e-12)
-        assert out[K.O_M_TOTAL] == pytest.approx(res["m_total"], rel=1e-12)
-        assert out[K.O_M_WEIGHTS] == pytest.approx(res["m_weights"], rel=1e-12)
+    _kernel_equals_reference(mc, hw, (tp, pp, dp, mb, 1, rc, zero, sp), ab,
+                             ((K.O_COMPUTE, "compute"), (K.O_M_WEIGHTS, "m_weights")))
