@@ -1,6 +1,8 @@
 """Validation quantities and benchmarks of the fabric domain (loaded by twin.registry)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..bench import Benchmark, register_benchmark
@@ -47,6 +49,43 @@ def _fec_share(switch: str = "tomahawk3-12.8t", rate: str = "106.25 Gbit/s", cod
     fec = fec_latency(rate, code).to("ns").magnitude
     sw = catalog.get("switches", switch, "switch").latency.to("ns").magnitude
     return fec / (fec + sw)
+
+
+@register_quantity("flow-throughput-share", domain="fabric", unit="")
+def _flow_throughput(nodes: int = 512, rails: int = 8, topology: str = "fat-tree-3tier", radix: int = 128,
+                     link_speed: str = "400 Gbit/s", load_balancing: str = "ecmp", pattern: str = "permutation",
+                     flows_per_pair: int = 1, protocol: str = "", seeds: int = 3):
+    """Mean max-min fair rate of long-lived flows as a share of the NIC line rate (times the protocol's
+    payload share when ``protocol`` is given), averaged over ``seeds`` traffic / hash seeds.
+
+    The fabric is built non-blocking from the inputs (:func:`twin.fabric.build_fabric`), the flows of
+    ``pattern`` (:func:`twin.fabric.traffic`) are routed with ``load_balancing`` and given their max-min
+    fair rates (:func:`twin.fabric.flow_rates`), the steady state that long flows under a fair congestion
+    control converge to."""
+    from . import build_fabric, flow_rates, protocol_efficiency, traffic
+    from .topology import as_count
+
+    n = as_count(nodes, "nodes", 2, what="a number of nodes")
+    fab = build_fabric(n, int(rails), link_speed, link_speed, int(radix), 1.0, str(topology))
+    shares = []
+    for s in range(as_count(seeds, "seeds", 1, what="a number of seeds")):
+        src, dst = traffic(fab, str(pattern), n, seed=s)
+        fr = flow_rates(fab, src, dst, str(load_balancing), int(flows_per_pair), seed=s)
+        shares.append(float(fr["rate"].mean()) * 1e9 / fab.nic_speed)
+    eta = protocol_efficiency(str(protocol)) if protocol else 1.0
+    return eta * float(np.mean(shares))
+
+
+@register_quantity("rdma-goodput", domain="fabric", unit="Gbit/s")
+def _rdma_goodput(protocol: str = "infiniband", rate: str = "100 Gbit/s"):
+    """Payload rate of one RDMA stream of large messages at full MTU on a link of data rate ``rate``
+    (after line coding): the line rate times the protocol's payload share (:func:`protocol_efficiency`)."""
+    from ..units import Q_, check_range, magnitude
+    from . import protocol_efficiency
+
+    r = magnitude(rate, "Gbit/s", "rate")
+    check_range(r, "rate", lo=0.0, lo_open=True, hi=math.inf, hi_open=True, unit="Gbit/s")
+    return Q_(protocol_efficiency(str(protocol)) * r, "Gbit/s")
 
 
 @register_quantity("switch-capacity-from-serdes", domain="fabric", unit="Tbit/s")
