@@ -204,3 +204,50 @@ def test_fp8_kernel_equals_reference(data, model, ab):
     tp, pp, dp, mb, v, rc, zero, sp = data.draw(st.sampled_from(ok), label="plan")
     _kernel_equals_reference(mc, hw, (tp, pp, dp, mb, 1, rc, zero, sp), ab,
                              ((K.O_COMPUTE, "compute"), (K.O_M_WEIGHTS, "m_weights")))
+
+
+SEARCH_CASES = {  # small grids of every kind of plan the search enumerates
+    "sc21-1t": (SC21, None, dict(max_cards=64)),
+    "moe": (C23, "mixtral-8x7b", dict(max_cards=16)),
+    "gqa": (C23, "llama3-8b", dict(max_cards=16)),
+    "cnn": (load_scenario("heterogeneous-2021"), None, {}),
+    "context-parallel": (C23, "llama3-8b", dict(sequence_length=32768, global_batch=16, max_cards=16)),
+    "uneven": (load_scenario("superpool-2025"), "llama3-405b", dict(global_batch=2048, uneven_pipeline=True,
+                                                                    max_cards=64)),
+    "fp8-moe": (H100_FP8, "mixtral-8x7b", dict(global_batch=1024, max_cards=16)),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _searched(case, no_tier=False):
+    sc, model, kw = SEARCH_CASES[case]
+    m, gb, n, mc, hw, lists, tabs, size = prepare(sc, model, max_micro_batch=4, **kw)
+    if no_tier:
+        hw = hw.copy()
+        hw[K.HW_OFF_BW] = 0.0
+    return (mc, hw, lists, tabs), run_kernel(mc, hw, lists, tabs, size)
+
+
+@pytest.mark.parametrize("case,no_tier", [(c, False) for c in SEARCH_CASES] + [("gqa", True)])
+def test_numpy_search_equals_kernel(case, no_tier):
+    """The benchmark's vectorised reference (twin.training._reference.search_plans_numpy): the same
+    plans in the same order, the same rejection codes, the same step time and memory of every plan."""
+    args, (plans, step, mem, code) = _searched(case, no_tier)
+    r_plans, r_step, r_mem, r_code = R.search_plans_numpy(*args, block=4096)  # several blocks
+    assert np.array_equal(r_plans, plans)
+    assert np.array_equal(r_code, code)
+    np.testing.assert_allclose(r_step, step, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(r_mem, mem, rtol=1e-12, atol=0)
+    assert len(set(code.tolist())) >= (1 if case == "cnn" else 4)  # several rejection reasons reached
+    if no_tier:
+        assert np.all(code[plans[:, K.P_OFF] > 0] != K.OK)
+
+
+def test_numpy_search_equals_plain_reference():
+    (mc, hw, lists, tabs), _ = _searched("context-parallel")
+    rows = R.search_plans(mc, hw, lists, tabs)
+    plans, step, mem, code = R.search_plans_numpy(mc, hw, lists, tabs)
+    assert np.array_equal(np.array([r[0] for r in rows]), plans)
+    assert np.array_equal(np.array([r[1] for r in rows]), code)
+    np.testing.assert_allclose(np.array([r[2] for r in rows]), step, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(np.array([r[3] for r in rows]), mem, rtol=1e-12, atol=0)

@@ -378,7 +378,304 @@ def search_plans(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps, cps, offs
     Returns the number of plans written. ``tp_ab[i]``, ``dp_ab[i, c, j]``, ``pp_ab[i, c, j]``,
     ``ep_ab[i, e]`` and ``cp_ab[i, c]`` hold (alpha [s], beta [s/B]) of the collectives for tps[i],
     the dps[j] x cps[c] gradient group, eps[e] and the cps[c] attention ring.
+
+    The equations of :func:`evaluate_plan`, operation for operation (the results are the same to
+    the last bit), each evaluated in the outermost loop where its inputs are known: the layer
+    times per (tp, cp, micro-batch) for every sp, recomputation and ZeRO stage, the stage layers
+    per (pp, v), the ZeRO state per (dp, ep, v, zero); per plan only what couples them.
     """
+    if mc[MC_KIND] > 0.5:
+        return _search_each(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps, cps, offs,
+                            tp_ab, dp_ab, pp_ab, ep_ab, cp_ab, plans, step, mem, code)
+    L = mc[MC_L]
+    h = mc[MC_H]
+    a = mc[MC_A]
+    kv = mc[MC_KV]
+    f = mc[MC_F]
+    V = mc[MC_V]
+    s = mc[MC_S]
+    E = mc[MC_E]
+    k = mc[MC_K]
+    B = mc[MC_B]
+    mats = mc[MC_MATS]
+    N = hw[HW_N]
+    uneven = mc[MC_UNEVEN]
+    overlap = mc[MC_OVERLAP] > 0.5
+    peak = hw[HW_PEAK] * hw[HW_CLOCK]
+    hbm = hw[HW_HBM_BW] * hw[HW_ETA_MEM]
+    emax = hw[HW_ETA_MAX]
+    nh = hw[HW_N_HALF]
+    cmem = hw[HW_C_MEM]
+    tl = hw[HW_T_LAUNCH] * hw[HW_KERNELS]
+    flash = mc[MC_FLASH] > 0.5
+    fp8 = hw[HW_FP8] > 0.5
+    peak16 = hw[HW_PEAK16] * hw[HW_CLOCK] if fp8 else peak
+    emax16 = hw[HW_ETA16] if fp8 else emax
+    cast_b = hw[HW_CAST_B] if fp8 else 0.0
+    off_bw = hw[HW_OFF_BW]
+    reserve = hw[HW_RESERVE]
+    p_ld = mc[MC_P_ATTN] + mc[MC_P_NORM] + mc[MC_P_ROUTER]
+    if E > 1.5:
+        p_le = E * mc[MC_P_MLP]
+    else:
+        p_ld += mc[MC_P_MLP]
+        p_le = 0.0
+    d = h / a
+    nv, nr, nz, ns, no = vs.shape[0], rcs.shape[0], zeros.shape[0], sps.shape[0], offs.shape[0]
+    # per v (set per pp): stage layers, dense parameters, interleave factor; per v (per ep): experts
+    lf, lm, ll, lmax, ilv = np.empty(nv), np.empty(nv), np.empty(nv), np.empty(nv), np.empty(nv)
+    pden, pexp = np.empty(nv), np.empty(nv)
+    bad_l = np.zeros(nv, dtype=np.bool_)
+    # per (v, zero) (set per ep): ZeRO state [B] and local parameters
+    m_wg, m_o = np.empty((nv, nz)), np.empty((nv, nz))
+    t_opt, t_opt_off, t_down = np.empty((nv, nz)), np.zeros((nv, nz)), np.zeros((nv, nz))  # optimizer step, offload
+    # per sp (set per micro-batch): activations, forward / backward time of one layer
+    a_hs, t_fw, t_bw, ep_u = np.empty(ns), np.empty(ns), np.empty(ns), np.empty(ns)
+    # per (sp, rc) and (sp, rc, zero): recomputation, stored activations, layer time
+    t_rcs, a_lay = np.empty((ns, nr)), np.empty((ns, nr))
+    t_lay = np.empty((ns, nr, nz))
+    n = 0
+    for i in range(tps.shape[0]):
+        tp = tps[i]
+        bad_tp = 0
+        if int(a) % tp != 0 or (int(kv) >= tp and int(kv) % tp != 0):
+            bad_tp = R_TP_HEADS
+        elif tp > hw[HW_DOMAIN]:
+            bad_tp = R_TP_DOMAIN
+        first = mc[MC_P_EMB] / tp
+        last = (mc[MC_P_OUT] if mc[MC_P_OUT] > 0 else mc[MC_P_EMB]) / tp + mc[MC_P_FINAL]
+        qkv_out = (h + 2.0 * kv * d) / tp
+        tpa = tp_ab[i, 0]
+        tpb = tp_ab[i, 1]
+        for ic in range(cps.shape[0]):
+            cp = cps[ic]
+            bad_cp = cp > 1 and int(s) % (2 * cp) != 0
+            cpa = cp_ab[i, ic, 0]
+            cpb = cp_ab[i, ic, 1]
+            for ip in range(pps.shape[0]):
+                pp = pps[ip]
+                for iv in range(nv):
+                    v = vs[iv]
+                    bad_l[iv] = int(L) % (pp * v) != 0 if uneven < 0.5 else pp * v > int(L)
+                    l_first, l_mid, l_last = stage_layers(L, pp, v, uneven)
+                    lf[iv] = l_first
+                    lm[iv] = l_mid
+                    ll[iv] = l_last
+                    lmax[iv] = max(max(l_first, l_mid), l_last)
+                    if pp == 1:
+                        pden[iv] = l_mid * p_ld / tp + mc[MC_P_EMB] / tp + mc[MC_P_OUT] / tp + mc[MC_P_FINAL]
+                    else:
+                        pden[iv] = max(max(l_first * p_ld / tp + first, l_last * p_ld / tp + last), l_mid * p_ld / tp)
+                    ilv[iv] = (1.0 + (pp - 1.0) / (pp * v)) if v > 1 else 1.0
+                for j in range(dps.shape[0]):
+                    dp = dps[j]
+                    if tp * pp * dp * cp > N:
+                        continue
+                    dpz = dp * cp
+                    dpa = dp_ab[i, ic, j, 0]
+                    dpb = dp_ab[i, ic, j, 1]
+                    ppa = pp_ab[i, ic, j, 0]
+                    ppb = pp_ab[i, ic, j, 1]
+                    for e in range(eps.shape[0]):
+                        ep = eps[e]
+                        bad_ep = int(E) % ep != 0 or dp % ep != 0
+                        dp_exp = dp / ep
+                        epa = ep_ab[i, e, 0]
+                        epb = ep_ab[i, e, 1]
+                        w8 = 0.0
+                        if fp8:
+                            w8 = (mc[MC_P_ATTN] + (E * mc[MC_P_MLP] / ep if E > 1.5 else mc[MC_P_MLP])) / tp
+                        t_w8 = cast_b * w8 / hbm
+                        for iv in range(nv):
+                            pexp[iv] = lm[iv] * p_le / (tp * ep)
+                            for iz in range(nz):
+                                zero = zeros[iz]
+                                w, g, o = _zero_state(pden[iv], zero, dpz)
+                                we, ge, oe = _zero_state(pexp[iv], zero, dp_exp)
+                                w_fp8 = 2.0 * w8 * (1.0 if zero >= 3 else lmax[iv])
+                                m_wg[iv, iz] = (w + we + w_fp8) + (g + ge)
+                                m_o[iv, iz] = o + oe
+                                p_local = (pden[iv] / (dpz if zero >= 1 else 1)
+                                           + pexp[iv] / (dp_exp if zero >= 1 else 1))
+                                t_opt[iv, iz] = 36.0 * p_local / hbm
+                                if off_bw > 0.0:
+                                    t_down[iv, iz] = 2.0 * p_local / off_bw
+                                    t_opt_off[iv, iz] = 36.0 * p_local / hw[HW_OFF_MEM_BW] + 2.0 * p_local / off_bw
+                        for ib in range(mbs.shape[0]):
+                            mb = mbs[ib]
+                            bad_b = int(B) % (dp * mb) != 0
+                            m_micro = int(B) // (dp * mb)
+                            mm = float(m_micro)
+                            T = mb * s / cp
+                            # one layer's times on this (tp, cp, micro-batch), as evaluate_plan
+                            t_g = 2.0 * T * h * qkv_out / (peak * _eta(min(h, qkv_out), emax, nh))
+                            t_g += 2.0 * T * h * (h / tp) / (peak * _eta(min(h / tp, h), emax, nh))
+                            t_g += 2.0 * T * h * (f / tp) * (mats - 1.0) * k / (peak * _eta(min(h, f / tp), emax, nh))
+                            t_g += 2.0 * T * (f / tp) * h * k / (peak * _eta(min(f / tp, h), emax, nh))
+                            if E > 1.5:
+                                t_g += 2.0 * T * h * E / (peak * _eta(min(h, E), emax, nh))
+                            act_s2 = 0.0 if flash else mc[MC_CS2] * a * s * T / tp
+                            act_lse = mc[MC_LSE] * a * T / tp
+                            t_core = 4.0 * T * s * h / tp / (peak16 * _eta(d, emax16, nh)) + cmem * act_s2 / hbm
+                            t_cast_b = cast_b * T * (qkv_out + h + k * (mats - 1.0) * f / tp + k * h) / hbm
+                            t_logit = (3.0 * 2.0 * T * h * (V / tp) / (peak16 * _eta(min(h, V / tp), emax16, nh))
+                                       + 3.0 * cmem * 4.0 * T * V / tp / hbm)
+                            logit_mem = 2.0 * 4.0 * T * V / tp
+                            tp_u = tpa + tpb * 2.0 * T * h
+                            per_pass = 0.0
+                            if cp > 1:
+                                t_send = cpa + cpb * 4.0 * T * kv * d / tp
+                                per_pass = (cp - 1.0) * max(0.0, t_send - t_core / cp)
+                            for isp in range(ns):
+                                sp_div = tp if sps[isp] > 0 else 1
+                                act_hs = T * h * (mc[MC_CU] / sp_div + mc[MC_CT] / tp)
+                                x_in = T * (h / sp_div + h / tp + k * h / sp_div + k * f / tp)
+                                t_cast_f = cast_b * x_in / hbm
+                                t_fwd = t_g + t_core + cmem * act_hs / hbm + tl + t_cast_f
+                                t_bwd = 2.0 * (t_fwd - t_cast_f) + t_cast_b
+                                a_hs[isp] = act_hs + act_s2 + act_lse
+                                t_fw[isp] = t_fwd
+                                t_bw[isp] = t_bwd
+                                ep_u[isp] = epa + epb * 2.0 * T * k * h / sp_div
+                                for ir in range(nr):
+                                    rc = rcs[ir]
+                                    if rc == 2:
+                                        t_rc = t_fwd
+                                    elif rc == 1:
+                                        t_rc = t_core
+                                    else:
+                                        t_rc = 0.0
+                                    t_rcs[isp, ir] = t_rc
+                                    if rc == 2:
+                                        a_lay[isp, ir] = 2.0 * T * h / sp_div
+                                    else:
+                                        act_layer = act_hs + (act_s2 if rc == 0 else 0.0) + act_lse
+                                        if fp8:
+                                            act_layer -= x_in
+                                        a_lay[isp, ir] = act_layer
+                                    t_layer = t_fwd + t_bwd + t_rc
+                                    for iz in range(nz):
+                                        if zeros[iz] >= 3:
+                                            t_lay[isp, ir, iz] = t_layer + t_w8 * (2.0 if rc == 2 else 1.0)
+                                        else:
+                                            t_lay[isp, ir, iz] = t_layer
+                            for iv in range(nv):
+                                v = vs[iv]
+                                c_v = bad_tp
+                                if c_v == OK and bad_l[iv]:
+                                    c_v = R_PP_LAYERS
+                                if c_v == OK and bad_ep:
+                                    c_v = R_EP
+                                if c_v == OK and bad_b:
+                                    c_v = R_BATCH
+                                bad_ilv = v > 1 and (pp == 1 or m_micro % pp != 0)
+                                bubble = (pp - 1.0) / v
+                                l_first = lf[iv]
+                                l_mid = lm[iv]
+                                l_last = ll[iv]
+                                t_pp = 0.0
+                                if pp > 1:
+                                    t_pp = 2.0 * v * (ppa + ppb * 2.0 * T * h / tp)
+                                inflight = min(pp, m_micro)
+                                for ir in range(nr):
+                                    rc = rcs[ir]
+                                    n_ar = 4.0 + (2.0 if rc == 2 else 0.0)
+                                    for iz in range(nz):
+                                        zero = zeros[iz]
+                                        for isp in range(ns):
+                                            sp = sps[isp]
+                                            c_s = c_v
+                                            if c_s == OK and sp > 0 and tp == 1:
+                                                c_s = R_SP
+                                            if c_s == OK and bad_cp:
+                                                c_s = R_CP
+                                            t_c = t_bwd_stage = act = act_mb = t_mb0 = step0 = t_dpx = 0.0
+                                            if c_s == OK:
+                                                t_layer = t_lay[isp, ir, iz]
+                                                if l_mid * t_layer > l_last * t_layer + t_logit:
+                                                    lps = l_mid
+                                                    t_c = l_mid * t_layer
+                                                else:
+                                                    lps = l_last
+                                                    t_c = l_last * t_layer + t_logit
+                                                t_bwd_stage = lps * (t_bw[isp] + t_rcs[isp, ir])
+                                                t_w8_step = 0.0 if zero >= 3 else lps * t_w8
+                                                t_tp = lps * n_ar * tp_u if tp > 1 else 0.0
+                                                t_ep = lps * n_ar * ep_u[isp] if ep > 1 else 0.0
+                                                t_cp = lps * per_pass * (3.0 + (1.0 if rc == 2 else 0.0)) if cp > 1 else 0.0
+                                                act_layer = a_lay[isp, ir]
+                                                act = act_layer * l_first * inflight * ilv[iv]
+                                                if pp > 1 and l_mid > l_first:
+                                                    act = max(act, act_layer * l_mid * min(pp - 1, m_micro) * ilv[iv])
+                                                act_mb = act_layer * max(l_first, l_mid)
+                                                t_mb0 = t_c + t_tp + t_ep + t_pp + t_cp
+                                                step0 = mm * t_c + t_w8_step + mm * t_tp + mm * t_ep + mm * t_pp + mm * t_cp
+                                                t_dp = 0.0
+                                                if dpz > 1:
+                                                    vol = 2.0 * pden[iv] + (2.0 * pexp[iv] if dp_exp > 1 else 0.0)
+                                                    if zero >= 3:
+                                                        vol *= 0.5 + m_micro
+                                                    t_dp = dpa + dpb * vol
+                                                t_dpx = max(0.0, t_dp - t_bwd_stage) if overlap else t_dp
+                                            for io in range(no):
+                                                off = offs[io]
+                                                c = c_s
+                                                if c == OK and off > 0 and off_bw <= 0.0:
+                                                    c = R_TIER
+                                                if c == OK and bad_ilv:
+                                                    c = R_INTERLEAVE
+                                                st = 0.0
+                                                total = 0.0
+                                                if c == OK:
+                                                    act_o = act
+                                                    m_opt = m_o[iv, iz]
+                                                    host = 0.0
+                                                    if off >= OFF_OPT:
+                                                        host = m_opt
+                                                        m_opt = 0.0
+                                                    t_act_off = 0.0
+                                                    if off == OFF_OPT_ACT:
+                                                        kept = min(act, 2.0 * act_mb)
+                                                        host += act - kept
+                                                        act_o = kept
+                                                        t_act_off = max(0.0, 2.0 * act_mb / off_bw - t_c)
+                                                    if rc == 2:
+                                                        act_o += a_hs[isp]
+                                                    total = m_wg[iv, iz] + m_opt + act_o + (logit_mem + reserve)
+                                                    offload = mm * t_act_off
+                                                    if off >= OFF_OPT:
+                                                        offload += t_opt_off[iv, iz] + max(0.0, t_down[iv, iz] - t_bwd_stage)
+                                                        opt = 0.0
+                                                    else:
+                                                        opt = t_opt[iv, iz]
+                                                    st = step0 + bubble * (t_mb0 + t_act_off) + t_dpx + opt + offload
+                                                    if off > 0 and host > hw[HW_OFF_CAP]:
+                                                        c = R_HOST
+                                                    elif total > hw[HW_HBM_CAP]:
+                                                        c = R_MEMORY
+                                                plans[n, P_TP] = tp
+                                                plans[n, P_PP] = pp
+                                                plans[n, P_DP] = dp
+                                                plans[n, P_EP] = ep
+                                                plans[n, P_MB] = mb
+                                                plans[n, P_V] = v
+                                                plans[n, P_RC] = rc
+                                                plans[n, P_ZERO] = zero
+                                                plans[n, P_SP] = sp
+                                                plans[n, P_CP] = cp
+                                                plans[n, P_OFF] = off
+                                                step[n] = st
+                                                mem[n] = total
+                                                code[n] = c
+                                                n += 1
+    return n
+
+
+@njit(cache=True)
+def _search_each(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps, cps, offs,
+                 tp_ab, dp_ab, pp_ab, ep_ab, cp_ab, plans, step, mem, code):
+    """:func:`search_plans` one plan at a time through :func:`evaluate_plan` (the CNN grids, a few
+    hundred plans)."""
     out = np.zeros(N_OUT)
     n = 0
     N = hw[HW_N]
@@ -422,3 +719,18 @@ def search_plans(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps, cps, offs
                                                 code[n] = c
                                                 n += 1
     return n
+
+
+@njit(cache=True)
+def pareto_keep(order, step):
+    """The indices of ``order`` (plans by card count, then step time) that beat every earlier one's
+    step time by more than 1e-12 relative: the Pareto front of :func:`twin.training.search.pareto_front`."""
+    keep = np.empty(order.shape[0], dtype=np.int64)
+    best = np.inf
+    m = 0
+    for i in order:
+        if step[i] < best * (1 - 1e-12):
+            keep[m] = i
+            m += 1
+            best = step[i]
+    return keep[:m]

@@ -25,59 +25,63 @@ def _achieved(model: str, preset: str = "megatron-sc21-a100-3072"):
     return Q_(float(estimate(sc)["achieved_tflops"]), "TFLOP/s")
 
 
-@register_benchmark("parallel-search-1t-3072", domain="training", min_ratio=10.0, max_seconds=2.0,
-                    goal="< 2 s and >= 10x over the plain enumeration")
+@register_benchmark("parallel-search-1t-3072", domain="training", min_ratio=3.0, max_seconds=2.0,
+                    goal="< 2 s and >= 3x over vectorised NumPy")
 def _bench_search(quick: bool):
-    """Full plan search for the 1T model on the SC'21 cluster (3,072 A100)."""
+    """Full plan search for the 1T model on the SC'21 cluster (3,072 A100).
+
+    Both paths return the ranked summary and every plan's step time, memory and code. The NumPy
+    reference exploits the grid (each term over the axes it depends on), so what is left to the
+    kernel is its loop nest and the shared output and summary (about 10 of 20 ms): 5-6x measured
+    on the 2-core machine at load 3.5, so the goal is 3x, not 10x.
+    """
     from ..scenario import load_scenario
     from . import _reference as R
     from .search import prepare, run_kernel, summarise
 
     sc = load_scenario("megatron-sc21-a100-3072")
     kw = {"max_cards": 128} if quick else {}
-    prep = prepare(sc, **kw)  # fills the communication-table cache shared by both paths
-    m, gb, n, mc, hw, lists, tabs, size = prep
+    n = prepare(sc, **kw)[2]  # fills the communication-table cache shared by both paths
+
+    def searched(enumerate_plans):
+        m, gb, n, mc, hw, lists, tabs, size = prepare(sc, **kw)
+        plans, step, mem, code = enumerate_plans(mc, hw, lists, tabs, size)
+        return summarise(sc, m, gb, n, hw, plans, step, mem, code), plans, step, mem, code
 
     def fast():
-        m, gb, n, mc, hw, lists, tabs, size = prepare(sc, **kw)
-        plans, step, mem, code = run_kernel(mc, hw, lists, tabs, size)
-        return summarise(sc, m, gb, n, hw, plans, step, mem, code)
+        return searched(run_kernel)
 
     def reference():
-        import numpy as np
-
-        m, gb, n, mc, hw, lists, tabs, size = prepare(sc, **kw)
-        rows = R.search_plans(mc, hw, lists, tabs)
-        plans = np.array([r[0] for r in rows], dtype=np.int64)
-        code = np.array([r[1] for r in rows], dtype=np.int64)
-        step = np.array([r[2] for r in rows])
-        mem = np.array([r[3] for r in rows])
-        return summarise(sc, m, gb, n, hw, plans, step, mem, code)
+        return searched(lambda mc, hw, lists, tabs, size: R.search_plans_numpy(mc, hw, lists, tabs))
 
     def compare(a, b):
-        """Largest relative difference of the ranked and Pareto step times; inf when the plans,
-        the rejection counts or the candidate counts differ."""
+        """Largest relative difference of every plan's step time and memory and of the ranked and
+        Pareto step times; inf when a plan, a rejection code or a ranked or Pareto plan differs."""
         import math
 
         import numpy as np
 
         from ..bench import max_rel_diff
 
-        same = (a.attrs["candidates"] == b.attrs["candidates"]
-                and np.array_equal(a.rejected.values, b.rejected.values)
-                and all(np.array_equal(a[k].values, b[k].values) for k in ("tp", "pp", "dp", "cp", "micro_batch")))
+        (ds_a, *ra), (ds_b, *rb) = a, b
+        same = (all(x.shape == y.shape for x, y in zip(ra, rb))
+                and np.array_equal(ra[0], rb[0]) and np.array_equal(ra[3], rb[3])
+                and np.array_equal(ds_a.rejected.values, ds_b.rejected.values)
+                and all(np.array_equal(ds_a[k].values, ds_b[k].values) for k in ("tp", "pp", "dp", "cp", "micro_batch")))
         if not same:
             return math.inf
-        return max(max_rel_diff(a.step_time.values, b.step_time.values),
-                   max_rel_diff(a.pareto_step_time.values, b.pareto_step_time.values))
+        return max(max_rel_diff(ra[1], rb[1]), max_rel_diff(ra[2], rb[2]),
+                   max_rel_diff(ds_a.step_time.values, ds_b.step_time.values),
+                   max_rel_diff(ds_a.pareto_step_time.values, ds_b.pareto_step_time.values))
 
-    count = int(fast().attrs["candidates"])
-    return Benchmark(size=f"{count} candidate plans (1T model, {n} GPUs)", fast=fast, reference=reference,
-                     repeats=5, reference_repeats=1, compare=compare, tolerance=1e-9,
-                     metric="max relative difference of the ranked and Pareto step times",
-                     note="fast: numba kernel over all plans (with context parallelism and offload modes); "
-                          "reference: plain-Python enumeration of the same plans (twin.training._reference); both "
-                          "share the cached collective alpha-beta tables")
+    note = ("fast: numba kernel over all plans (context parallelism and offload modes; layer times hoisted per tp, "
+            "cp and micro-batch); reference: the same grid as NumPy arrays, each quantity broadcast over the plan "
+            "axes it depends on (twin.training._reference.search_plans_numpy); both share the cached collective "
+            "alpha-beta tables and the summary (ranking, Pareto front)")
+    count = int(fast()[0].attrs["candidates"])
+    return Benchmark(f"{count} candidate plans (1T model, {n} GPUs)", fast, reference, repeats=5, reference_repeats=3,
+                     compare=compare, tolerance=1e-12, note=note,
+                     metric="max relative difference of every plan's step time and memory (codes and plans equal)")
 
 
 def _plan_ds(inputs: dict):

@@ -169,14 +169,7 @@ def run_kernel(mc, hw, lists, tabs, size):
 
 def pareto_front(cards: np.ndarray, step: np.ndarray) -> np.ndarray:
     """Indices of the plans on the Pareto front of (cards, step time): no plan is both smaller and faster."""
-    order = np.lexsort((step, cards))
-    best = np.inf
-    keep = []
-    for i in order:
-        if step[i] < best * (1 - 1e-12):
-            keep.append(i)
-            best = step[i]
-    return np.array(keep, dtype=np.int64)
+    return K.pareto_keep(np.lexsort((step, cards)), np.asarray(step, dtype=float))
 
 
 def search(scenario, *, model=None, global_batch=None, sequence_length=None, max_cards=None, top: int = 20,
@@ -280,16 +273,18 @@ def summarise(sc, m, gb, n, hw, plans, step, mem, code, top=20) -> xr.Dataset:
         words = "; ".join(f"{REASONS[r][1]} ({c})" for c, r in worst)
         raise InputError("workload.model", m.name, f"a model that fits some plan on {n} x {sc.compute.accelerator}",
                          f"cannot be trained with any of {len(code)} plans: {words}")
-    cards = plans[:, K.P_TP] * plans[:, K.P_PP] * plans[:, K.P_DP] * plans[:, K.P_CP]
-    full = valid[cards[valid] == n]
+    pv = plans[valid]
+    cards = pv[:, K.P_TP] * pv[:, K.P_PP] * pv[:, K.P_DP] * pv[:, K.P_CP]  # of the valid plans
+    full = valid[cards == n]
     pool = full if full.size else valid
     ranked = pool[np.argsort(step[pool], kind="stable")][:top]
-    front = valid[pareto_front(cards[valid], step[valid])]
+    front = valid[pareto_front(cards, step[valid])]
     f_model = _f.model_flops_per_iteration(m, gb)
     peak = hw[K.HW_PEAK]
 
     def table(idx, dim):
         p = plans[idx]
+        cards = p[:, K.P_TP] * p[:, K.P_PP] * p[:, K.P_DP] * p[:, K.P_CP]
         return {
             "tp": (dim, p[:, K.P_TP]), "pp": (dim, p[:, K.P_PP]), "dp": (dim, p[:, K.P_DP]), "ep": (dim, p[:, K.P_EP]),
             "micro_batch": (dim, p[:, K.P_MB]), "virtual_stages": (dim, p[:, K.P_V]),
@@ -297,9 +292,9 @@ def summarise(sc, m, gb, n, hw, plans, step, mem, code, top=20) -> xr.Dataset:
             "zero_stage": (dim, p[:, K.P_ZERO]), "sequence_parallel": (dim, p[:, K.P_SP].astype(bool)),
             "cp": (dim, p[:, K.P_CP]),
             "offload": (dim, np.array([OFF_NAMES[o] for o in p[:, K.P_OFF]], dtype=object)),
-            "cards": (dim, cards[idx]), "step_time": (dim, step[idx], {"units": "s"}),
+            "cards": (dim, cards), "step_time": (dim, step[idx], {"units": "s"}),
             "memory": (dim, mem[idx] / 1e9, {"units": "GB"}),
-            "mfu": (dim, f_model / (step[idx] * cards[idx] * peak), {"units": ""}),
+            "mfu": (dim, f_model / (step[idx] * cards * peak), {"units": ""}),
         }
 
     data = {}
@@ -309,7 +304,7 @@ def summarise(sc, m, gb, n, hw, plans, step, mem, code, top=20) -> xr.Dataset:
         data[f"pareto_{k}"] = v
     names = ["ok"] + [REASONS[r][1] for r in range(1, K.N_CODES)]
     data["rejected"] = ("reason", counts, {"units": "", "long_name": "candidates per outcome"})
-    ds = xr.Dataset({k: xr.DataArray(v[1], dims=v[0], attrs=(v[2] if len(v) > 2 else {})) for k, v in data.items()},
+    ds = xr.Dataset({k: xr.Variable(v[0], v[1], attrs=(v[2] if len(v) > 2 else {})) for k, v in data.items()},
                     coords={"rank": np.arange(len(ranked)), "pareto": np.arange(len(front)), "reason": names})
     ds.attrs.update({"model": m.name, "scenario": sc.name, "max_cards": n, "global_batch": gb,
                      "candidates": int(len(code)), "valid": int(valid.size)})
