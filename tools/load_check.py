@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -41,6 +42,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's twin, whatever is installed
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-quic", "--no-first-run", "--disable-dev-shm-usage"]
@@ -58,18 +60,21 @@ def _free_port() -> int:
 
 
 def _kernels(pid: int) -> list[psutil.Process]:
-    out = []
+    from twin.cli import server_kernels
+
+    return server_kernels(pid)
+
+
+#: a kernel id: in the page's websocket URL (/api/kernels/<id>/channels) and in the kernel
+#: process's connection file name (kernel-<id>.json)
+KERNEL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _cmdline(p: psutil.Process) -> str:
     try:
-        kids = psutil.Process(pid).children(recursive=True)
+        return " ".join(p.cmdline())
     except psutil.Error:
-        return out
-    for k in kids:
-        try:
-            if "ipykernel" in " ".join(k.cmdline()):
-                out.append(k)
-        except psutil.Error:
-            pass
-    return out
+        return ""
 
 
 def _cpu_s(p: psutil.Process) -> float:
@@ -125,7 +130,9 @@ async def _session(browser, url: str, i: int, timeout_ms: int, target: str) -> d
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    rec = {"session": i, "ok": False, "errors": errors}
+    kernel_ids: set[str] = set()  # the page's kernel, from its websocket's URL
+    page.on("websocket", lambda ws: kernel_ids.update(KERNEL_ID.findall(ws.url)))
+    rec = {"session": i, "ok": False, "errors": errors, "kernel_ids": kernel_ids}
     t0 = time.perf_counter()
     try:
         await page.goto(url, timeout=timeout_ms)
@@ -156,11 +163,13 @@ async def _run_sessions(url: str, n: int, timeout_ms: int, server_pid: int) -> t
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         targets = ["superpool-2025", "heterogeneous-2021"]
         cpu0 = _cpu_split(server_pid)
-        before = _kernels(server_pid)  # the pool the sessions will take from
         recs = await asyncio.gather(*[_session(browser, url, i, timeout_ms, targets[i % 2]) for i in range(n)])
         cpu = {k: v - cpu0[k] for k, v in _cpu_split(server_pid).items()}
         kern = _kernels(server_pid)
-        mem = _memory_mb(kern)
+        # the pages' own kernels (a pool refilled meanwhile holds kernels of no page)
+        ids = set().union(*(r["kernel_ids"] for r in recs))
+        pages = [k for k in kern if ids & set(KERNEL_ID.findall(_cmdline(k)))]
+        mem = _memory_mb(pages)
         # close the pages as a user closes tabs: beforeunload runs (Voila then shuts the kernel down)
         t_close = time.time()
         for r in recs:
@@ -177,17 +186,15 @@ async def _run_sessions(url: str, n: int, timeout_ms: int, server_pid: int) -> t
             r.pop("page", None)
             r.pop("ctx", None)
         await browser.close()
-    # every kernel that may belong to a page: the pool the pages took from and all alive at peak
-    # (a pool refilled after the pages arrived holds kernels of no page, started later)
-    watched = {k.pid: k for k in before + kern}
-    return recs, {"kernels_at_peak": len(kern), "memory_mb": mem, "closed_at": t_close, "cpu_s": cpu,
-                  "watched": list(watched.values())}
+    for r in recs:
+        r["kernel_ids"] = sorted(r["kernel_ids"])
+    return recs, {"kernels_at_peak": len(kern), "page_kernels": len(pages), "memory_mb": mem, "closed_at": t_close,
+                  "cpu_s": cpu, "watched": pages}
 
 
 def run(sessions: int = 20, preheat: int = 0, cull_idle: int | None = None, linger: float = 60.0,
         timeout_s: float = 600.0) -> dict:
     if cull_idle is None:
-        sys.path.insert(0, str(ROOT))
         from twin.cli import CULL_IDLE_DEFAULT as cull_idle
     port = _free_port()
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"nicc-load-check-{port}.log"
@@ -232,7 +239,7 @@ def run(sessions: int = 20, preheat: int = 0, cull_idle: int | None = None, ling
         time.sleep(max(0.0, info["closed_at"] + linger - time.time()))
         alive = _kernels(server.pid)
         # kernels of the pages still alive; a pool larger than the sessions keeps its untaken ones
-        left = sum(1 for k in info["watched"] if k.is_running()) - max(0, preheat - sessions)
+        left = sum(1 for k in info["watched"] if k.is_running())
         out.update({
             "rendered": len(firsts), "redrawn": len(redraws), "failures": [r.get("failure") for r in recs if not r["ok"]],
             "page_errors": sum(len(r["errors"]) for r in recs),
@@ -241,7 +248,7 @@ def run(sessions: int = 20, preheat: int = 0, cull_idle: int | None = None, ling
             "redraw_p50_s": _pct(redraws, 0.5), "redraw_p95_s": _pct(redraws, 0.95),
             "server_cpu_s_per_session": info["cpu_s"]["server"] / sessions,
             "browser_cpu_s_per_session": info["cpu_s"]["browsers"] / sessions,
-            "kernels_at_peak": info["kernels_at_peak"],
+            "kernels_at_peak": info["kernels_at_peak"], "page_kernels": info["page_kernels"],
             "rss_mb_per_kernel_mean": statistics.mean(m[0] for m in mem) if mem else float("nan"),
             "uss_mb_per_kernel_mean": statistics.mean(m[1] for m in mem) if mem else float("nan"),
             "kernels_left_after_linger": max(0, left), "kernels_alive_after_linger": len(alive),
@@ -275,8 +282,9 @@ BASELINE_CELL = ("import ipywidgets as W\n"
 
 
 def baseline(sessions: int, timeout_s: float = 600.0) -> dict:
-    """The same sessions against an empty Voila page (one HTML widget, a preheated pool of the
-    same size): the floor that Voila and the browsers set on this machine, whatever the app does."""
+    """The same sessions against an empty Voila page (one HTML widget, NICC Twin's Voila template,
+    a preheated pool of the same size): the floor that Voila and the browsers set on this
+    machine, whatever the app does."""
     import tempfile
 
     import nbformat
@@ -287,8 +295,12 @@ def baseline(sessions: int, timeout_s: float = 600.0) -> dict:
         path = Path(d) / "empty.ipynb"
         nbformat.write(nb, path)
         port = _free_port()
+        from twin.cli import VOILA_TEMPLATE, voila_env
+
+        # the same front end as the app: NICC Twin's Voila template
         server = subprocess.Popen([sys.executable, "-m", "voila", str(path), "--no-browser", f"--port={port}",
-                                   "--Voila.ip=127.0.0.1", "--preheat_kernel=True", f"--pool_size={sessions}"],
+                                   "--Voila.ip=127.0.0.1", f"--template={VOILA_TEMPLATE}", "--preheat_kernel=True",
+                                   f"--pool_size={sessions}"], env=voila_env(),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=d, start_new_session=True)
         try:
             end, last = time.time() + timeout_s, {}

@@ -213,6 +213,21 @@ PREHEAT_DEFAULT = 2
 REFILL_DELAY_DEFAULT = 120
 
 
+#: The Voila template ``serve`` uses (notebooks/voila/templates/nicc): Voila's lab page
+#: without the CDN style sheets and with a loading indicator that does not animate.
+VOILA_TEMPLATE = "nicc"
+
+
+def voila_env(env: dict | None = None) -> dict:
+    """The environment Voila runs in: JUPYTER_PATH starts with the folder holding the NICC Twin
+    template, so Voila finds it before the installed ones (and falls back to them for the rest)."""
+    from .paths import voila_templates_root
+
+    env = dict(os.environ if env is None else env)
+    env["JUPYTER_PATH"] = os.pathsep.join([str(voila_templates_root())] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+    return env
+
+
 def voila_command(notebook, *, port: int, ip: str, cull_idle: int = CULL_IDLE_DEFAULT, preheat: int = 0,
                   refill_delay: float = REFILL_DELAY_DEFAULT) -> list[str]:
     """The Voila command line ``serve`` runs: kernel culling and optional preheated kernels.
@@ -223,7 +238,8 @@ def voila_command(notebook, *, port: int, ip: str, cull_idle: int = CULL_IDLE_DE
     kernels with the app already executed (Voila's preheated kernel pool), so the next sessions
     render at once; a taken kernel is replaced ``refill_delay`` s later.
     """
-    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", f"--Voila.ip={ip}"]
+    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", f"--Voila.ip={ip}",
+           f"--template={VOILA_TEMPLATE}"]
     if cull_idle > 0:
         cmd += [f"--MappingKernelManager.cull_idle_timeout={int(cull_idle)}",
                 f"--MappingKernelManager.cull_interval={max(2, min(60, int(cull_idle) // 4))}",
@@ -276,7 +292,7 @@ def cmd_serve(args) -> int:
     scenario = args.scenario
     if Path(scenario).exists():  # a scenario file: the server runs in the notebooks folder
         scenario = str(Path(scenario).resolve())
-    env = dict(os.environ, NICC_TWIN_SCENARIO=scenario)
+    env = voila_env(dict(os.environ, NICC_TWIN_SCENARIO=scenario))
     nb = notebooks_dir() / "app.ipynb"
     cmd = voila_command(nb, port=args.port, ip=args.ip, cull_idle=args.cull_idle, preheat=args.preheat,
                         refill_delay=args.refill_delay)
@@ -307,6 +323,25 @@ def cmd_serve(args) -> int:
             signal.signal(s, h)
         _reap(proc, seen)
     return 0 if stop or proc.returncode in (0, -signal.SIGTERM) else proc.returncode
+
+
+def server_kernels(pid: int) -> list:
+    """The kernel processes (ipykernel) below a ``serve`` or Voila process ``pid``: what the
+    serve tests and tools/load_check.py count and measure."""
+    import psutil
+
+    try:
+        kids = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    out = []
+    for k in kids:
+        try:
+            if "ipykernel" in " ".join(k.cmdline()):
+                out.append(k)
+        except psutil.Error:
+            pass
+    return out
 
 
 def _reap(proc, seen: dict, grace: float = 20.0) -> None:

@@ -35,6 +35,12 @@ def notebooks_dir() -> Path:
 
 
 
+def voila_templates_root() -> Path:
+    """The Jupyter data folder holding NICC Twin's Voila template (``voila/templates/nicc``):
+    the notebooks folder, which ``serve`` puts first on JUPYTER_PATH."""
+    return notebooks_dir()
+
+
 def load_toml(path: Path) -> dict:
     """Read a TOML file (tomllib on 3.11+, tomli before)."""
     try:

@@ -59,7 +59,7 @@ class Dashboard:
         self.uneven = W.Checkbox(value=False, description="uneven PP stages", indent=False,
                                  layout=W.Layout(width="160px"))
         self.readout = W.HTML(layout=W.Layout(min_width="420px"))
-        self.search_button = W.Button(description="Search plans", button_style="primary", icon="search")
+        self.search_button = W.Button(description="Search plans", button_style="primary")
         self.search_out = W.HTML()
 
         # step-time breakdown: one stacked horizontal bar

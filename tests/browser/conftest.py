@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -91,39 +92,32 @@ def collect_errors():
     return []
 
 
-# Offline, Voila's lab template asks a CDN for the Font Awesome style sheets (one <link> pair in
-# share/jupyter/voila/templates/lab/index.html.j2): in an air-gapped data centre that request
-# fails harmlessly. It is the only failure tolerated, matched by its exact URL; every other
-# failed load (request failure or HTTP status >= 400) and every console error fails the test.
-OFFLINE_OK_URLS = frozenset({
-    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5/css/all.min.css",
-    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@%5E5/css/all.min.css",
-    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@^5/css/v4-shims.min.css",
-    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@%5E5/css/v4-shims.min.css",
-})
-
-
 def watch_page(page, errors: list) -> None:
-    """Append to ``errors`` every page error, console error and failed load of ``page``, except
-    the documented offline font request (:data:`OFFLINE_OK_URLS`)."""
+    """Append to ``errors`` every page error, console error and failed load of ``page``, and every
+    request that leaves the server: the app must load nothing from the internet (air-gapped data
+    centres). NICC Twin's Voila template drops the lab page's CDN font links, so no failure is
+    tolerated."""
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
 
     def on_console(msg):
         if msg.type != "error":
             return
         url = (msg.location or {}).get("url", "")
-        if msg.text.startswith("Failed to load resource") and url in OFFLINE_OK_URLS:
-            return
         errors.append(f"console: {msg.text} ({url})" if url else f"console: {msg.text}")
 
+    def on_request(req):
+        host = urlsplit(req.url).hostname
+        if req.url.startswith(("http:", "https:", "ws:", "wss:")) and host not in ("127.0.0.1", "localhost"):
+            errors.append(f"off-server request: {req.url}")
+
     def on_failed(req):
-        if req.url not in OFFLINE_OK_URLS:
-            errors.append(f"failed load: {req.url} ({req.failure})")
+        errors.append(f"failed load: {req.url} ({req.failure})")
 
     def on_response(resp):
-        if resp.status >= 400 and resp.url not in OFFLINE_OK_URLS:
+        if resp.status >= 400:
             errors.append(f"failed load: {resp.url} (HTTP {resp.status})")
 
+    page.on("request", on_request)
     page.on("console", on_console)
     page.on("requestfailed", on_failed)
     page.on("response", on_response)

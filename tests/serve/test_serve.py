@@ -3,6 +3,8 @@ scenarios fail with one line. Runs a real Voila server (no browser needed: an HT
 page makes Voila start a kernel and execute the app, as a browser's first request does)."""
 from __future__ import annotations
 
+import os
+import re
 import signal
 import socket
 import subprocess
@@ -10,11 +12,12 @@ import sys
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import psutil
 import pytest
 
-from twin.cli import main, voila_command
+from twin.cli import VOILA_TEMPLATE, main, server_kernels, voila_command, voila_env
 
 
 def _free_port() -> int:
@@ -23,19 +26,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _kernels(pid: int) -> list[psutil.Process]:
-    try:
-        kids = psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return []
-    out = []
-    for k in kids:
-        try:
-            if "ipykernel" in " ".join(k.cmdline()):
-                out.append(k)
-        except psutil.Error:
-            pass
-    return out
+_kernels = server_kernels
 
 
 def _wait(cond, timeout: float, step: float = 0.25) -> bool:
@@ -47,12 +38,27 @@ def _wait(cond, timeout: float, step: float = 0.25) -> bool:
     return cond()
 
 
+def _assert_nicc_template(html: str) -> None:
+    """The page comes from NICC Twin's Voila template: it links nothing off the server (the lab
+    page's CDN font sheets are gone) and its loading indicator does not animate."""
+    links = re.findall(r"<link[^>]*href=\"([^\"]+)\"", html)
+    assert links and not [u for u in links if u.startswith(("http:", "https:", "//"))], links
+    loading = html[html.index('<div id="loading"'):]
+    assert "nicc-loading-logo" in loading[:2000]
+    assert "@keyframes rotation" not in html and 'class="spinner"' not in html
+
+
 def test_voila_command_carries_culling_and_preheat():
     cmd = voila_command("app.ipynb", port=1, ip="127.0.0.1", cull_idle=600, preheat=2, refill_delay=7)
     assert "--MappingKernelManager.cull_idle_timeout=600" in cmd
     assert "--MappingKernelManager.cull_connected=False" in cmd
     assert "--preheat_kernel=True" in cmd and "--pool_size=2" in cmd
     assert "--VoilaKernelManager.fill_delay=7" in cmd
+    assert f"--template={VOILA_TEMPLATE}" in cmd
+    # the template is found first on JUPYTER_PATH; the user's own entries stay after it
+    env = voila_env({"JUPYTER_PATH": "/opt/mine"})
+    first, *rest = env["JUPYTER_PATH"].split(os.pathsep)
+    assert (Path(first) / "voila" / "templates" / VOILA_TEMPLATE / "conf.json").is_file() and rest == ["/opt/mine"]
     off = voila_command("app.ipynb", port=1, ip="127.0.0.1", cull_idle=0)
     assert not any("cull" in c for c in off) and not any("preheat" in c for c in off)
 
@@ -93,6 +99,7 @@ def test_serve_culls_idle_kernels_and_sigterm_leaves_nothing(tmp_path):
         html = urllib.request.urlopen(url, timeout=240).read().decode()  # noqa: S310 (loopback)
         # widget state travels over the websocket, so the page itself only shows a failed render
         assert "Traceback" not in html and "nicc-error" not in html and "voila_finish" in html
+        _assert_nicc_template(html)
         first = _kernels(proc.pid)
         assert len(first) == 1
         assert _wait(lambda: not any(k.is_running() for k in first), 60), "idle kernel not culled within 60 s"
