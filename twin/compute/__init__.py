@@ -38,13 +38,33 @@ from .serving import QUANTISATION, busbw_allreduce, geometry, serve, step_time
 
 NEEDS = ("interconnect",)
 
-#: Headline figures (scalar results) for compare and the app: (variable, label, unit).
-HEADLINES = (("peak_rate", "Peak per card at the scenario's precision", "TFLOP/s"),
-             ("gemm_efficiency", "Largest-GEMM efficiency (operator model)", ""),
-             ("ttft", "Time to first token (serving model)", "ms"),
-             ("tpot", "Time per output token (serving batch)", "ms"),
-             ("throughput_per_card", "Output tokens/s per card", "1/s"),
-             ("max_batch", "Largest serving batch that fits", ""))
+def read_headlines(domain: str = "compute", path=None) -> tuple:
+    """A domain's headline figures from ``datasets/tables/headlines.toml`` (or ``path``): its
+    ``[[<domain>]]`` tables, in order, as ``(variable, label, unit)`` rows.
+
+    Raises
+    ------
+    InputError
+        No ``[[<domain>]]`` table, or a ``variable``, ``label`` or ``unit`` missing or not a
+        string (naming ``headlines.<domain>[i].<key>``).
+    """
+    from ..paths import datasets_dir, load_toml
+
+    path = datasets_dir() / "tables" / "headlines.toml" if path is None else path
+    rows = load_toml(path).get(domain)
+    if not isinstance(rows, list) or not rows:
+        raise InputError(f"headlines.{domain}", rows, f"[[{domain}]] tables of variable, label and unit", f"are missing in {path}")
+    rows = [r if isinstance(r, dict) else {} for r in rows]
+    bad = [(i, k) for i, r in enumerate(rows) for k in ("variable", "label", "unit") if not isinstance(r.get(k), str)]
+    if bad:
+        i, k = bad[0]
+        raise InputError(f"headlines.{domain}[{i}].{k}", rows[i].get(k), "a string", f"is missing or not a string in {path}")
+    return tuple((r["variable"], r["label"], r["unit"]) for r in rows)
+
+
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit), as
+#: datasets/tables/headlines.toml declares them.
+HEADLINES = read_headlines()
 
 #: Batch sizes of the TPOT / throughput against batch curves.
 BATCH_GRID = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)

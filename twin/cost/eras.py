@@ -17,23 +17,46 @@ import xarray as xr
 #: The era presets of Fig. 2-2, in the paper's order.
 ERA_PRESETS = ("heterogeneous-2021", "cluster-2023", "superpool-2025")
 
-#: Rows of Fig. 2-2: (row group, domain, result variable, label, unit, dashboard tab title).
-#: ``ring_efficiency`` is the ratio of two tree numbers (see :func:`era_values`).
-ERA_ROWS = (
-    ("Interconnect", "interconnect", "cluster_allreduce_busbw", "All-reduce busbw, 1 GiB over every card", "GB/s", "Interconnect"),
-    ("Interconnect", "fabric", "ring_node_bandwidth", "Ring bandwidth per node, whole cluster", "GB/s", "Fabric"),
-    ("Interconnect", "fabric", "ring_efficiency", "Ring bandwidth per node / its NIC line rate", "", "Fabric"),
-    ("Compute", "training", "mfu", "MFU of the preset's workload", "", "Training"),
-    ("Compute", "cost", "time_to_train", "Days to train the preset's workload (cost.training_tokens)", "d", "Training"),
-    ("Storage", "storage", "copies", "Storage copies of the data", "", "Storage"),
-    ("Storage", "storage", "checkpoint_write_time", "Checkpoint write time", "s", "Storage"),
-    ("Storage", "storage", "goodput", "Goodput (failures and checkpoints)", "", "Storage"),
-    ("Platform", "platform", "allocation_rate", "GPU allocation rate [%]", "", "Platform"),
-    ("Energy", "energy", "pue", "PUE (annual)", "", "Energy"),
-    ("Energy", "cost", "floor_area", "Floor area (IT white space and storage)", "m^2", "Energy"),
-    ("Cost", "cost", "cost_per_million_tokens", "Cost per million trained tokens", "USD", "Cost"),
-    ("Cost", "cost", "carbon_per_million_tokens", "CO2e per million trained tokens", "kg", "Cost"),
-)
+#: The columns of a row of :data:`ERA_ROWS`: the keys of a ``[[row]]`` of datasets/tables/eras.toml.
+ERA_COLUMNS = ("group", "domain", "variable", "label", "unit", "tab")
+
+
+def read_era_rows(path=None) -> tuple:
+    """The rows of Fig. 2-2 from ``datasets/tables/eras.toml`` (or ``path``), top to bottom.
+
+    Returns
+    -------
+    tuple
+        One tuple of :data:`ERA_COLUMNS` strings per ``[[row]]``.
+
+    Raises
+    ------
+    InputError
+        No ``[[row]]``, a key missing or not a string, or a domain the twin does not have,
+        naming the row and key (``eras.row[3].unit``).
+    """
+    from ..errors import InputError, unknown_name
+    from ..paths import datasets_dir, load_toml
+    from ..registry import DOMAINS
+
+    path = datasets_dir() / "tables" / "eras.toml" if path is None else path
+    rows = load_toml(path).get("row")
+    if not isinstance(rows, list) or not rows:
+        raise InputError("eras.row", rows, "one [[row]] table per row of Fig. 2-2", f"is missing in {path}")
+    for i, r in enumerate(rows):
+        r = rows[i] = r if isinstance(r, dict) else {}
+        for k in ERA_COLUMNS:
+            if not isinstance(r.get(k), str):
+                raise InputError(f"eras.row[{i}].{k}", r.get(k), "a string", f"is missing or not a string in {path}")
+        if r["domain"] not in DOMAINS:
+            raise unknown_name(f"eras.row[{i}].domain", r["domain"], DOMAINS, "domain")
+    return tuple(tuple(r[k] for k in ERA_COLUMNS) for r in rows)
+
+
+#: Rows of Fig. 2-2: (row group, domain, result variable, label, unit, dashboard tab title), as
+#: datasets/tables/eras.toml declares them. ``ring_efficiency`` is the ratio of two tree numbers
+#: (see :func:`era_values`).
+ERA_ROWS = read_era_rows()
 
 
 def era_values(state) -> dict:
@@ -103,4 +126,4 @@ def era_table(presets=ERA_PRESETS) -> xr.Dataset:
         attrs={"figure": "white paper Fig. 2-2, numbers from the twin's run of each era preset"})
 
 
-__all__ = ["ERA_PRESETS", "ERA_ROWS", "era_values", "era_twin", "era_table"]
+__all__ = ["ERA_PRESETS", "ERA_ROWS", "ERA_COLUMNS", "read_era_rows", "era_values", "era_twin", "era_table"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..errors import InputError
+from ..errors import InputError, unknown_name
 from . import _kernels as K
 from .formulas import ATTENTION, RECOMPUTE
 from .models import ModelSpec, get_model
@@ -150,19 +150,40 @@ def resolve(sc, model=None, **plan) -> tuple[ModelSpec, Plan]:
     return m, Plan(tp, pp, dp, ep, mb, gb, seq, v, rc, sp, z, att, ov, un, cp, off, tier)
 
 
-#: field and words for each rejection code of the kernels
-REASONS = {
-    K.R_TP_HEADS: ("workload.tp", "tensor-parallel degree does not divide the attention heads"),
-    K.R_TP_DOMAIN: ("workload.tp", "tensor parallelism larger than the high-speed domain"),
-    K.R_PP_LAYERS: ("workload.pp", "pipeline stages x virtual stages do not divide the layers"),
-    K.R_INTERLEAVE: ("workload.virtual_stages", "interleaving needs pp > 1 and micro-batches a multiple of pp"),
-    K.R_EP: ("workload.ep", "expert-parallel degree does not divide the experts or dp"),
-    K.R_BATCH: ("workload.global_batch", "global batch not a multiple of dp x micro_batch"),
-    K.R_SP: ("workload.sequence_parallel", "sequence parallelism needs tp > 1"),
-    K.R_MEMORY: ("workload", "memory per card exceeds HBM"),
-    K.R_CARDS: ("workload.dp", "more cards than the cluster"),
-    K.R_CNN: ("workload.tp", "a CNN is trained data-parallel only"),
-    K.R_CP: ("workload.cp", "sequence length not divisible by 2 x cp (ring attention chunks)"),
-    K.R_TIER: ("workload.offload_tier", "offload tier unavailable (a CXL pool needs storage.memory_pool > 0)"),
-    K.R_HOST: ("workload.offload", "offloaded state exceeds the offload tier's capacity"),
-}
+def read_reasons(path=None) -> dict:
+    """The field and words of each rejection code of the kernels, from
+    ``datasets/tables/rejections.toml`` (or ``path``): one table per code, named as in
+    ``twin.training._kernels`` (``[R_TP_HEADS]``), with ``field`` and ``reason``.
+
+    Returns
+    -------
+    dict
+        ``{code: (field, reason)}`` for codes 1 to ``N_CODES - 1``, in code order.
+
+    Raises
+    ------
+    InputError
+        A table that names no rejection code, a ``field`` or ``reason`` missing or not a
+        string (naming ``rejections.<CODE>.<key>``), or a code without a table.
+    """
+    from ..paths import datasets_dir, load_toml
+
+    path = datasets_dir() / "tables" / "rejections.toml" if path is None else path
+    codes = {name: getattr(K, name) for name in dir(K) if name.startswith("R_")}
+    out = {}
+    for name, row in load_toml(path).items():
+        if name not in codes:
+            raise unknown_name(f"rejections.{name}", name, codes, "rejection code of twin.training._kernels")
+        row = row if isinstance(row, dict) else {}
+        for key in ("field", "reason"):
+            if not isinstance(row.get(key), str):
+                raise InputError(f"rejections.{name}.{key}", row.get(key), "a string", f"is missing or not a string in {path}")
+        out[codes[name]] = (row["field"], row["reason"])
+    missing = [name for name, code in codes.items() if code not in out]
+    if missing:
+        raise InputError(f"rejections.{missing[0]}", None, "a table with the code's field and reason", f"is missing in {path}")
+    return dict(sorted(out.items()))
+
+
+#: field and words for each rejection code of the kernels (datasets/tables/rejections.toml)
+REASONS = read_reasons()
