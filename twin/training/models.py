@@ -7,61 +7,71 @@ Each TOML table is one model (its key is the name used in ``scenario.workload.mo
 from __future__ import annotations
 
 import functools
+import textwrap
 from dataclasses import dataclass, field, replace
 
 from ..errors import InputError, unknown_name
 from ..paths import datasets_dir, load_toml
 
-_INT_FIELDS = ("layers", "hidden", "heads", "kv_heads", "ffn_hidden", "vocab", "sequence_length", "experts", "top_k")
+#: Python types of the schema's ``type`` names.
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "dict": dict}
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """Shape of one model.
+def read_model_fields(path=None) -> dict:
+    """The fields of :class:`ModelSpec` from ``datasets/tables/model_fields.toml`` (or ``path``).
 
-    Attributes
-    ----------
-    name : str
-    kind : str              "transformer" or "cnn"
-    layers, hidden, heads, kv_heads, ffn_hidden, vocab, sequence_length : int
-    mlp : str               "gelu" (2 matrices) or "swiglu" (3 matrices)
-    norm : str              "layernorm" (weight + bias) or "rmsnorm" (weight)
-    bias : bool             linear layers carry biases
-    position : str          "learned" (an s x h table) or "rope" (no parameters)
-    tied_embeddings : bool  output projection shares the input embedding
-    experts, top_k : int    mixture of experts (1, 1 for a dense model)
-    dropout : bool          trains with attention and residual dropout (GPT); its masks are stored
-                            activations. Llama-family models train without dropout.
-    params_published : float  parameter count the source states [1]
-    forward_flops, activation_bytes : float  per sample, CNN only [FLOP], [B]
-    source : str
-    published : dict        the published training run, where the source gives one
+    Returns
+    -------
+    dict
+        ``{name: {"type", "default" (absent for a required field), "unit", "description",
+        "compare"}}`` in field order.
+
+    Raises
+    ------
+    InputError
+        A field whose ``type`` is not one of int, float, str, bool, dict, whose ``default`` is
+        not of that type, or without a ``description`` (naming ``model_fields.<name>.<key>``).
     """
+    path = datasets_dir() / "tables" / "model_fields.toml" if path is None else path
+    out = {}
+    for name, f in load_toml(path).items():
+        f = f if isinstance(f, dict) else {}
+        where = f"model_fields.{name}"
+        if f.get("type") not in _TYPES:
+            raise InputError(f"{where}.type", f.get("type"), f"one of {', '.join(_TYPES)}", f"is not a field type in {path}")
+        t = _TYPES[f["type"]]
+        if "default" in f and (not isinstance(f["default"], t) or isinstance(f["default"], bool) is not (t is bool)):
+            raise InputError(f"{where}.default", f["default"], f"a value of type {f['type']}", f"is not of the field's type in {path}")
+        if not isinstance(f.get("description"), str):
+            raise InputError(f"{where}.description", f.get("description"), "a string", f"is missing in {path}")
+        out[name] = {"unit": "", "compare": True, **f}
+    return out
 
-    name: str
-    kind: str = "transformer"
-    family: str = ""
-    layers: int = 0
-    hidden: int = 0
-    heads: int = 0
-    kv_heads: int = 0
-    ffn_hidden: int = 0
-    vocab: int = 0
-    sequence_length: int = 2048
-    mlp: str = "gelu"
-    norm: str = "layernorm"
-    bias: bool = True
-    position: str = "learned"
-    tied_embeddings: bool = True
-    experts: int = 1
-    top_k: int = 1
-    dropout: bool = True
-    params_published: float = 0.0
-    active_params_published: float = 0.0
-    forward_flops: float = 0.0
-    activation_bytes: float = 0.0
-    source: str = ""
-    published: dict = field(default_factory=dict, compare=False, hash=False)
+
+#: The fields of a model (datasets/tables/model_fields.toml): type, default, unit, description.
+MODEL_FIELDS = read_model_fields()
+_INT_FIELDS = tuple(k for k, f in MODEL_FIELDS.items() if f["type"] == "int")
+
+
+def _schema_dataclass(cls):
+    """``cls`` as a frozen dataclass with the fields of :data:`MODEL_FIELDS` (annotations, defaults
+    and the Attributes section of its docstring from the schema)."""
+    cls.__annotations__ = {k: f["type"] for k, f in MODEL_FIELDS.items()}
+    lines = []
+    for k, f in MODEL_FIELDS.items():
+        if f["type"] == "dict":
+            setattr(cls, k, field(default_factory=dict, compare=f["compare"], hash=f["compare"]))
+        elif "default" in f:
+            setattr(cls, k, field(default=f["default"], compare=f["compare"]))
+        unit = f" [{f['unit']}]" if f["unit"] else ""
+        lines += [f"{k} : {f['type']}"] + textwrap.wrap(f["description"] + unit, 92, initial_indent="    ", subsequent_indent="    ")
+    cls.__doc__ = (cls.__doc__ or "") + "\n\nAttributes\n----------\n" + "\n".join(lines)
+    return dataclass(frozen=True)(cls)
+
+
+@_schema_dataclass
+class ModelSpec:
+    """Shape of one model: the fields of datasets/tables/model_fields.toml (:data:`MODEL_FIELDS`)."""
 
     @property
     def is_moe(self) -> bool:
