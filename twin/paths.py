@@ -49,3 +49,27 @@ def load_toml(path: Path) -> dict:
         import tomli as tomllib
     with open(path, "rb") as f:
         return tomllib.load(f)
+
+
+def read_headlines(domain: str, path=None) -> tuple:
+    """A domain's headline figures from ``datasets/tables/headlines.toml`` (or ``path``): its
+    ``[[<domain>]]`` tables, in order, as ``(variable, label, unit)`` rows.
+
+    Raises
+    ------
+    InputError
+        No ``[[<domain>]]`` table, or a ``variable``, ``label`` or ``unit`` missing or not a
+        string (naming ``headlines.<domain>[i].<key>``).
+    """
+    from .errors import InputError
+
+    path = datasets_dir() / "tables" / "headlines.toml" if path is None else path
+    rows = load_toml(path).get(domain)
+    if not isinstance(rows, list) or not rows:
+        raise InputError(f"headlines.{domain}", rows, f"[[{domain}]] tables of variable, label and unit", f"are missing in {path}")
+    rows = [r if isinstance(r, dict) else {} for r in rows]
+    bad = [(i, k) for i, r in enumerate(rows) for k in ("variable", "label", "unit") if not isinstance(r.get(k), str)]
+    if bad:
+        i, k = bad[0]
+        raise InputError(f"headlines.{domain}[{i}].{k}", rows[i].get(k), "a string", f"is missing or not a string in {path}")
+    return tuple((r["variable"], r["label"], r["unit"]) for r in rows)

@@ -29,6 +29,7 @@ import xarray as xr
 
 from .. import catalog
 from ..errors import InputError, TwinError
+from ..paths import read_headlines
 from ..units import magnitude
 from .cim import cim_vs_gpu, workload_ops
 from .dpu import dpu_offload
@@ -38,33 +39,9 @@ from .serving import QUANTISATION, busbw_allreduce, geometry, serve, step_time
 
 NEEDS = ("interconnect",)
 
-def read_headlines(domain: str = "compute", path=None) -> tuple:
-    """A domain's headline figures from ``datasets/tables/headlines.toml`` (or ``path``): its
-    ``[[<domain>]]`` tables, in order, as ``(variable, label, unit)`` rows.
-
-    Raises
-    ------
-    InputError
-        No ``[[<domain>]]`` table, or a ``variable``, ``label`` or ``unit`` missing or not a
-        string (naming ``headlines.<domain>[i].<key>``).
-    """
-    from ..paths import datasets_dir, load_toml
-
-    path = datasets_dir() / "tables" / "headlines.toml" if path is None else path
-    rows = load_toml(path).get(domain)
-    if not isinstance(rows, list) or not rows:
-        raise InputError(f"headlines.{domain}", rows, f"[[{domain}]] tables of variable, label and unit", f"are missing in {path}")
-    rows = [r if isinstance(r, dict) else {} for r in rows]
-    bad = [(i, k) for i, r in enumerate(rows) for k in ("variable", "label", "unit") if not isinstance(r.get(k), str)]
-    if bad:
-        i, k = bad[0]
-        raise InputError(f"headlines.{domain}[{i}].{k}", rows[i].get(k), "a string", f"is missing or not a string in {path}")
-    return tuple((r["variable"], r["label"], r["unit"]) for r in rows)
-
-
 #: Headline figures (scalar results) for compare and the app: (variable, label, unit), as
 #: datasets/tables/headlines.toml declares them.
-HEADLINES = read_headlines()
+HEADLINES = read_headlines("compute")
 
 #: Batch sizes of the TPOT / throughput against batch curves.
 BATCH_GRID = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)

@@ -37,7 +37,7 @@ import xarray as xr
 
 from .. import catalog
 from ..errors import InputError, TwinError, unknown_name
-from ..paths import datasets_dir, load_toml
+from ..paths import datasets_dir, load_toml, read_headlines
 from ..scenario import load_scenario
 from ..tree import has_results, results, value
 from ..units import Q_, as_quantity, format_unit, magnitude
@@ -45,16 +45,9 @@ from ..units import Q_, as_quantity, format_unit, magnitude
 #: Domains whose results cost reads (all of them: cost prices the whole twin).
 NEEDS = ("fabric", "compute", "training", "platform", "storage", "energy")
 
-#: Headline results (variable, label, unit) for ``nicc-twin compare`` and the summaries.
-HEADLINES = (("annual_cost", "Annual cost (capex depreciated + opex)", "USD/year"),
-             ("cost_per_gpu_hour", "Cost per GPU-hour", "USD/h"),
-             ("cost_per_pflop_day", "Cost per PFLOP-day delivered", "USD"),
-             ("cost_per_million_tokens", "Cost per million trained tokens", "USD"),
-             ("carbon_per_million_tokens", "CO2e per million trained tokens", "kg"),
-             ("cost_per_million_inference_tokens", "Cost per million output tokens served", "USD"),
-             ("time_to_train", "Days to train on cost.training_tokens", "d"),
-             ("training_run_cost", "Cost of the training run", "USD"),
-             ("training_run_emissions", "CO2e of the training run", "t"))
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit), as
+#: datasets/tables/headlines.toml declares them.
+HEADLINES = read_headlines("cost")
 
 HOURS_PER_YEAR = 8760.0
 

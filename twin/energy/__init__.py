@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError
+from ..paths import read_headlines
 from ..units import Q_, magnitude
 from .climate import cities, hourly_year
 from .coolants import coolant, coolant_properties
@@ -383,9 +384,9 @@ def floor_plans(scenario, server_power, *, servers_per_rack=None) -> xr.Dataset:
 #: storage system's power from the state tree.
 NEEDS = ("fabric", "training", "storage")
 
-#: Headline figures (scalar results) for compare and the app: (variable, label, unit).
-HEADLINES = (("it_power", "IT power", "kW"), ("facility_power", "Facility power (annual mean)", "kW"),
-             ("pue", "PUE (annual)", ""), ("wue", "WUE", "L/kWh"), ("throughput_factor", "Throughput kept under throttling", ""))
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit), as
+#: datasets/tables/headlines.toml declares them.
+HEADLINES = read_headlines("energy")
 
 
 def evaluate(scenario, state) -> xr.Dataset:

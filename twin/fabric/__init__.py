@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from ..errors import InputError
+from ..paths import read_headlines
 from ..units import Q_, as_quantity, check_range, format_unit, magnitude, si
 from . import linklayer as _ll
 from . import routing as _rt
@@ -523,11 +524,9 @@ def node_bandwidth(scenario, n_nodes: int, pattern: str = "ring"):
 #: Domains whose results the fabric reads: none (it sits at the bottom of the twin).
 NEEDS: tuple = ()
 
-#: Headline figures (scalar results) for compare and the app: (variable, label, unit).
-HEADLINES = (("ring_node_bandwidth", "Ring bandwidth per node, whole cluster", "GB/s"),
-             ("base_latency", "Fabric base latency", "us"),
-             ("incast_tail_latency", "Incast tail latency", "us"),
-             ("network_power", "Network power", "kW"))
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit), as
+#: datasets/tables/headlines.toml declares them.
+HEADLINES = read_headlines("fabric")
 
 #: Patterns whose per-node bandwidth the fabric publishes for the collectives above it.
 HOP_PATTERNS = ("ring", "all-to-all")

@@ -30,6 +30,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError
+from ..paths import read_headlines
 from ..units import Q_, as_quantity, format_unit
 from . import _kernels
 from .collectives import (ALGORITHMS, COLLECTIVES, NCCL_ALGORITHMS, NVLS_EFFICIENCY, Phase, busbw_factor,
@@ -469,8 +470,9 @@ from .parallelism import parallelism_traffic, topology_offer  # noqa: E402
 #: The interconnect reads the fabric's inter-node hop from the state tree.
 NEEDS = ("fabric",)
 
-#: Headline figures (scalar results) for compare and the app: (variable, label, unit).
-HEADLINES = (("cluster_allreduce_busbw", "All-reduce busbw, 1 GiB over every card", "GB/s"),)
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit), as
+#: datasets/tables/headlines.toml declares them.
+HEADLINES = read_headlines("interconnect")
 
 
 def evaluate(scenario, state) -> xr.Dataset:

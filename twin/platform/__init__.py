@@ -37,7 +37,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError, TwinError
-from ..paths import datasets_dir
+from ..paths import datasets_dir, read_headlines
 from ..units import format_unit
 from . import simulate as _sim
 from .simulate import MODES, PAPER_SEEDS, POLICIES, allocation_curve, run_events, run_protocol
@@ -72,14 +72,9 @@ NEEDS = tuple(dict.fromkeys(("fabric",) + _crossdomain.NEEDS + _native.NEEDS))
 POOLING_SCHEDULERS = ("compute-native", "cross-domain")
 
 
-#: Headline figures (scalar results) for compare and the app: (variable, label, unit).
-HEADLINES = (("allocation_rate", "GPU allocation rate at the scenario's load", "percent"),
-             ("stranded_gpus", "GPUs whole-card allocation strands", ""),
-             ("gpu_utilisation", "GPU-hours used over paid", ""),
-             ("fragmentation", "Fragmented GPUs (FGD measure)", ""),
-             ("remote_slowdown", "Remote-GPU slowdown", ""),
-             ("heterogeneous_jobs_per_day", "Jobs per day, heterogeneous cluster under the scheduler", "1/d"))
-HEADLINES = HEADLINES + tuple(h for m, _, _ in _HELPERS for h in getattr(m, "HEADLINES", ()))
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit), as
+#: datasets/tables/headlines.toml declares them.
+HEADLINES = read_headlines("platform")
 
 
 @functools.lru_cache(maxsize=4)

@@ -38,6 +38,7 @@ import xarray as xr
 
 from .. import catalog
 from ..errors import InputError
+from ..paths import read_headlines
 from ..scenario import load_scenario, usable_fraction
 from ..units import Q_, as_quantity, magnitude
 from . import model as M
@@ -45,13 +46,9 @@ from . import pool as P
 
 NEEDS = ("fabric", "training")
 
-#: Headline figures (scalar results) for compare and the app: (variable, label, unit).
-HEADLINES = (("goodput", "Goodput (failures and checkpoints)", ""),
-             ("checkpoint_write_time", "Checkpoint write time", "s"),
-             ("checkpoint_interval", "Checkpoint interval (Young/Daly)", "s"),
-             ("io_wait", "GPU wait for data per step", "s"), ("au", "Accelerator utilisation (AU)", ""),
-             ("storage_power", "Storage power", "kW"), ("floor_area", "Storage floor area", "m^2"),
-             ("capacity_missing", "Raw capacity missing", "PB"))
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit), as
+#: datasets/tables/headlines.toml declares them.
+HEADLINES = read_headlines("storage")
 
 TIERS = ("hot", "cold")
 STAGES = ("upload", "copy-to-file", "training-reads", "checkpoints", "model-copy", "download")

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputError
+from ..paths import read_headlines
 from ..scenario import load_scenario
 from ..units import Q_
 from . import _kernels as K
@@ -228,10 +229,9 @@ def memory_per_card(scenario, *, model=None, **plan) -> xr.DataArray:
 NEEDS = ("fabric", "interconnect", "compute")
 READS_FEEDBACK = True
 
-#: Headline figures (scalar results) for compare and the app: (variable, label, unit).
-HEADLINES = (("step_time", "Training step time", "s"), ("mfu", "MFU", ""),
-             ("achieved_tflops", "Achieved TFLOP/s per GPU", "TFLOP/s"),
-             ("tokens_per_second", "Tokens per second", "1/s"), ("memory_total", "Memory per card", "GB"))
+#: Headline figures (scalar results) for compare and the app: (variable, label, unit), as
+#: datasets/tables/headlines.toml declares them.
+HEADLINES = read_headlines("training")
 
 
 def evaluate(scenario, state) -> xr.Dataset:
