@@ -88,60 +88,12 @@ def _af(t_use, t_ref, activation_energy="0.7 eV"):
     return arrhenius_factor(t_use, t_ref, activation_energy)
 
 
-#: Parts of a server given by its datasheet (``parts`` of energy.server-power): count keys and the
-#: power of one part, as the columns of datasets/catalog/servers.toml.
-_PART_PAIRS = (("cpus", "cpu_tdp"), ("dimms", "dimm_power"), ("nvswitches", "nvswitch_power"), ("nics", "nic_power"),
-               ("dpus", "dpu_power"), ("drives", "drive_power"), ("pcie_switches", "pcie_switch_power"))
-
-
-def _parts_spec(parts, accelerator, cards):
-    """A ServerSpec from a datasheet's part list (a chassis that is no catalog server class).
-
-    ``parts`` holds the servers.toml columns (counts, per-part powers, ``misc``, ``psu_efficiency``);
-    the fans at full speed are :data:`twin.energy.power.FAN_RATIO` of the heat, as for a class.
-    """
-    from ..errors import InputError
-    from . import power
-
-    if not isinstance(parts, dict):
-        raise InputError("parts", parts, "a table of server parts (servers.toml columns)")
-    known = {k for pair in _PART_PAIRS for k in pair} | {"misc", "psu_efficiency"}
-    unknown = sorted(set(parts) - known)
-    if unknown:
-        raise InputError("parts", unknown, f"keys among {', '.join(sorted(known))}", "are not server parts")
-    w = {}
-    for count, each in _PART_PAIRS:
-        n = parts.get(count, 0)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise InputError(f"parts.{count}", n, "a whole number of parts >= 0")
-        w[count] = n * magnitude(parts.get(each, "0 W"), "W", f"parts.{each}")
-    eta = float(parts.get("psu_efficiency", 0.94))
-    if not 0.5 < eta <= 1.0:
-        raise InputError("parts.psu_efficiency", eta, "a PSU efficiency in (0.5, 1]")
-    board = magnitude(parts.get("misc", "0 W"), "W", "parts.misc")
-    misc = w["pcie_switches"] + board
-    heat = cards * power.accelerator_tdp(accelerator) + sum(w.values()) + board
-    return power.ServerSpec(cpu=w["cpus"], memory=w["dimms"], nvswitch=w["nvswitches"], nics=w["nics"] + w["dpus"],
-                            storage=w["drives"], pcie_misc=misc, fan_max=power.FAN_RATIO * heat,
-                            psu_efficiency=eta, name="datasheet parts")
-
-
 @register_quantity("energy.server-power", domain="energy", unit="kW")
-def _server(accelerator=None, cards=None, utilisation=1.0, t_inlet="35 degC", server_class=None, parts=None):
-    """Wall power of an air-cooled accelerator server of a catalog server class, or of a chassis
-    given by its datasheet ``parts`` (with ``accelerator`` and ``cards``)."""
-    from ..errors import InputError
-    from .power import server_power, server_power_q
+def _server(accelerator=None, cards=None, utilisation=1.0, t_inlet="35 degC", server_class=None):
+    """Wall power of an air-cooled accelerator server of a catalog server class."""
+    from .power import server_power_q
 
-    if parts is None:
-        return server_power_q(accelerator, cards, utilisation, t_inlet, server_class=server_class)
-    if server_class is not None or accelerator is None or isinstance(cards, bool) or not isinstance(cards, int) \
-            or cards < 1:
-        raise InputError("parts", parts, "with an accelerator and a whole number of cards >= 1, and no server_class")
-    spec = _parts_spec(parts, str(accelerator), cards)
-    p = server_power(str(accelerator), cards, float(utilisation), t_inlet_c=magnitude(t_inlet, "degC", "t_inlet"),
-                     spec=spec)
-    return Q_(p["wall"] / 1e3, "kW")
+    return server_power_q(accelerator, cards, utilisation, t_inlet, server_class=server_class)
 
 
 def _refit_fan_ratio(train):

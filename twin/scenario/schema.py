@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .. import catalog
+
 
 @dataclass(frozen=True)
 class Field:
@@ -49,7 +51,7 @@ FIELDS: list[Field] = [
     Field("compute", "domain_size", "int", 8, "Cards in one high-speed-bus domain (8 per node, or 64-256 for S^2)", lo=1, hi=100_000),
     Field("compute", "cpus_per_node", "int", 2, "Host CPU sockets per node", lo=0, hi=8),
     Field("compute", "server_class", "choice", "auto", "Server class (datasets/catalog/servers.toml): CPUs, memory, NICs, NVSwitches, drives, PSU and fans of the chassis; auto = the accelerator's default class",
-          choices=("auto", "dgx-1-v100", "hgx-a100", "hgx-a800", "hgx-h100", "hgx-h20", "hgx-b200", "oam-mi300x", "atlas-800t-a2", "pcie-8gpu")),
+          choices=("auto", *catalog.names("servers"))),
     Field("compute", "cpu_tdp", "quantity", "300 W", "TDP of one host CPU (white paper ch. 7: 150-300 W)", unit="W", lo=0, hi=1000),
     Field("compute", "precision", "choice", "bf16", "Tensor precision of the training matmuls (peak and GEMM ceiling the training "
           "model uses; white paper 4.1 low precision)", choices=("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4")),
