@@ -226,3 +226,37 @@ def test_cli_validate_prints_fidelity_baseline_and_loo(capsys):
     assert cli.main(["validate", "--domain", "interconnect"]) == 0
     out = capsys.readouterr().out
     assert "Fidelity on measurements" in out and "Constant baseline" in out and "leave-one-out" in out
+
+
+def _range_case(rng, tolerance=0.1):
+    lo, hi = rng if isinstance(rng, list) and len(rng) == 2 else (20.0, 40.0)
+    return {"id": "range", "domain": "catalog", "quantity": "link-bandwidth", "source": "test",
+            "kind": "measurement", "inputs": {"link": "pcie4-x16"}, "expected": f"{(lo + hi) / 2} GB/s",
+            "expected_range": [f"{v} GB/s" for v in rng] if isinstance(rng, list) else rng, "tolerance": tolerance}
+
+
+def test_a_published_range_scores_zero_inside_and_the_nearer_bound_outside():
+    from twin.validation import constant_baseline, run_case
+
+    pred = run_case(_range_case([1.0, 1000.0])).predicted  # the PCIe 4.0 x16 link, both directions
+    inside = run_case(_range_case([0.5 * pred, 1.5 * pred]))
+    assert inside.error is None and inside.passed and inside.rel_error == 0.0 and inside.abs_error == 0.0
+    below = run_case(_range_case([0.2 * pred, 0.5 * pred], tolerance=0.01))  # the prediction is above it
+    assert below.predicted == pred and below.rel_error == pytest.approx(1.0) and not below.passed
+    above = run_case(_range_case([1.25 * pred, 2.0 * pred], tolerance=0.3))
+    assert above.rel_error == pytest.approx(-0.2) and above.passed
+    assert above.to_dict()["expected_range"] == pytest.approx([1.25 * pred, 2.0 * pred])
+    # the constant baseline is scored against the ranges as the model is: the median of the
+    # centres lies inside every one of these ranges
+    rows = constant_baseline([inside] * 5, min_cases=5)
+    assert rows[0]["baseline_error"] == 0.0
+
+
+@pytest.mark.parametrize("rng", [["40 GB/s"], ["40 GB/s", "20 GB/s"], ["10 GB/s", "40 GB/s"], "20-40 GB/s"])
+def test_a_bad_range_is_a_case_error_naming_the_field(rng):
+    from twin.validation import run_case
+
+    case = _range_case([20.0, 40.0])  # expected 30 GB/s at the centre of 20-40
+    case["expected_range"] = rng  # one bound, reversed, 30 not the centre of 10-40, a string
+    r = run_case(case)
+    assert r.status == "error" and "expected_range" in r.error

@@ -14,6 +14,10 @@ quantity : str      a registered quantity name
 source : str        citation of the published number
 inputs : table      keyword arguments of the quantity function
 expected : str|num  published value, a quantity string such as ``"232.5 GB/s"``
+expected_range : [lo, hi]  optional; the published value is a range (several devices or runs
+                    reported as "2-5x"): a prediction inside it has error 0, one outside it the
+                    error to the nearer bound (relative to that bound); ``expected`` is then the
+                    range's centre, shown and used by the constant baseline
 tolerance : float|str   relative (``0.1``) or absolute quantity (``"2 K"``)
 kind : str          required: ``"measurement"`` (a published measurement, or a published
                     model's output) or ``"consistency"`` (arithmetic on datasheet numbers, a
@@ -167,6 +171,7 @@ class CaseResult:
     kind: str = ""
     gap_bound: str = ""
     within_gap_bound: bool = True
+    expected_range: tuple | None = None
 
     @property
     def status(self) -> str:
@@ -198,6 +203,8 @@ class CaseResult:
             d["gap_bound"] = self.gap_bound
         if self.note:
             d["note"] = self.note
+        if self.expected_range is not None:
+            d["expected_range"] = list(self.expected_range)
         return d
 
 
@@ -240,6 +247,21 @@ def _expected_quantity(c: dict, unit: str):
         q = ureg.Quantity(exp)
         return q if isinstance(q, pint.Quantity) else Q_(float(q), "dimensionless")
     raise InputError(f"case {c.get('id')}.expected", exp, "a number or a quantity string such as '232.5 GB/s'")
+
+
+def _expected_range(c: dict, unit: str, expected: float) -> tuple[float, float] | None:
+    """``expected_range`` in the case's unit, checked: two values, lo < hi, the centre ``expected``."""
+    rng = c.get("expected_range")
+    if rng is None:
+        return None
+    field = f"case {c.get('id')}.expected_range"
+    if not isinstance(rng, list) or len(rng) != 2:
+        raise InputError(field, rng, "two published bounds [lo, hi], numbers or quantity strings")
+    lo, hi = (float(_expected_quantity({"id": c.get("id"), "expected": v}, unit).to(unit or "dimensionless").magnitude)
+              for v in rng)
+    if not lo < hi or not math.isclose(expected, 0.5 * (lo + hi), rel_tol=1e-9):
+        raise InputError(field, rng, f"lo < hi with expected ({expected:g}) at their centre")
+    return lo, hi
 
 
 def _is_offset(unit: str) -> bool:
@@ -312,15 +334,17 @@ def run_case(c: dict) -> CaseResult:
             raise TwinError(f"case {cid}: prediction is not finite ({predicted})")
         # offset units (degC): a ratio of Celsius readings means nothing, so the relative error
         # is taken on the absolute (kelvin) scale; the absolute error is reported beside it
-        ref = Q_(expected, unit).to("K").magnitude if _is_offset(unit) else expected
-        rel = (predicted - expected) / ref if ref != 0 else (0.0 if predicted == 0 else math.inf)
-        passed, tol_str = _within(tol_raw, predicted, expected, rel, unit, f"case {cid}.tolerance")
+        rng = _expected_range(c, unit, expected)
+        # against a published range, the error is to its nearer bound (0 inside it)
+        target = expected if rng is None else min(max(predicted, rng[0]), rng[1])
+        rel = _rel(predicted, target, unit)
+        passed, tol_str = _within(tol_raw, predicted, target, rel, unit, f"case {cid}.tolerance")
         within_bound = True
         if base["known_gap"]:
-            within_bound, _ = _within(c["gap_bound"], predicted, expected, rel, unit, f"case {cid}.gap_bound")
+            within_bound, _ = _within(c["gap_bound"], predicted, target, rel, unit, f"case {cid}.gap_bound")
         return CaseResult(**base, expected=expected, predicted=predicted, unit=unit, rel_error=rel,
-                          abs_error=predicted - expected, within_gap_bound=bool(within_bound),
-                          tolerance=tol_str, passed=bool(passed))
+                          abs_error=predicted - target, within_gap_bound=bool(within_bound),
+                          tolerance=tol_str, passed=bool(passed), expected_range=rng)
     except TwinError as exc:
         msg = str(exc)
     except TypeError as exc:
@@ -419,7 +443,10 @@ def constant_baseline(results, min_cases: int = BASELINE_MIN_CASES, factor: floa
             continue
         unit = units.pop()
         med = statistics.median(r.expected for r in rs)
-        base = statistics.fmean(abs(_rel(med, r.expected, unit)) for r in rs)
+        # scored as the model is: against a published range, the error to its nearer bound
+        base = statistics.fmean(abs(_rel(med, r.expected if r.expected_range is None
+                                         else min(max(med, r.expected_range[0]), r.expected_range[1]), unit))
+                                for r in rs)
         model = statistics.fmean(abs(r.rel_error) for r in rs)
         ratio = base / model if model > 0 else math.inf
         rows.append({"quantity": q, "domain": rs[0].domain, "cases": len(rs), "median": med, "unit": unit,
