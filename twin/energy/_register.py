@@ -118,6 +118,31 @@ register_calibration("twin.energy.power.FAN_RATIO", domain="energy",
                                  "system power; the other server classes are predictions")
 
 
+def _refit_plate(train):
+    """Leave-one-out hook: the plate curve refit on the other calibration points (4 parameters on
+    3 points: the bounded least squares then picks one of many curves through them)."""
+    from . import coldplate
+
+    pts = [(c["inputs"].get("coolant", "PG25"), magnitude(c["inputs"]["flow"], "L/min", "flow"),
+            magnitude(c["expected"], "K/W", "expected")) for c in train]
+    params = coldplate.fit_plate(pts)
+    old = coldplate.plate_fit
+    coldplate.plate_fit = lambda: params
+    try:
+        yield params
+    finally:
+        coldplate.plate_fit = old
+
+
+register_calibration("twin.energy.coldplate.plate_fit (r_base, r_lam, a, m)", domain="energy",
+                     cases=("ocp-plate-r-pg25-0.4lpm", "ocp-plate-r-pg25-1.0lpm", "ocp-plate-r-pg25-2.4lpm",
+                            "ocp-plate-r-water-2lpm"),
+                     refit=contextlib.contextmanager(_refit_plate),
+                     description="the OCP cold plate's resistance curve (base, laminar, developing-flow terms) fitted "
+                                 "on four of the six published points; PG25 at 2.0 L/min and water at 5 L/min are "
+                                 "predictions")
+
+
 @register_quantity("energy.chiller-cop", domain="energy", unit="")
 def _chiller_cop(chiller, t_chw_leaving=None, t_cond_entering=None, load_fraction=1.0):
     """COP of a catalog chiller (EnergyPlus Chiller:Electric:EIR), default at its reference temperatures."""

@@ -43,21 +43,29 @@ def _plate_r(params, flow_lpm, cname, t_c):
     return r_base + r_lam * k0 / k + 0.5 / mcp + a * flow_lpm ** (-m) * phi
 
 
-@lru_cache(maxsize=1)
-def plate_fit():
-    """Calibrate the plate model on the calibration subset of :data:`PLATE_POINTS`.
+def fit_plate(points) -> tuple:
+    """Fit the plate model's (r_base, r_lam, a, m) to ``points`` of (coolant, flow [L/min], R [K/W]).
 
-    Returns (r_base, r_lam, a, m). Least squares on log R (scipy.optimize.least_squares).
+    Least squares on log R (scipy.optimize.least_squares), bounded; see :func:`plate_resistance`.
     """
     from scipy.optimize import least_squares
 
-    pts = [(c, v, r) for c, v, r, cal in PLATE_POINTS if cal]
+    pts = [(str(c), float(v), float(r)) for c, v, r in points]
+    if not pts:
+        raise InputError("points", points, "at least one (coolant, flow, resistance) point")
 
     def resid(p):
         return [math.log(_plate_r(p, v, c, PLATE_T_PROPS) / r) for c, v, r in pts]
 
     res = least_squares(resid, [0.003, 0.013, 0.0005, 2.0], bounds=([0, 0, 0, 0.05], [0.05, 0.05, 1.0, 3.0]))
     return tuple(float(x) for x in res.x)
+
+
+@lru_cache(maxsize=1)
+def plate_fit() -> tuple:
+    """The plate model's (r_base, r_lam, a, m) fitted on the calibration subset of
+    :data:`PLATE_POINTS` (:func:`fit_plate`)."""
+    return fit_plate([(c, v, r) for c, v, r, cal in PLATE_POINTS if cal])
 
 
 def plate_resistance(flow, coolant_name="PG25", temperature="40 degC") -> Q_:
