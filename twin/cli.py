@@ -236,10 +236,13 @@ def voila_command(notebook, *, port: int, ip: str, cull_idle: int = CULL_IDLE_DE
     browser connected is shut down (checked every min(60, cull_idle / 4) s; connected kernels
     are never culled, nor are pooled ones); 0 disables it. ``preheat`` > 0 keeps that many
     kernels with the app already executed (Voila's preheated kernel pool), so the next sessions
-    render at once; a taken kernel is replaced ``refill_delay`` s later.
+    render at once; a taken kernel is replaced ``refill_delay`` s later. Kernels talk to Voila
+    over local IPC sockets, not TCP: with 20 kernels starting at once, jupyter_client's free-port
+    picks raced (a kernel's heartbeat died with "Address already in use"), and nothing of a
+    shared server's kernels is then reachable from the network.
     """
     cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", f"--Voila.ip={ip}",
-           f"--template={VOILA_TEMPLATE}"]
+           f"--template={VOILA_TEMPLATE}", "--KernelManager.transport=ipc"]
     if cull_idle > 0:
         cmd += [f"--MappingKernelManager.cull_idle_timeout={int(cull_idle)}",
                 f"--MappingKernelManager.cull_interval={max(2, min(60, int(cull_idle) // 4))}",

@@ -54,7 +54,7 @@ def test_voila_command_carries_culling_and_preheat():
     assert "--MappingKernelManager.cull_connected=False" in cmd
     assert "--preheat_kernel=True" in cmd and "--pool_size=2" in cmd
     assert "--VoilaKernelManager.fill_delay=7" in cmd
-    assert f"--template={VOILA_TEMPLATE}" in cmd
+    assert f"--template={VOILA_TEMPLATE}" in cmd and "--KernelManager.transport=ipc" in cmd
     # the template is found first on JUPYTER_PATH; the user's own entries stay after it
     env = voila_env({"JUPYTER_PATH": "/opt/mine"})
     first, *rest = env["JUPYTER_PATH"].split(os.pathsep)
