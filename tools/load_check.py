@@ -299,7 +299,8 @@ def baseline(sessions: int, timeout_s: float = 600.0) -> dict:
 
         # the same front end as the app: NICC Twin's Voila template
         server = subprocess.Popen([sys.executable, "-m", "voila", str(path), "--no-browser", f"--port={port}",
-                                   "--Voila.ip=127.0.0.1", f"--template={VOILA_TEMPLATE}", "--preheat_kernel=True",
+                                   "--Voila.ip=127.0.0.1", f"--template={VOILA_TEMPLATE}", "--KernelManager.transport=ipc",
+                                   "--preheat_kernel=True",
                                    f"--pool_size={sessions}"], env=voila_env(),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=d, start_new_session=True)
         try:
