@@ -94,6 +94,67 @@ def stage_layers(L, pp, v, uneven):
 
 
 @njit(cache=True)
+def _model_dims(mc):
+    """(L, h, a, kv, f, V, s, E, k, B) of the model-constant vector."""
+    return (mc[MC_L], mc[MC_H], mc[MC_A], mc[MC_KV], mc[MC_F], mc[MC_V], mc[MC_S], mc[MC_E], mc[MC_K], mc[MC_B])
+
+
+@njit(cache=True)
+def _hw_rates(mc, hw):
+    """(peak, hbm, emax, nh, cmem, tl, flash, fp8, peak16, emax16, cast_b): the rates one layer runs at.
+
+    FP8 training: only the layer GEMMs run at the FP8 rate (peak, emax); the attention core and
+    the logits stay 16-bit (peak16, emax16); cast_b is the bytes of one FP8 cast (0 without FP8)."""
+    peak = hw[HW_PEAK] * hw[HW_CLOCK]
+    fp8 = hw[HW_FP8] > 0.5
+    return (peak, hw[HW_HBM_BW] * hw[HW_ETA_MEM], hw[HW_ETA_MAX], hw[HW_N_HALF], hw[HW_C_MEM],
+            hw[HW_T_LAUNCH] * hw[HW_KERNELS], mc[MC_FLASH] > 0.5, fp8,
+            hw[HW_PEAK16] * hw[HW_CLOCK] if fp8 else peak, hw[HW_ETA16] if fp8 else hw[HW_ETA_MAX],
+            hw[HW_CAST_B] if fp8 else 0.0)
+
+
+@njit(cache=True)
+def _layer_params(mc, E):
+    """(dense, expert) parameters of one transformer layer: with E > 1 experts the MLP's weights
+    are expert weights (E copies), else they are dense."""
+    dense = mc[MC_P_ATTN] + mc[MC_P_NORM] + mc[MC_P_ROUTER]
+    if E > 1.5:
+        return dense, E * mc[MC_P_MLP]
+    return dense + mc[MC_P_MLP], 0.0
+
+
+@njit(cache=True)
+def _layer_gemm_time(T, h, qkv_out, f, tp, mats, k, E, peak, emax, nh):
+    """Forward time [s] of one layer's GEMMs on T tokens: QKV, attention output, the MLP's up
+    (mats - 1 matrices) and down projections, k of them per token (experts), and the router."""
+    t_g = 2.0 * T * h * qkv_out / (peak * _eta(min(h, qkv_out), emax, nh))
+    t_g += 2.0 * T * h * (h / tp) / (peak * _eta(min(h / tp, h), emax, nh))
+    t_g += 2.0 * T * h * (f / tp) * (mats - 1.0) * k / (peak * _eta(min(h, f / tp), emax, nh))
+    t_g += 2.0 * T * (f / tp) * h * k / (peak * _eta(min(f / tp, h), emax, nh))
+    if E > 1.5:
+        t_g += 2.0 * T * h * E / (peak * _eta(min(h, E), emax, nh))
+    return t_g
+
+
+@njit(cache=True)
+def _recompute_time(rc, t_fwd, t_core):
+    """Recomputation per layer [s]: the whole forward (full), the attention core (selective), none."""
+    if rc == 2:
+        return t_fwd
+    if rc == 1:
+        return t_core
+    return 0.0
+
+
+@njit(cache=True)
+def _stage_pace(l_mid, l_last, t_layer, t_logit):
+    """(layers, compute time [s]) of the slowest stage: the last (layers + logits) or a fuller middle one."""
+    if l_mid * t_layer > l_last * t_layer + t_logit:
+        return l_mid, l_mid * t_layer
+    return l_last, l_last * t_layer + t_logit
+
+
+@njit(cache=True)
 def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
                   tpa, tpb, dpa, dpb, ppa, ppb, epa, epb, out, cp=1, off=0, cpa=0.0, cpb=0.0):
     """Step-time breakdown [s] and memory [B] of one plan into ``out``; returns a rejection code.
@@ -105,16 +166,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
     """
     for i in range(N_OUT):
         out[i] = 0.0
-    L = mc[MC_L]
-    h = mc[MC_H]
-    a = mc[MC_A]
-    kv = mc[MC_KV]
-    f = mc[MC_F]
-    V = mc[MC_V]
-    s = mc[MC_S]
-    E = mc[MC_E]
-    k = mc[MC_K]
-    B = mc[MC_B]
+    L, h, a, kv, f, V, s, E, k, B = _model_dims(mc)
     cnn = mc[MC_KIND] > 0.5
     N = hw[HW_N]
     code = OK
@@ -145,19 +197,8 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
     if code != OK:
         return code
 
-    peak = hw[HW_PEAK] * hw[HW_CLOCK]
-    hbm = hw[HW_HBM_BW] * hw[HW_ETA_MEM]
-    emax = hw[HW_ETA_MAX]
-    nh = hw[HW_N_HALF]
-    cmem = hw[HW_C_MEM]
-    tl = hw[HW_T_LAUNCH] * hw[HW_KERNELS]
-    flash = mc[MC_FLASH] > 0.5
+    peak, hbm, emax, nh, cmem, tl, flash, fp8, peak16, emax16, cast_b = _hw_rates(mc, hw)
     sp_div = tp if sp > 0 else 1
-    # FP8 training: only the layer GEMMs run at the FP8 rate; attention core and logits stay 16-bit
-    fp8 = hw[HW_FP8] > 0.5
-    peak16 = hw[HW_PEAK16] * hw[HW_CLOCK] if fp8 else peak
-    emax16 = hw[HW_ETA16] if fp8 else emax
-    cast_b = hw[HW_CAST_B] if fp8 else 0.0
     T = mb * s / cp  # tokens per micro-batch on one rank (context parallelism splits the sequence)
     dpz = dp * cp  # ZeRO / distributed-optimizer sharding group: data- and context-parallel ranks
 
@@ -168,12 +209,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         p_dense = mc[MC_P_MLP]
         p_exp = 0.0
     else:
-        p_layer_dense = mc[MC_P_ATTN] + mc[MC_P_NORM] + mc[MC_P_ROUTER]
-        if E > 1.5:
-            p_layer_exp = E * mc[MC_P_MLP]
-        else:
-            p_layer_dense += mc[MC_P_MLP]
-            p_layer_exp = 0.0
+        p_layer_dense, p_layer_exp = _layer_params(mc, E)
         l_first, l_mid, l_last = stage_layers(L, pp, v, mc[MC_UNEVEN])
         first = mc[MC_P_EMB] / tp
         last = (mc[MC_P_OUT] if mc[MC_P_OUT] > 0 else mc[MC_P_EMB]) / tp + mc[MC_P_FINAL]
@@ -219,12 +255,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         d = h / a
         qkv_out = (h + 2.0 * kv * d) / tp
         mats = mc[MC_MATS]
-        t_g = 2.0 * T * h * qkv_out / (peak * _eta(min(h, qkv_out), emax, nh))
-        t_g += 2.0 * T * h * (h / tp) / (peak * _eta(min(h / tp, h), emax, nh))
-        t_g += 2.0 * T * h * (f / tp) * (mats - 1.0) * k / (peak * _eta(min(h, f / tp), emax, nh))
-        t_g += 2.0 * T * (f / tp) * h * k / (peak * _eta(min(f / tp, h), emax, nh))
-        if E > 1.5:
-            t_g += 2.0 * T * h * E / (peak * _eta(min(h, E), emax, nh))
+        t_g = _layer_gemm_time(T, h, qkv_out, f, tp, mats, k, E, peak, emax, nh)
         cu = mc[MC_CU]
         ct = mc[MC_CT]
         act_hs = T * h * (cu / sp_div + ct / tp)          # bytes of the s b h activations
@@ -238,12 +269,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         t_cast_b = cast_b * T * (qkv_out + h + k * (mats - 1.0) * f / tp + k * h) / hbm
         t_fwd = t_g + t_core + cmem * act_hs / hbm + tl + t_cast_f
         t_bwd = 2.0 * (t_fwd - t_cast_f) + t_cast_b
-        if rc == 2:
-            t_rc = t_fwd
-        elif rc == 1:
-            t_rc = t_core
-        else:
-            t_rc = 0.0
+        t_rc = _recompute_time(rc, t_fwd, t_core)
         t_layer = t_fwd + t_bwd + t_rc
         # the weights' FP8 cast: per micro-batch (and recomputed forward) under ZeRO-3, whose gathered
         # bf16 weights are freed after use; otherwise once per step (t_w8_step below)
@@ -253,12 +279,7 @@ def evaluate_plan(mc, hw, tp, pp, dp, ep, mb, v, rc, zero, sp,
         # logits on the last stage: forward + backward matmuls and the fp32 cross-entropy traffic
         t_logit = 3.0 * 2.0 * T * h * (V / tp) / (peak16 * _eta(min(h, V / tp), emax16, nh)) + 3.0 * cmem * 4.0 * T * V / tp / hbm
         # the slowest stage sets the pipeline's pace: the last (layers + logits) or a fuller middle one
-        if l_mid * t_layer > l_last * t_layer + t_logit:
-            lps = l_mid
-            t_c = l_mid * t_layer
-        else:
-            lps = l_last
-            t_c = l_last * t_layer + t_logit
+        lps, t_c = _stage_pace(l_mid, l_last, t_layer, t_logit)
         t_bwd_stage = lps * (t_bwd + t_rc)
         t_w8_step = 0.0 if zero >= 3 else lps * t_w8
         # tensor-parallel all-reduces (or all-gather + reduce-scatter under SP, same volume)
@@ -387,39 +408,15 @@ def search_plans(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps, cps, offs
     if mc[MC_KIND] > 0.5:
         return _search_each(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps, cps, offs,
                             tp_ab, dp_ab, pp_ab, ep_ab, cp_ab, plans, step, mem, code)
-    L = mc[MC_L]
-    h = mc[MC_H]
-    a = mc[MC_A]
-    kv = mc[MC_KV]
-    f = mc[MC_F]
-    V = mc[MC_V]
-    s = mc[MC_S]
-    E = mc[MC_E]
-    k = mc[MC_K]
-    B = mc[MC_B]
+    L, h, a, kv, f, V, s, E, k, B = _model_dims(mc)
     mats = mc[MC_MATS]
     N = hw[HW_N]
     uneven = mc[MC_UNEVEN]
     overlap = mc[MC_OVERLAP] > 0.5
-    peak = hw[HW_PEAK] * hw[HW_CLOCK]
-    hbm = hw[HW_HBM_BW] * hw[HW_ETA_MEM]
-    emax = hw[HW_ETA_MAX]
-    nh = hw[HW_N_HALF]
-    cmem = hw[HW_C_MEM]
-    tl = hw[HW_T_LAUNCH] * hw[HW_KERNELS]
-    flash = mc[MC_FLASH] > 0.5
-    fp8 = hw[HW_FP8] > 0.5
-    peak16 = hw[HW_PEAK16] * hw[HW_CLOCK] if fp8 else peak
-    emax16 = hw[HW_ETA16] if fp8 else emax
-    cast_b = hw[HW_CAST_B] if fp8 else 0.0
+    peak, hbm, emax, nh, cmem, tl, flash, fp8, peak16, emax16, cast_b = _hw_rates(mc, hw)
     off_bw = hw[HW_OFF_BW]
     reserve = hw[HW_RESERVE]
-    p_ld = mc[MC_P_ATTN] + mc[MC_P_NORM] + mc[MC_P_ROUTER]
-    if E > 1.5:
-        p_le = E * mc[MC_P_MLP]
-    else:
-        p_ld += mc[MC_P_MLP]
-        p_le = 0.0
+    p_ld, p_le = _layer_params(mc, E)
     d = h / a
     nv, nr, nz, ns, no = vs.shape[0], rcs.shape[0], zeros.shape[0], sps.shape[0], offs.shape[0]
     # per v (set per pp): stage layers, dense parameters, interleave factor; per v (per ep): experts
@@ -508,12 +505,7 @@ def search_plans(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps, cps, offs
                             mm = float(m_micro)
                             T = mb * s / cp
                             # one layer's times on this (tp, cp, micro-batch), as evaluate_plan
-                            t_g = 2.0 * T * h * qkv_out / (peak * _eta(min(h, qkv_out), emax, nh))
-                            t_g += 2.0 * T * h * (h / tp) / (peak * _eta(min(h / tp, h), emax, nh))
-                            t_g += 2.0 * T * h * (f / tp) * (mats - 1.0) * k / (peak * _eta(min(h, f / tp), emax, nh))
-                            t_g += 2.0 * T * (f / tp) * h * k / (peak * _eta(min(f / tp, h), emax, nh))
-                            if E > 1.5:
-                                t_g += 2.0 * T * h * E / (peak * _eta(min(h, E), emax, nh))
+                            t_g = _layer_gemm_time(T, h, qkv_out, f, tp, mats, k, E, peak, emax, nh)
                             act_s2 = 0.0 if flash else mc[MC_CS2] * a * s * T / tp
                             act_lse = mc[MC_LSE] * a * T / tp
                             t_core = 4.0 * T * s * h / tp / (peak16 * _eta(d, emax16, nh)) + cmem * act_s2 / hbm
@@ -539,12 +531,7 @@ def search_plans(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps, cps, offs
                                 ep_u[isp] = epa + epb * 2.0 * T * k * h / sp_div
                                 for ir in range(nr):
                                     rc = rcs[ir]
-                                    if rc == 2:
-                                        t_rc = t_fwd
-                                    elif rc == 1:
-                                        t_rc = t_core
-                                    else:
-                                        t_rc = 0.0
+                                    t_rc = _recompute_time(rc, t_fwd, t_core)
                                     t_rcs[isp, ir] = t_rc
                                     if rc == 2:
                                         a_lay[isp, ir] = 2.0 * T * h / sp_div
@@ -592,12 +579,7 @@ def search_plans(mc, hw, tps, pps, dps, eps, mbs, vs, rcs, zeros, sps, cps, offs
                                             t_c = t_bwd_stage = act = act_mb = t_mb0 = step0 = t_dpx = 0.0
                                             if c_s == OK:
                                                 t_layer = t_lay[isp, ir, iz]
-                                                if l_mid * t_layer > l_last * t_layer + t_logit:
-                                                    lps = l_mid
-                                                    t_c = l_mid * t_layer
-                                                else:
-                                                    lps = l_last
-                                                    t_c = l_last * t_layer + t_logit
+                                                lps, t_c = _stage_pace(l_mid, l_last, t_layer, t_logit)
                                                 t_bwd_stage = lps * (t_bw[isp] + t_rcs[isp, ir])
                                                 t_w8_step = 0.0 if zero >= 3 else lps * t_w8
                                                 t_tp = lps * n_ar * tp_u if tp > 1 else 0.0
