@@ -59,10 +59,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _kernels(pid: int) -> list[psutil.Process]:
-    from twin.cli import server_kernels
-
-    return server_kernels(pid)
+from twin.cli import server_kernels as _kernels  # noqa: E402 (after the path insert)
 
 
 #: a kernel id: in the page's websocket URL (/api/kernels/<id>/channels) and in the kernel
@@ -295,14 +292,12 @@ def baseline(sessions: int, timeout_s: float = 600.0) -> dict:
         path = Path(d) / "empty.ipynb"
         nbformat.write(nb, path)
         port = _free_port()
-        from twin.cli import VOILA_TEMPLATE, voila_env
+        from twin.cli import voila_command, voila_env
 
-        # the same front end as the app: NICC Twin's Voila template
-        server = subprocess.Popen([sys.executable, "-m", "voila", str(path), "--no-browser", f"--port={port}",
-                                   "--Voila.ip=127.0.0.1", f"--template={VOILA_TEMPLATE}", "--KernelManager.transport=ipc",
-                                   "--preheat_kernel=True",
-                                   f"--pool_size={sessions}"], env=voila_env(),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=d, start_new_session=True)
+        # the server serve runs (template, IPC kernels, a preheated pool), without culling
+        server = subprocess.Popen(voila_command(path, port=port, ip="127.0.0.1", cull_idle=0, preheat=sessions),
+                                  env=voila_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=d,
+                                  start_new_session=True)
         try:
             end, last = time.time() + timeout_s, {}
             while time.time() < end:  # every pooled kernel started and idle (its CPU no longer grows)

@@ -221,10 +221,10 @@ VOILA_TEMPLATE = "nicc"
 def voila_env(env: dict | None = None) -> dict:
     """The environment Voila runs in: JUPYTER_PATH starts with the folder holding the NICC Twin
     template, so Voila finds it before the installed ones (and falls back to them for the rest)."""
-    from .paths import voila_templates_root
+    from .paths import notebooks_dir
 
     env = dict(os.environ if env is None else env)
-    env["JUPYTER_PATH"] = os.pathsep.join([str(voila_templates_root())] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+    env["JUPYTER_PATH"] = os.pathsep.join([str(notebooks_dir())] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p])
     return env
 
 

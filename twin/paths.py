@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -35,12 +36,6 @@ def notebooks_dir() -> Path:
 
 
 
-def voila_templates_root() -> Path:
-    """The Jupyter data folder holding NICC Twin's Voila template (``voila/templates/nicc``):
-    the notebooks folder, which ``serve`` puts first on JUPYTER_PATH."""
-    return notebooks_dir()
-
-
 def load_toml(path: Path) -> dict:
     """Read a TOML file (tomllib on 3.11+, tomli before)."""
     try:
@@ -49,6 +44,12 @@ def load_toml(path: Path) -> dict:
         import tomli as tomllib
     with open(path, "rb") as f:
         return tomllib.load(f)
+
+
+@lru_cache(maxsize=1)
+def _headlines_table() -> dict:
+    """datasets/tables/headlines.toml, read once per process (every domain reads its rows at import)."""
+    return load_toml(datasets_dir() / "tables" / "headlines.toml")
 
 
 def read_headlines(domain: str, path=None) -> tuple:
@@ -63,8 +64,9 @@ def read_headlines(domain: str, path=None) -> tuple:
     """
     from .errors import InputError
 
+    table = _headlines_table() if path is None else load_toml(path)
     path = datasets_dir() / "tables" / "headlines.toml" if path is None else path
-    rows = load_toml(path).get(domain)
+    rows = table.get(domain)
     if not isinstance(rows, list) or not rows:
         raise InputError(f"headlines.{domain}", rows, f"[[{domain}]] tables of variable, label and unit", f"are missing in {path}")
     rows = [r if isinstance(r, dict) else {} for r in rows]
